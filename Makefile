@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+# Quiet by default; "make V=1" shows the commands.
+OUTPUT ?= build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+ARCH := $(shell uname -m)
+BPF_ARCH := $(subst x86_64,x86,$(subst aarch64,arm64,$(ARCH)))
+VMLINUX := vmlinux/$(ARCH)/vmlinux.h
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+CFLAGS ?= -g -O2
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
+CPPFLAGS += -Iinclude -I$(OUTPUT) -DSYNFIN_VERSION='"$(VERSION)"' -D_GNU_SOURCE
+LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+BPF_PROGS := tracer
+# the pure engine and the formatting code: no libbpf, testable without a kernel
+CORE_SRCS := tracker.c record.c output.c util.c
+APP_SRCS := $(CORE_SRCS) scenario.c tracer.c trace_cmd.c main.c
+APP_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(APP_SRCS))
+CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
+UNIT_TESTS := test_tracker test_record
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.PHONY: all clean test unit e2e check-format format
+all: synfin
+
+$(OUTPUT):
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c include/tracer.h $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Iinclude -Ivmlinux/$(ARCH) \
+		-Wall -Werror -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp
+	$(Q)rm -f $@.tmp
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# each loader object depends on its generated skeleton
+$(patsubst %,$(OUTPUT)/%.o,$(BPF_PROGS)): $(OUTPUT)/%.o: $(OUTPUT)/%.skel.h
+
+$(OUTPUT)/%.o: src/%.c $(wildcard include/*.h) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+synfin: $(APP_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(OUTPUT)/test_%: tests/unit/test_%.c $(CORE_OBJS) $(wildcard include/*.h) | $(OUTPUT)
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -DSF_TEST_DATA='"tests/data"' $< $(CORE_OBJS) \
+		$(LDFLAGS) -lcmocka -o $@
+
+unit: $(patsubst %,$(OUTPUT)/%,$(UNIT_TESTS))
+	$(Q)for t in $^; do echo "== $$t"; $$t || exit 1; done
+
+$(OUTPUT)/scen: tests/e2e/scen.c $(OUTPUT)/scenario.o $(OUTPUT)/util.o | $(OUTPUT)
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $^ $(LDFLAGS) -o $@
+
+e2e: synfin $(OUTPUT)/scen
+	$(Q)tests/e2e/run.sh
+
+test: unit e2e
+
+check-format:
+	$(Q)clang-format --dry-run --Werror src/*.c include/*.h bpf/*.bpf.c tests/unit/*.c
+
+format:
+	$(Q)clang-format -i src/*.c include/*.h bpf/*.bpf.c tests/unit/*.c
+
+clean:
+	$(call msg,CLEAN)
+	$(Q)rm -rf $(OUTPUT) synfin

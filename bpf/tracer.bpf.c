@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * synfin tracer: one fixed-size event per TCP state transition, reset and
+ * retransmitted SYN/FIN, queued into a ring buffer.
+ *
+ * Two attachment flavours share one body: tp_btf programs read the socket
+ * through BTF pointers (cheap direct loads), the classic tracepoint programs,
+ * used where tp_btf is unavailable, read it with probe reads. The loader
+ * enables exactly one flavour with bpf_program__set_autoload().
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tracer.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+
+/* Filters; zero means "any". Port filters pass events whose port is not known yet. */
+const volatile __u32 targ_netns = 0;
+const volatile __u64 targ_cgroup = 0;
+const volatile __u8 targ_family = 0;
+const volatile __u16 targ_port = 0;
+const volatile __u16 targ_lport = 0;
+const volatile __u16 targ_rport = 0;
+
+/* Total of failed reserves; every event carries the value it saw (lost_seq). */
+__u64 lost_seq = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_events SEC(".maps");
+
+static __always_inline struct sf_event *reserve(void)
+{
+	struct sf_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u32 zero = 0;
+	__u64 *cnt;
+
+	if (e)
+		return e;
+	cnt = bpf_map_lookup_elem(&lost_events, &zero);
+	if (cnt)
+		*cnt += 1;
+	__sync_fetch_and_add(&lost_seq, 1);
+	return NULL;
+}
+
+/*
+ * RD() reads a field either directly (tp_btf: the verifier tracks the BTF type)
+ * or with a probe read (classic tracepoint: the pointer is a plain integer).
+ * "direct" is a compile-time constant after inlining, so each program keeps one
+ * branch only.
+ */
+#define RD(direct, p, f) ((direct) ? (p)->f : BPF_CORE_READ(p, f))
+
+/* Before Linux 6.11 sk_flags was a member of struct sock, not of sock_common. */
+struct sock___old {
+	unsigned long sk_flags;
+} __attribute__((preserve_access_index));
+
+static __always_inline unsigned long sock_flags(struct sock *sk, const bool direct)
+{
+	if (bpf_core_field_exists(struct sock___old, sk_flags))
+		return RD(direct, (struct sock___old *)sk, sk_flags);
+	return RD(direct, sk, __sk_common.skc_flags);
+}
+
+static __always_inline __u64 sock_cgroup_id(struct sock *sk, const bool direct)
+{
+	struct cgroup *cg;
+
+	if (!direct)
+		return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+	cg = sk->sk_cgrp_data.cgroup;
+	return cg ? cg->kn->id : 0;
+}
+
+static __always_inline bool sock_passes(struct sock *sk, const bool direct, __u16 *family)
+{
+	__u16 proto = RD(direct, sk, sk_protocol);
+
+	*family = RD(direct, sk, __sk_common.skc_family);
+	if (proto != IPPROTO_TCP || (*family != AF_INET && *family != AF_INET6))
+		return false;
+	if (targ_family && *family != targ_family)
+		return false;
+	if (targ_netns) {
+		struct net *net = RD(direct, sk, __sk_common.skc_net.net);
+
+		if (RD(direct, net, ns.inum) != targ_netns)
+			return false;
+	}
+	if (targ_cgroup) {
+		if (sock_cgroup_id(sk, direct) != targ_cgroup)
+			return false;
+	}
+	if (targ_port || targ_lport || targ_rport) {
+		__u16 lport = RD(direct, sk, __sk_common.skc_num);
+		__u16 rport = bpf_ntohs(RD(direct, sk, __sk_common.skc_dport));
+
+		if (lport && rport && targ_port && lport != targ_port && rport != targ_port)
+			return false;
+		if (lport && targ_lport && lport != targ_lport)
+			return false;
+		if (rport && targ_rport && rport != targ_rport)
+			return false;
+	}
+	return true;
+}
+
+static __always_inline void fill_common(struct sf_event *e, struct sock *sk, __u16 family,
+					__u8 kind, const bool direct)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct socket *so;
+	struct net *net;
+
+	e->ts_ns = bpf_ktime_get_ns();
+	e->skaddr = (__u64)sk;
+	e->kind = kind;
+	e->family = family;
+	e->cpu = bpf_get_smp_processor_id();
+	e->pad = 0;
+	e->lost_seq = lost_seq;
+	e->pid = (__u32)id;
+	e->tgid = id >> 32;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	net = RD(direct, sk, __sk_common.skc_net.net);
+	e->netns = RD(direct, net, ns.inum);
+	e->sport = RD(direct, sk, __sk_common.skc_num);
+	e->dport = bpf_ntohs(RD(direct, sk, __sk_common.skc_dport));
+	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+	if (family == AF_INET) {
+		*(__u32 *)e->saddr = RD(direct, sk, __sk_common.skc_rcv_saddr);
+		*(__u32 *)e->daddr = RD(direct, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	so = RD(direct, sk, sk_socket);
+	e->sock_ino = so ? BPF_CORE_READ(so, file, f_inode, i_ino) : 0;
+	e->cgroup_id = sock_cgroup_id(sk, direct);
+	/* the fallback flavour cannot call the helper: read the cookie if one was assigned */
+	e->cookie = direct ? bpf_get_socket_cookie(sk) :
+			     BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+}
+
+static __always_inline void fill_tcp(struct sf_event *e, struct sock *sk, const bool direct)
+{
+	struct tcp_sock *tp = direct ? bpf_skc_to_tcp_sock(sk) : (struct tcp_sock *)sk;
+	unsigned long skflags = sock_flags(sk, direct);
+	__u8 flags = 0;
+
+	if (!tp)
+		return;
+	if (RD(direct, sk, sk_lock.owned))
+		flags |= SF_F_PROC;
+	if (skflags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DEAD)))
+		flags |= SF_F_ORPHAN;
+	if (skflags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE)))
+		flags |= SF_F_FIN_IN;
+	if ((skflags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_LINGER))) &&
+	    !RD(direct, sk, sk_lingertime))
+		flags |= SF_F_LINGER0;
+	/* close() purges unread data without moving copied_seq, then resets */
+	if (RD(direct, tp, rcv_nxt) - RD(direct, tp, copied_seq) > ((flags & SF_F_FIN_IN) ? 1 : 0))
+		flags |= SF_F_UNREAD;
+	e->flags = flags;
+	e->shutdown = direct ? BPF_CORE_READ_BITFIELD(sk, sk_shutdown) :
+			       BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
+	e->ack_pending = RD(direct, tp, inet_conn.icsk_ack.pending);
+	e->segs_in = RD(direct, tp, segs_in);
+	e->segs_out = RD(direct, tp, segs_out);
+	e->data_segs_in = RD(direct, tp, data_segs_in);
+	e->data_segs_out = RD(direct, tp, data_segs_out);
+	e->bytes_received = RD(direct, tp, bytes_received);
+	e->bytes_acked = RD(direct, tp, bytes_acked);
+	e->snd_una = RD(direct, tp, snd_una);
+	e->snd_nxt = RD(direct, tp, snd_nxt);
+	e->write_seq = RD(direct, tp, write_seq);
+	e->rcv_nxt = RD(direct, tp, rcv_nxt);
+	e->srtt_us = RD(direct, tp, srtt_us);
+}
+
+static __always_inline void zero_tcp(struct sf_event *e)
+{
+	e->flags = 0;
+	e->shutdown = 0;
+	e->ack_pending = 0;
+	e->tcp_flags = 0;
+	e->segs_in = e->segs_out = e->data_segs_in = e->data_segs_out = 0;
+	e->bytes_received = e->bytes_acked = 0;
+	e->snd_una = e->snd_nxt = e->write_seq = e->rcv_nxt = e->srtt_us = 0;
+	e->oldstate = e->newstate = 0;
+}
+
+static __always_inline int handle_state(struct sock *sk, int oldstate, int newstate,
+					const bool direct)
+{
+	struct sf_event *e;
+	__u16 family;
+
+	if (!sock_passes(sk, direct, &family))
+		return 0;
+	e = reserve();
+	if (!e)
+		return 0;
+	zero_tcp(e);
+	fill_common(e, sk, family, SF_EV_STATE, direct);
+	fill_tcp(e, sk, direct);
+	e->oldstate = oldstate;
+	e->newstate = newstate;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Resets and retransmits also fire for timewait and request sockets: keep full sockets only. */
+static __always_inline bool full_sock(struct sock *sk, const bool direct)
+{
+	__u8 state;
+
+	if (!sk)
+		return false;
+	state = RD(direct, sk, __sk_common.skc_state);
+	return state != SF_TCP_TIME_WAIT && state != SF_TCP_NEW_SYN_RECV;
+}
+
+static __always_inline int handle_sk_event(struct sock *sk, __u8 kind, __u8 tcp_flags,
+					   const bool direct)
+{
+	struct sf_event *e;
+	__u16 family;
+
+	if (!full_sock(sk, direct) || !sock_passes(sk, direct, &family))
+		return 0;
+	e = reserve();
+	if (!e)
+		return 0;
+	zero_tcp(e);
+	fill_common(e, sk, family, kind, direct);
+	fill_tcp(e, sk, direct);
+	e->oldstate = e->newstate = RD(direct, sk, __sk_common.skc_state);
+	e->tcp_flags = tcp_flags;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline int handle_retrans(struct sock *sk, struct sk_buff *skb, const bool direct)
+{
+	__u8 fl;
+
+	if (!skb)
+		return 0;
+	/* TCP_SKB_CB(skb) lives in skb->cb; probe-read it in both flavours */
+	fl = BPF_CORE_READ((struct tcp_skb_cb *)&skb->cb[0], tcp_flags);
+	if (!(fl & (SF_TH_SYN | SF_TH_FIN)))
+		return 0;
+	return handle_sk_event(sk, SF_EV_RETRANS, fl, direct);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(btf_state, struct sock *sk, int oldstate, int newstate)
+{
+	return handle_state(sk, oldstate, newstate, true);
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(btf_send_reset, struct sock *sk, struct sk_buff *skb)
+{
+	return handle_sk_event(sk, SF_EV_RESET_TX, SF_TH_RST, true);
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(btf_receive_reset, struct sock *sk)
+{
+	return handle_sk_event(sk, SF_EV_RESET_RX, SF_TH_RST, true);
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(btf_retransmit, struct sock *sk, struct sk_buff *skb)
+{
+	return handle_retrans(sk, skb, true);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tp_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	return handle_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, false);
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int tp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+{
+	return handle_sk_event((struct sock *)BPF_CORE_READ(ctx, skaddr), SF_EV_RESET_TX, SF_TH_RST,
+			       false);
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int tp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	return handle_sk_event((struct sock *)BPF_CORE_READ(ctx, skaddr), SF_EV_RESET_RX, SF_TH_RST,
+			       false);
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int tp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
+{
+	return handle_retrans((struct sock *)BPF_CORE_READ(ctx, skaddr),
+			      (struct sk_buff *)BPF_CORE_READ(ctx, skbaddr), false);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef SYNFIN_COMMANDS_H
+#define SYNFIN_COMMANDS_H
+
+/* Each returns the process exit status: 0 ok, 1 runtime failure, 2 usage error. */
+int cmd_trace(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+
+#endif

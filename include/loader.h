@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Loading and running the BPF tracer (bpf/tracer.bpf.c). */
+#ifndef SYNFIN_LOADER_H
+#define SYNFIN_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "tracer.h"
+
+enum tracer_attach {
+	TRACER_ATTACH_AUTO,
+	TRACER_ATTACH_TP_BTF,
+	TRACER_ATTACH_TRACEPOINT,
+};
+
+struct tracer_opts {
+	uint32_t netns;
+	uint64_t cgroup_id;
+	uint8_t family;
+	uint16_t port;
+	uint16_t lport;
+	uint16_t rport;
+	size_t ringbuf_size; /* 0: the default (16 MiB) */
+	enum tracer_attach attach;
+	bool verbose; /* let libbpf's messages through */
+};
+
+/* Called for every event; a negative return stops the poll that delivered it. */
+typedef int (*tracer_event_fn)(void *ctx, const struct sf_event *e);
+
+struct tracer;
+
+/*
+ * Checks privileges and kernel features, loads and attaches. On failure returns
+ * -errno with one line in err saying what is missing.
+ */
+int tracer__open(struct tracer **out, const struct tracer_opts *opts, tracer_event_fn fn,
+		 void *ctx, char *err, size_t errlen);
+/* Delivers queued events; returns how many, or -errno. */
+int tracer__poll(struct tracer *t, int timeout_ms);
+/* Events the kernel side failed to queue, summed over CPUs. */
+int tracer__lost(struct tracer *t, uint64_t *total);
+const char *tracer__attach_name(const struct tracer *t);
+void tracer__close(struct tracer *t);
+
+/* Whether the process may load BPF tracing programs (root, or CAP_BPF + CAP_PERFMON). */
+bool sf_have_bpf_privileges(void);
+
+#endif

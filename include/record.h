@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Recordings: a versioned header followed by raw struct sf_event records, the
+ * tracer's events and the user-space markers (lost counts, end) in the order
+ * the engine saw them.
+ */
+#ifndef SYNFIN_RECORD_H
+#define SYNFIN_RECORD_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "tracer.h"
+
+#define SF_REC_MAGIC "SYNFINRC"
+#define SF_REC_VERSION 1
+
+struct sf_rec_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t event_size;
+	uint64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC when recording began */
+	uint64_t start_ns;	     /* CLOCK_MONOTONIC when recording began */
+	char attach[16];	     /* how the tracer was attached: "tp_btf" or "tracepoint" */
+	uint8_t reserved[16];
+};
+
+struct recorder;
+struct reader;
+
+/* Creates path with mode 0600. On error returns -errno and fills err. */
+int recorder__open(struct recorder **out, const char *path, const struct sf_rec_header *hdr,
+		   char *err, size_t errlen);
+int recorder__write(struct recorder *r, const struct sf_event *e);
+/* Flushes and closes; returns -errno if anything written failed. */
+int recorder__close(struct recorder *r);
+
+int reader__open(struct reader **out, const char *path, struct sf_rec_header *hdr, char *err,
+		 size_t errlen);
+/* 1: an event was read; 0: end of file; -EBADMSG: truncated record (err says where). */
+int reader__next(struct reader *r, struct sf_event *e, char *err, size_t errlen);
+void reader__close(struct reader *r);
+
+void sf_rec_header_init(struct sf_rec_header *hdr, uint64_t realtime_offset_ns, uint64_t start_ns,
+			const char *attach);
+
+#endif

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The one event record shared by the BPF tracer and user space. It is also the
+ * on-disk record of a recording, so its layout is part of the file format:
+ * change it only together with SF_REC_VERSION.
+ */
+#ifndef SYNFIN_TRACER_H
+#define SYNFIN_TRACER_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define SF_COMM_LEN 16
+
+/* TCP states as the kernel numbers them (include/net/tcp_states.h). */
+enum sf_tcp_state {
+	SF_TCP_ESTABLISHED = 1,
+	SF_TCP_SYN_SENT = 2,
+	SF_TCP_SYN_RECV = 3,
+	SF_TCP_FIN_WAIT1 = 4,
+	SF_TCP_FIN_WAIT2 = 5,
+	SF_TCP_TIME_WAIT = 6,
+	SF_TCP_CLOSE = 7,
+	SF_TCP_CLOSE_WAIT = 8,
+	SF_TCP_LAST_ACK = 9,
+	SF_TCP_LISTEN = 10,
+	SF_TCP_CLOSING = 11,
+	SF_TCP_NEW_SYN_RECV = 12,
+	SF_TCP_MAX_STATES = 13,
+};
+
+enum sf_kind {
+	/* emitted by the kernel side */
+	SF_EV_STATE = 1,    /* inet_sock_set_state */
+	SF_EV_RESET_TX = 2, /* tcp_send_reset on a full socket */
+	SF_EV_RESET_RX = 3, /* tcp_receive_reset */
+	SF_EV_RETRANS = 4,  /* retransmitted SYN or FIN (tcp_flags says which) */
+	/* written by user space into the same stream so replay sees what live saw */
+	SF_EV_LOST = 16, /* lost_seq carries the new total of lost events */
+	SF_EV_TICK = 17, /* time passes with no event (ts_ns only) */
+	SF_EV_END = 18,	 /* tracing stopped at ts_ns; lost_seq is the final lost total */
+};
+
+enum sf_flag {
+	/* the socket lock was owned: the current task is the socket's caller */
+	SF_F_PROC = 1 << 0,
+	SF_F_ORPHAN = 1 << 1,  /* SOCK_DEAD: the application already closed it */
+	SF_F_FIN_IN = 1 << 2,  /* SOCK_DONE: the peer's FIN has been received */
+	SF_F_LINGER0 = 1 << 3, /* SO_LINGER with zero timeout: close() sends RST */
+	SF_F_UNREAD = 1 << 4,  /* received data was never read: close() sends RST */
+};
+
+/* TCP header flag bits, as in tcp_flags */
+#define SF_TH_FIN 0x01
+#define SF_TH_SYN 0x02
+#define SF_TH_RST 0x04
+#define SF_TH_ACK 0x10
+
+/* sk_shutdown bits */
+#define SF_RCV_SHUTDOWN 1
+#define SF_SEND_SHUTDOWN 2
+
+struct sf_event {
+	__u64 ts_ns;	/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 skaddr;	/* kernel address of the socket: identity within one lifetime */
+	__u64 cookie;	/* socket cookie; on some kernels not final before ESTABLISHED */
+	__u64 cgroup_id; /* cgroup v2 id of the socket's owner */
+	__u64 sock_ino;	 /* inode of the struct socket, 0 when none (orphan, unaccepted) */
+	__u64 lost_seq;	 /* events lost so far, as seen when this one was queued */
+	__u64 bytes_received;
+	__u64 bytes_acked;
+	__u32 netns; /* network namespace inode */
+	__u32 pid;   /* current thread; meaningful only with SF_F_PROC */
+	__u32 tgid;
+	__u32 segs_in;
+	__u32 segs_out;
+	__u32 data_segs_in;
+	__u32 data_segs_out;
+	__u32 snd_una;
+	__u32 snd_nxt;
+	__u32 write_seq;
+	__u32 rcv_nxt;
+	__u32 srtt_us; /* smoothed RTT << 3, as the kernel keeps it */
+	__u16 sport;   /* local port, host order */
+	__u16 dport;   /* remote port, host order */
+	__u8 kind;
+	__u8 family; /* AF_INET or AF_INET6 */
+	__u8 oldstate;
+	__u8 newstate;
+	__u8 flags;
+	__u8 ack_pending; /* icsk_ack.pending */
+	__u8 shutdown;	  /* sk_shutdown */
+	__u8 tcp_flags;	  /* SF_EV_RETRANS: flags of the retransmitted segment */
+	__u16 cpu;
+	__u16 pad;
+	__u8 saddr[16]; /* local address; IPv4 in the first 4 bytes */
+	__u8 daddr[16]; /* remote address */
+	char comm[SF_COMM_LEN];
+};
+
+#endif

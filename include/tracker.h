@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The lifecycle engine: a pure state machine that turns the tracer's events
+ * into one lifecycle per TCP endpoint. No libbpf, no I/O, no clock: time comes
+ * from the events, so a recording replays to the same output.
+ */
+#ifndef SYNFIN_TRACKER_H
+#define SYNFIN_TRACKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "tracer.h"
+
+enum sf_role {
+	SF_ROLE_UNKNOWN = 0,
+	SF_ROLE_CLIENT,
+	SF_ROLE_SERVER,
+};
+
+enum sf_close {
+	SF_CLOSE_INCOMPLETE = 0,
+	SF_CLOSE_FOUR_WAY,
+	SF_CLOSE_THREE_WAY,
+	SF_CLOSE_SIMULTANEOUS,
+	SF_CLOSE_RESET,
+	SF_CLOSE_REFUSED,
+	SF_CLOSE_ABORTED,
+};
+
+enum sf_closer {
+	SF_CLOSER_NONE = 0,
+	SF_CLOSER_LOCAL,
+	SF_CLOSER_PEER,
+	SF_CLOSER_BOTH,
+};
+
+/* why a lifecycle is incomplete (bits) */
+enum sf_gap {
+	SF_GAP_MIDLIFE = 1 << 0, /* first seen after its birth: it existed before tracing */
+	SF_GAP_LOST = 1 << 1,	 /* events were lost while it lived */
+	SF_GAP_ORDER = 1 << 2,	 /* a transition did not start where the previous one ended */
+	SF_GAP_ALIVE = 1 << 3,	 /* still open when tracing stopped */
+	SF_GAP_UNSEEN = 1 << 4,	 /* its close was not observed from the start */
+};
+
+#define SF_MAX_HOPS 8
+#define SF_MAX_WAVES 6
+
+enum sf_wave_dir {
+	SF_DIR_OUT = 0,
+	SF_DIR_IN = 1,
+};
+
+/* One segment of the handshake or the close, as the seeds draw it. */
+struct sf_wave {
+	uint8_t dir;
+	uint8_t flags; /* SF_TH_* */
+	uint8_t has_seq;
+	uint8_t has_ack;
+	uint8_t state; /* this endpoint's state after the segment */
+	uint32_t seq;
+	uint32_t ack;
+	uint64_t ts_ns; /* when the transition that shows it happened; 0 unknown */
+};
+
+struct sf_hop {
+	uint8_t state;
+	bool known_us; /* false for the first hop of a socket seen mid-life */
+	uint64_t us;
+};
+
+struct sf_lifecycle {
+	uint64_t id;   /* order of first sight, 1-based */
+	uint64_t pair; /* shared by both local endpoints of one connection, else 0 */
+	uint64_t cookie;
+	uint64_t skaddr;
+	uint64_t cgroup_id;
+	uint64_t sock_ino;
+	uint32_t netns;
+	uint32_t pid; /* 0 when never seen in process context */
+	char comm[SF_COMM_LEN];
+	uint8_t family;
+	uint8_t laddr[16];
+	uint8_t raddr[16];
+	uint16_t lport;
+	uint16_t rport;
+	uint8_t role;
+	uint8_t close;
+	uint8_t closer;
+	uint8_t gaps;	    /* SF_GAP_* */
+	uint8_t last_state; /* the state it was in when it ended or tracing stopped */
+	uint8_t peer_state; /* paired: the peer endpoint's state now, 0 when it has ended */
+	bool time_wait;
+	bool fw2_handoff; /* orphan handed to a FIN_WAIT2 mini-socket before the peer's FIN */
+	bool half_close;  /* data flowed after the first FIN */
+	bool alive;
+	uint64_t start_ns;
+	uint64_t end_ns;
+	int64_t handshake_us; /* -1 when unknown */
+	uint8_t nhops;
+	struct sf_hop hops[SF_MAX_HOPS];
+	uint8_t nopen;
+	struct sf_wave open[3];
+	uint8_t nwaves;
+	struct sf_wave waves[SF_MAX_WAVES];
+	uint32_t segs_in;
+	uint32_t segs_out;
+	uint64_t bytes_received;
+	uint64_t bytes_acked;
+	uint16_t retrans_syn;
+	uint16_t retrans_fin;
+};
+
+/* One state transition, resolved to its endpoint (for the --states view). */
+struct sf_transition {
+	const struct sf_event *ev;
+	uint64_t id; /* lifecycle id of the endpoint */
+	int64_t us_in_old; /* -1 when unknown */
+	uint8_t role;
+	uint32_t pid;
+	const char *comm;
+};
+
+struct tracker_ops {
+	void (*on_lifecycle)(const struct sf_lifecycle *lc, void *ctx);
+	void (*on_transition)(const struct sf_transition *tr, void *ctx);
+	void *ctx;
+};
+
+struct tracker_opts {
+	size_t max_conns; /* 0: default */
+};
+
+struct tracker_stats {
+	uint64_t events;      /* kernel events fed */
+	uint64_t lost;	      /* events the kernel could not queue */
+	uint64_t connections; /* lifecycles produced */
+	uint64_t live;	      /* endpoints tracked now */
+	uint64_t untracked;   /* events dropped because the connection table was full */
+	uint64_t ignored;     /* events that belong to no endpoint (listeners, stale) */
+};
+
+struct tracker;
+
+int tracker__new(struct tracker **out, const struct tracker_opts *opts,
+		 const struct tracker_ops *ops);
+/* Feed one event; lifecycles that end are handed to ops->on_lifecycle. */
+int tracker__feed(struct tracker *t, const struct sf_event *e);
+/* Produce a lifecycle for every endpoint still open, as at an SF_EV_END at ts_ns. */
+void tracker__flush(struct tracker *t, uint64_t ts_ns);
+void tracker__stats(const struct tracker *t, struct tracker_stats *st);
+void tracker__free(struct tracker *t);
+
+const char *sf_state_name(unsigned int state);
+const char *sf_role_name(unsigned int role);
+const char *sf_close_name(unsigned int close);
+const char *sf_closer_name(unsigned int closer);
+
+#endif

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef SYNFIN_UTIL_H
+#define SYNFIN_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "tracker.h"
+
+#define SF_ADDRSTRLEN 46
+
+/* Which endpoints a view shows. Zero fields match anything. */
+struct sf_filter {
+	uint32_t pid;
+	const char *comm;
+	uint16_t port; /* either port */
+	uint16_t lport;
+	uint16_t rport;
+	uint8_t family; /* AF_INET or AF_INET6 */
+	bool has_addr;
+	uint8_t addr_family;
+	uint8_t addr[16]; /* either address */
+	uint32_t netns;
+	uint64_t cgroup_id;
+};
+
+void sf_format_addr(char *buf, size_t len, uint8_t family, const uint8_t *addr);
+bool sf_filter_lifecycle(const struct sf_filter *f, const struct sf_lifecycle *lc);
+bool sf_filter_event(const struct sf_filter *f, const struct sf_event *e, uint32_t pid,
+		     const char *comm);
+
+/* Parsers: 0 on success, -EINVAL on bad input. */
+int sf_parse_u64(const char *s, uint64_t max, uint64_t *out);
+int sf_parse_port(const char *s, uint16_t *out);
+int sf_parse_addr(const char *s, uint8_t *family, uint8_t addr[16]);
+/* PATH (e.g. /run/netns/x, /proc/PID/ns/net) or a namespace inode number. */
+int sf_resolve_netns(const char *s, uint32_t *inum, char *err, size_t errlen);
+/* A cgroup v2 directory; its id is its inode number. */
+int sf_resolve_cgroup(const char *path, uint64_t *id, char *err, size_t errlen);
+
+#endif

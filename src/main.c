@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <stdio.h>
+#include <string.h>
+#include "commands.h"
+
+static const char usage[] =
+	"Usage: synfin COMMAND [OPTIONS]\n"
+	"Observe TCP connection lifecycles: handshakes, closes, TIME_WAIT.\n"
+	"\n"
+	"Commands:\n"
+	"  trace     trace connections live (root, or CAP_BPF and CAP_PERFMON)\n"
+	"  replay    run the engine on a recording made with trace --record\n"
+	"\n"
+	"synfin COMMAND --help shows a command's options; synfin --version its version.\n";
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ "trace", cmd_trace },
+	{ "replay", cmd_replay },
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("synfin %s\n", SYNFIN_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "synfin: unknown command '%s' (commands: trace, replay)\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "output.h"
+#include "util.h"
+
+#define LINE_MAX_LEN 8192
+#define HOLD_NS 1000000000ull
+#define MAX_HELD 4096
+
+struct held {
+	struct sf_lifecycle lc;
+	bool match;
+};
+
+struct view {
+	struct view_opts o;
+	struct held *held; /* first-ended halves of local pairs */
+	size_t nheld;
+	uint64_t printed;
+	bool header_done;
+	char line[LINE_MAX_LEN];
+};
+
+struct sb {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->len + 1 >= b->cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	b->len += (size_t)n;
+	if (b->len >= b->cap)
+		b->len = b->cap - 1;
+}
+
+static void sb_json_str(struct sb *b, const char *s, size_t max)
+{
+	sb_printf(b, "\"");
+	for (size_t i = 0; i < max && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			sb_printf(b, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			sb_printf(b, "\\u%04x", c);
+		else
+			sb_printf(b, "%c", c);
+	}
+	sb_printf(b, "\"");
+}
+
+static void flags_str(char *buf, size_t len, uint8_t flags)
+{
+	static const struct {
+		uint8_t bit;
+		const char *name;
+	} names[] = { { SF_TH_SYN, "SYN" }, { SF_TH_FIN, "FIN" }, { SF_TH_RST, "RST" },
+		      { SF_TH_ACK, "ACK" } };
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(flags & names[i].bit))
+			continue;
+		off += snprintf(buf + off, len > off ? len - off : 0, "%s%s", off ? "," : "",
+				names[i].name);
+	}
+}
+
+static void sb_waves(struct sb *b, const struct sf_wave *w, int n)
+{
+	char fl[24];
+
+	sb_printf(b, "[");
+	for (int i = 0; i < n; i++) {
+		flags_str(fl, sizeof(fl), w[i].flags);
+		sb_printf(b, "%s{\"dir\":\"%s\",\"flags\":\"%s\"", i ? "," : "",
+			  w[i].dir == SF_DIR_OUT ? "out" : "in", fl);
+		if (w[i].has_seq)
+			sb_printf(b, ",\"seq\":%" PRIu32, w[i].seq);
+		else
+			sb_printf(b, ",\"seq\":null");
+		if (w[i].has_ack)
+			sb_printf(b, ",\"ack\":%" PRIu32, w[i].ack);
+		else
+			sb_printf(b, ",\"ack\":null");
+		sb_printf(b, ",\"state\":\"%s\"}", sf_state_name(w[i].state));
+	}
+	sb_printf(b, "]");
+}
+
+static const char *family_name(uint8_t family)
+{
+	return family == 10 ? "ipv6" : "ipv4";
+}
+
+size_t sf_lifecycle_json(char *buf, size_t len, const struct sf_lifecycle *lc)
+{
+	static const char *const gap_names[] = { "midlife", "lost", "order", "alive", "unseen" };
+	struct sb b = { buf, 0, len };
+	char la[SF_ADDRSTRLEN], ra[SF_ADDRSTRLEN];
+	bool first = true;
+
+	sf_format_addr(la, sizeof(la), lc->family, lc->laddr);
+	sf_format_addr(ra, sizeof(ra), lc->family, lc->raddr);
+	sb_printf(&b, "{\"type\":\"connection\",\"id\":%" PRIu64 ",", lc->id);
+	if (lc->pair)
+		sb_printf(&b, "\"pair\":%" PRIu64 ",", lc->pair);
+	else
+		sb_printf(&b, "\"pair\":null,");
+	sb_printf(&b,
+		  "\"cookie\":%" PRIu64 ",\"netns\":%" PRIu32 ",\"cgroup\":%" PRIu64
+		  ",\"sock_ino\":%" PRIu64 ",\"family\":\"%s\",\"laddr\":\"%s\",\"lport\":%u,"
+		  "\"raddr\":\"%s\",\"rport\":%u,\"role\":\"%s\",\"pid\":%" PRIu32 ",\"comm\":",
+		  lc->cookie, lc->netns, lc->cgroup_id, lc->sock_ino, family_name(lc->family), la,
+		  lc->lport, ra, lc->rport, sf_role_name(lc->role), lc->pid);
+	sb_json_str(&b, lc->comm, SF_COMM_LEN);
+	sb_printf(&b, ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"alive\":%s,", lc->start_ns,
+		  lc->end_ns, lc->alive ? "true" : "false");
+	if (lc->handshake_us >= 0)
+		sb_printf(&b, "\"handshake_us\":%" PRId64 ",", lc->handshake_us);
+	else
+		sb_printf(&b, "\"handshake_us\":null,");
+	sb_printf(&b,
+		  "\"close\":\"%s\",\"closer\":\"%s\",\"time_wait\":%s,\"fw2_handoff\":%s,"
+		  "\"half_close\":%s,\"last_state\":\"%s\",\"gaps\":[",
+		  sf_close_name(lc->close), sf_closer_name(lc->closer),
+		  lc->time_wait ? "true" : "false", lc->fw2_handoff ? "true" : "false",
+		  lc->half_close ? "true" : "false", sf_state_name(lc->last_state));
+	for (unsigned int i = 0; i < sizeof(gap_names) / sizeof(gap_names[0]); i++) {
+		if (!(lc->gaps & (1u << i)))
+			continue;
+		sb_printf(&b, "%s\"%s\"", first ? "" : ",", gap_names[i]);
+		first = false;
+	}
+	sb_printf(&b, "],\"states\":[");
+	for (int i = 0; i < lc->nhops; i++) {
+		sb_printf(&b, "%s{\"state\":\"%s\",\"us\":", i ? "," : "",
+			  sf_state_name(lc->hops[i].state));
+		if (lc->hops[i].known_us)
+			sb_printf(&b, "%" PRIu64 "}", lc->hops[i].us);
+		else
+			sb_printf(&b, "null}");
+	}
+	sb_printf(&b, "],\"handshake\":");
+	sb_waves(&b, lc->open, lc->nopen);
+	sb_printf(&b, ",\"waves\":");
+	sb_waves(&b, lc->waves, lc->nwaves);
+	if (lc->alive)
+		sb_printf(&b, ",\"segs_in\":null,\"segs_out\":null,\"bytes_received\":null,"
+			      "\"bytes_acked\":null");
+	else
+		sb_printf(&b,
+			  ",\"segs_in\":%" PRIu32 ",\"segs_out\":%" PRIu32
+			  ",\"bytes_received\":%" PRIu64 ",\"bytes_acked\":%" PRIu64,
+			  lc->segs_in, lc->segs_out, lc->bytes_received, lc->bytes_acked);
+	sb_printf(&b, ",\"retrans_syn\":%u,\"retrans_fin\":%u}", lc->retrans_syn,
+		  lc->retrans_fin);
+	return b.len;
+}
+
+int view__new(struct view **out, const struct view_opts *opts)
+{
+	struct view *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	v->o = *opts;
+	*out = v;
+	return 0;
+}
+
+void view__free(struct view *v)
+{
+	if (!v)
+		return;
+	free(v->held);
+	free(v);
+}
+
+static void wall_time(const struct view *v, uint64_t mono_ns, char *buf, size_t len)
+{
+	int64_t ns = (int64_t)mono_ns + v->o.realtime_offset_ns;
+	time_t secs = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	localtime_r(&secs, &tm);
+	snprintf(buf, len, "%02d:%02d:%02d.%03d ", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)((ns % 1000000000) / 1000000));
+}
+
+static void endpoint_str(char *buf, size_t len, uint8_t family, const uint8_t *addr,
+			 uint16_t port)
+{
+	char a[SF_ADDRSTRLEN];
+
+	sf_format_addr(a, sizeof(a), family, addr);
+	if (family == 10)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+}
+
+static void lines_header(struct view *v)
+{
+	if (v->header_done)
+		return;
+	v->header_done = true;
+	fprintf(v->o.out, "%s%-7s %-15s %-24s %-24s %-7s %8s %9s %-12s %-6s %s\n",
+		v->o.timestamps ? "TIME         " : "", "PID", "COMM", "LOCAL", "REMOTE", "ROLE",
+		"HS_US", "MS", "CLOSE", "CLOSER", "TIME_WAIT");
+}
+
+static void fmt_ms(char *buf, size_t len, const struct sf_lifecycle *lc)
+{
+	if (!lc->start_ns || lc->end_ns < lc->start_ns)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.3f", (double)(lc->end_ns - lc->start_ns) / 1e6);
+}
+
+static void fmt_hs(char *buf, size_t len, const struct sf_lifecycle *lc)
+{
+	if (lc->handshake_us < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%" PRId64, lc->handshake_us);
+}
+
+static const char *close_label(const struct sf_lifecycle *lc)
+{
+	return lc->alive ? "open" : sf_close_name(lc->close);
+}
+
+static void print_line_single(struct view *v, const struct sf_lifecycle *lc)
+{
+	char l[64], r[64], ms[32], hs[32], ts[32] = "";
+
+	lines_header(v);
+	endpoint_str(l, sizeof(l), lc->family, lc->laddr, lc->lport);
+	endpoint_str(r, sizeof(r), lc->family, lc->raddr, lc->rport);
+	fmt_ms(ms, sizeof(ms), lc);
+	fmt_hs(hs, sizeof(hs), lc);
+	if (v->o.timestamps)
+		wall_time(v, lc->end_ns, ts, sizeof(ts));
+	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-7s %8s %9s %-12s %-6s %s\n", ts,
+		lc->pid, lc->comm[0] ? lc->comm : "-", l, r, sf_role_name(lc->role), hs, ms,
+		close_label(lc), sf_closer_name(lc->closer), lc->time_wait ? "yes" : "no");
+}
+
+/* a = client (or the first), b = server: closer and TIME_WAIT named by side */
+static void print_line_pair(struct view *v, const struct sf_lifecycle *a,
+			    const struct sf_lifecycle *b)
+{
+	char l[64], r[64], ms[32], hs[32], ts[32] = "";
+	const char *an = a->role == SF_ROLE_SERVER ? "server" : "client";
+	const char *bn = a->role == SF_ROLE_SERVER ? "client" : "server";
+	const char *closer, *tw;
+	const struct sf_lifecycle *o = a->pid ? a : b;
+
+	lines_header(v);
+	endpoint_str(l, sizeof(l), a->family, a->laddr, a->lport);
+	endpoint_str(r, sizeof(r), a->family, a->raddr, a->rport);
+	fmt_ms(ms, sizeof(ms), a);
+	fmt_hs(hs, sizeof(hs), a);
+	if (v->o.timestamps)
+		wall_time(v, a->end_ns > b->end_ns ? a->end_ns : b->end_ns, ts, sizeof(ts));
+	switch (a->closer) {
+	case SF_CLOSER_LOCAL:
+		closer = an;
+		break;
+	case SF_CLOSER_PEER:
+		closer = bn;
+		break;
+	case SF_CLOSER_BOTH:
+		closer = "both";
+		break;
+	default:
+		closer = "none";
+	}
+	tw = a->time_wait && b->time_wait ? "both" : a->time_wait ? an : b->time_wait ? bn : "no";
+	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-7s %8s %9s %-12s %-6s %s\n", ts,
+		o->pid, o->comm[0] ? o->comm : "-", l, r, "pair", hs, ms, close_label(a), closer,
+		tw);
+}
+
+/* ---- ladder ---- */
+
+#define LADDER_W 50
+
+struct row {
+	const struct sf_wave *w; /* from the left endpoint's point of view */
+	bool flip;		 /* w is the right endpoint's wave: reverse its direction */
+	const char *left;
+	const char *right;
+};
+
+static void wave_label(char *buf, size_t len, const struct sf_wave *w)
+{
+	char fl[24];
+	size_t off;
+
+	flags_str(fl, sizeof(fl), w->flags);
+	off = snprintf(buf, len, "%s", fl);
+	if (w->has_seq && off < len)
+		off += snprintf(buf + off, len - off, " seq=%" PRIu32, w->seq);
+	if (w->has_ack && off < len)
+		snprintf(buf + off, len - off, " ack=%" PRIu32, w->ack);
+}
+
+static void print_arrow(struct view *v, const struct row *r)
+{
+	char label[64], arrow[LADDER_W + 1];
+	bool right = (r->w->dir == SF_DIR_OUT) != r->flip;
+	size_t n;
+
+	wave_label(label, sizeof(label), r->w);
+	memset(arrow, '-', LADDER_W);
+	arrow[LADDER_W] = 0;
+	n = strlen(label);
+	if (n > LADDER_W - 8)
+		n = LADDER_W - 8;
+	memcpy(arrow + 4, label, n);
+	arrow[3] = ' ';
+	arrow[4 + n] = ' ';
+	if (right)
+		arrow[LADDER_W - 1] = '>';
+	else
+		arrow[0] = '<';
+	fprintf(v->o.out, "  %12s  %s  %s\n", r->left ? r->left : "", arrow,
+		r->right ? r->right : "");
+}
+
+static bool waves_match(const struct sf_wave *a, const struct sf_wave *b)
+{
+	return a->dir != b->dir && a->flags == b->flags &&
+	       (!a->has_seq || !b->has_seq || a->seq == b->seq);
+}
+
+static void endpoint_title(char *buf, size_t len, const struct sf_lifecycle *lc)
+{
+	char e[64];
+
+	endpoint_str(e, sizeof(e), lc->family, lc->laddr, lc->lport);
+	if (lc->pid)
+		snprintf(buf, len, "%s %s (pid %" PRIu32 " %s)", sf_role_name(lc->role), e, lc->pid,
+			 lc->comm);
+	else
+		snprintf(buf, len, "%s %s", sf_role_name(lc->role), e);
+}
+
+static void print_ladder(struct view *v, const struct sf_lifecycle *a,
+			 const struct sf_lifecycle *b)
+{
+	struct row rows[2 * (3 + SF_MAX_WAVES)];
+	bool used[3 + SF_MAX_WAVES] = { false };
+	const struct sf_wave *bw[3 + SF_MAX_WAVES];
+	char lt[128], rt[128], ts[32] = "";
+	int nrows = 0, nb = 0;
+
+	for (int i = 0; i < a->nopen; i++)
+		rows[nrows++] = (struct row){ &a->open[i], false, sf_state_name(a->open[i].state),
+					      NULL };
+	for (int i = 0; i < a->nwaves; i++)
+		rows[nrows++] = (struct row){ &a->waves[i], false, sf_state_name(a->waves[i].state),
+					      NULL };
+	if (b) {
+		for (int i = 0; i < b->nopen; i++)
+			bw[nb++] = &b->open[i];
+		for (int i = 0; i < b->nwaves; i++)
+			bw[nb++] = &b->waves[i];
+	}
+	/* annotate the left's rows with the right's states; insert what only the right saw */
+	for (int j = 0; j < nb; j++) {
+		int at = nrows;
+
+		for (int i = 0; i < nrows; i++) {
+			if (rows[i].flip || rows[i].right || !waves_match(rows[i].w, bw[j]))
+				continue;
+			rows[i].right = sf_state_name(bw[j]->state);
+			used[j] = true;
+			break;
+		}
+		if (used[j])
+			continue;
+		for (int i = 0; i < nrows; i++) {
+			if (bw[j]->ts_ns && rows[i].w->ts_ns > bw[j]->ts_ns) {
+				at = i;
+				break;
+			}
+		}
+		memmove(&rows[at + 1], &rows[at], (nrows - at) * sizeof(rows[0]));
+		rows[at] = (struct row){ bw[j], true, NULL, sf_state_name(bw[j]->state) };
+		nrows++;
+	}
+
+	endpoint_title(lt, sizeof(lt), a);
+	if (b)
+		endpoint_title(rt, sizeof(rt), b);
+	else
+		endpoint_str(rt, sizeof(rt), a->family, a->raddr, a->rport);
+	if (v->o.timestamps)
+		wall_time(v, a->end_ns, ts, sizeof(ts));
+	fprintf(v->o.out, "%s%s  <->  %s%s\n", ts, lt, rt, b ? "" : " (peer)");
+	for (int i = 0; i < nrows; i++) {
+		print_arrow(v, &rows[i]);
+		/* mark the data phase between the handshake and the close */
+		if (i + 1 < nrows && rows[i].w == &a->open[a->nopen - 1] && a->nopen) {
+			for (int h = 0; h < a->nhops; h++) {
+				if (a->hops[h].state != SF_TCP_ESTABLISHED || !a->hops[h].known_us)
+					continue;
+				fprintf(v->o.out, "  %12s  %*s(ESTABLISHED %.3f ms)\n", "", 14, "",
+					(double)a->hops[h].us / 1000.0);
+			}
+		}
+	}
+	fprintf(v->o.out, "  close: %s, closer: %s", close_label(a), sf_closer_name(a->closer));
+	if (b)
+		fprintf(v->o.out, " (the %s)", a->closer == SF_CLOSER_LOCAL ? sf_role_name(a->role) :
+					       a->closer == SF_CLOSER_PEER  ? sf_role_name(b->role) :
+									      "two sides");
+	fprintf(v->o.out, ", TIME_WAIT: %s",
+		a->time_wait && b && b->time_wait ? "both" :
+		a->time_wait			  ? sf_role_name(a->role) :
+		b && b->time_wait		  ? sf_role_name(b->role) :
+						    "none");
+	if (a->half_close || (b && b->half_close))
+		fprintf(v->o.out, ", half-close");
+	fprintf(v->o.out, "\n");
+	if (a->fw2_handoff || (b && b->fw2_handoff))
+		fprintf(v->o.out, "  note: the %s's FIN_WAIT2 went to a timewait mini-socket before "
+				  "the peer's FIN; what follows there is not traced\n",
+			a->fw2_handoff ? sf_role_name(a->role) : sf_role_name(b->role));
+	if (a->gaps || (b && b->gaps))
+		fprintf(v->o.out, "  note: incomplete record (%s)\n",
+			(a->gaps | (b ? b->gaps : 0)) & SF_GAP_LOST ? "events were lost" :
+			(a->gaps | (b ? b->gaps : 0)) & SF_GAP_ALIVE ? "still open" :
+								       "seen mid-life");
+	fprintf(v->o.out, "\n");
+}
+
+static void show_single(struct view *v, const struct sf_lifecycle *lc)
+{
+	if (v->o.mode == SF_VIEW_LADDER)
+		print_ladder(v, lc, NULL);
+	else
+		print_line_single(v, lc);
+}
+
+static void show_pair(struct view *v, const struct sf_lifecycle *x, const struct sf_lifecycle *y)
+{
+	/* the client on the left, as the seeds draw it */
+	const struct sf_lifecycle *a = y->role == SF_ROLE_CLIENT && x->role != SF_ROLE_CLIENT ? y : x;
+	const struct sf_lifecycle *b = a == x ? y : x;
+
+	if (v->o.mode == SF_VIEW_LADDER)
+		print_ladder(v, a, b);
+	else
+		print_line_pair(v, a, b);
+}
+
+static void release_held(struct view *v, size_t i)
+{
+	if (v->held[i].match) {
+		show_single(v, &v->held[i].lc);
+		v->printed++;
+	}
+	v->held[i] = v->held[--v->nheld];
+}
+
+void view__lifecycle(struct view *v, const struct sf_lifecycle *lc, bool match)
+{
+	if (v->o.mode == SF_VIEW_JSON) {
+		size_t n;
+
+		if (!match)
+			return;
+		n = sf_lifecycle_json(v->line, sizeof(v->line) - 1, lc);
+		v->line[n++] = '\n';
+		fwrite(v->line, 1, n, v->o.out);
+		v->printed++;
+		return;
+	}
+	if (v->o.mode == SF_VIEW_STATES)
+		return;
+	if (lc->pair) {
+		for (size_t i = 0; i < v->nheld; i++) {
+			if (v->held[i].lc.pair != lc->pair)
+				continue;
+			if (match || v->held[i].match) {
+				show_pair(v, &v->held[i].lc, lc);
+				v->printed++;
+			}
+			v->held[i] = v->held[--v->nheld];
+			return;
+		}
+		if (lc->peer_state && !lc->alive) {
+			struct held *h;
+
+			if (v->nheld == MAX_HELD)
+				release_held(v, 0);
+			if (!v->held) {
+				v->held = calloc(MAX_HELD, sizeof(*v->held));
+				if (!v->held)
+					goto single;
+			}
+			h = &v->held[v->nheld++];
+			h->lc = *lc;
+			h->match = match;
+			return;
+		}
+	}
+single:
+	if (!match)
+		return;
+	show_single(v, lc);
+	v->printed++;
+}
+
+void view__advance(struct view *v, uint64_t now_ns)
+{
+	for (size_t i = 0; i < v->nheld;) {
+		if (now_ns > v->held[i].lc.end_ns + HOLD_NS)
+			release_held(v, i);
+		else
+			i++;
+	}
+}
+
+void view__transition(struct view *v, const struct sf_transition *tr, bool match)
+{
+	const struct sf_event *e = tr->ev;
+	char l[64], r[64], ts[32] = "", dur[32];
+
+	if (!match || (v->o.mode != SF_VIEW_STATES && !v->o.json_states))
+		return;
+	endpoint_str(l, sizeof(l), e->family, e->saddr, e->sport);
+	endpoint_str(r, sizeof(r), e->family, e->daddr, e->dport);
+	if (v->o.mode == SF_VIEW_JSON) {
+		struct sb b = { v->line, 0, sizeof(v->line) - 1 };
+		char la[SF_ADDRSTRLEN], ra[SF_ADDRSTRLEN];
+
+		sf_format_addr(la, sizeof(la), e->family, e->saddr);
+		sf_format_addr(ra, sizeof(ra), e->family, e->daddr);
+		sb_printf(&b,
+			  "{\"type\":\"state\",\"ts_ns\":%" PRIu64 ",\"id\":%" PRIu64
+			  ",\"cookie\":%" PRIu64 ",\"family\":\"%s\",\"laddr\":\"%s\",\"lport\":%u,"
+			  "\"raddr\":\"%s\",\"rport\":%u,\"old\":\"%s\",\"new\":\"%s\",",
+			  (uint64_t)e->ts_ns, tr->id, (uint64_t)e->cookie, family_name(e->family), la, e->sport, ra,
+			  e->dport, sf_state_name(e->oldstate), sf_state_name(e->newstate));
+		if (tr->us_in_old >= 0)
+			sb_printf(&b, "\"us_in_old\":%" PRId64 ",", tr->us_in_old);
+		else
+			sb_printf(&b, "\"us_in_old\":null,");
+		sb_printf(&b, "\"proc\":%s,\"pid\":%" PRIu32 ",\"comm\":",
+			  e->flags & SF_F_PROC ? "true" : "false", tr->pid);
+		sb_json_str(&b, tr->comm ? tr->comm : "", SF_COMM_LEN);
+		sb_printf(&b, "}\n");
+		fwrite(v->line, 1, b.len, v->o.out);
+		return;
+	}
+	if (!v->header_done) {
+		v->header_done = true;
+		fprintf(v->o.out, "%s%-7s %-15s %-24s %-24s %-11s -> %-11s %10s\n",
+			v->o.timestamps ? "TIME         " : "", "PID", "COMM", "LOCAL", "REMOTE",
+			"OLDSTATE", "NEWSTATE", "MS");
+	}
+	if (v->o.timestamps)
+		wall_time(v, e->ts_ns, ts, sizeof(ts));
+	if (tr->us_in_old >= 0)
+		snprintf(dur, sizeof(dur), "%.3f", (double)tr->us_in_old / 1000.0);
+	else
+		snprintf(dur, sizeof(dur), "-");
+	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-11s -> %-11s %10s\n", ts, tr->pid,
+		tr->comm && tr->comm[0] ? tr->comm : "-", l, r, sf_state_name(e->oldstate),
+		sf_state_name(e->newstate), dur);
+}
+
+void view__finish(struct view *v, const struct tracker_stats *st)
+{
+	while (v->nheld)
+		release_held(v, 0);
+	if (v->o.mode == SF_VIEW_JSON)
+		fprintf(v->o.out,
+			"{\"type\":\"summary\",\"events\":%" PRIu64 ",\"lost\":%" PRIu64
+			",\"connections\":%" PRIu64 "}\n",
+			st->events, st->lost, v->printed);
+	else
+		fprintf(stderr, "synfin: %" PRIu64 " events, %" PRIu64 " lost, %" PRIu64
+				" connections shown\n",
+			st->events, st->lost, v->printed);
+}

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "record.h"
+
+#define IO_BUF (1 << 20)
+
+struct recorder {
+	FILE *f;
+	char *buf;
+	int err;
+};
+
+struct reader {
+	FILE *f;
+	char *buf;
+	uint64_t index;
+};
+
+_Static_assert(sizeof(struct sf_rec_header) == 64, "recording header is 64 bytes");
+_Static_assert(sizeof(struct sf_event) == 176, "event size is part of the recording format");
+
+void sf_rec_header_init(struct sf_rec_header *hdr, uint64_t realtime_offset_ns, uint64_t start_ns,
+			const char *attach)
+{
+	memset(hdr, 0, sizeof(*hdr));
+	memcpy(hdr->magic, SF_REC_MAGIC, sizeof(hdr->magic));
+	hdr->version = SF_REC_VERSION;
+	hdr->event_size = sizeof(struct sf_event);
+	hdr->realtime_offset_ns = realtime_offset_ns;
+	hdr->start_ns = start_ns;
+	if (attach)
+		strncpy(hdr->attach, attach, sizeof(hdr->attach) - 1);
+}
+
+int recorder__open(struct recorder **out, const char *path, const struct sf_rec_header *hdr,
+		   char *err, size_t errlen)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	int fd = -1, ret;
+
+	if (!r)
+		return -ENOMEM;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create recording %s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	/* O_CREAT leaves the mode of an existing file alone */
+	if (fchmod(fd, 0600) && errno != EPERM) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot chmod recording %s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	r->f = fdopen(fd, "wb");
+	if (!r->f) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open recording %s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	fd = -1;
+	r->buf = malloc(IO_BUF);
+	if (r->buf)
+		setvbuf(r->f, r->buf, _IOFBF, IO_BUF);
+	if (fwrite(hdr, sizeof(*hdr), 1, r->f) != 1) {
+		ret = -EIO;
+		snprintf(err, errlen, "cannot write recording %s", path);
+		goto cleanup;
+	}
+	*out = r;
+	return 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (r->f)
+		fclose(r->f);
+	free(r->buf);
+	free(r);
+	return ret;
+}
+
+int recorder__write(struct recorder *r, const struct sf_event *e)
+{
+	if (fwrite(e, sizeof(*e), 1, r->f) != 1) {
+		r->err = errno ? -errno : -EIO;
+		return r->err;
+	}
+	return 0;
+}
+
+int recorder__close(struct recorder *r)
+{
+	int ret;
+
+	if (!r)
+		return 0;
+	ret = r->err;
+	if (fclose(r->f) && !ret)
+		ret = errno ? -errno : -EIO;
+	free(r->buf);
+	free(r);
+	return ret;
+}
+
+int reader__open(struct reader **out, const char *path, struct sf_rec_header *hdr, char *err,
+		 size_t errlen)
+{
+	struct reader *r = calloc(1, sizeof(*r));
+	size_t n;
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	r->f = fopen(path, "rb");
+	if (!r->f) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open recording %s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	r->buf = malloc(IO_BUF);
+	if (r->buf)
+		setvbuf(r->f, r->buf, _IOFBF, IO_BUF);
+	n = fread(hdr, 1, sizeof(*hdr), r->f);
+	ret = -EBADMSG;
+	if (n < sizeof(hdr->magic) || memcmp(hdr->magic, SF_REC_MAGIC, sizeof(hdr->magic))) {
+		snprintf(err, errlen, "%s is not a synfin recording (bad magic)", path);
+		goto cleanup;
+	}
+	if (n != sizeof(*hdr)) {
+		snprintf(err, errlen, "%s: truncated header (%zu of %zu bytes)", path, n,
+			 sizeof(*hdr));
+		goto cleanup;
+	}
+	if (hdr->version != SF_REC_VERSION) {
+		snprintf(err, errlen, "%s: recording format version %u, this synfin reads %u", path,
+			 hdr->version, SF_REC_VERSION);
+		goto cleanup;
+	}
+	if (hdr->event_size != sizeof(struct sf_event)) {
+		snprintf(err, errlen, "%s: event size %u, expected %zu", path, hdr->event_size,
+			 sizeof(struct sf_event));
+		goto cleanup;
+	}
+	*out = r;
+	return 0;
+cleanup:
+	reader__close(r);
+	return ret;
+}
+
+int reader__next(struct reader *r, struct sf_event *e, char *err, size_t errlen)
+{
+	size_t n = fread(e, 1, sizeof(*e), r->f);
+
+	if (n == sizeof(*e)) {
+		r->index++;
+		return 1;
+	}
+	if (ferror(r->f)) {
+		snprintf(err, errlen, "read error after record %llu: %s",
+			 (unsigned long long)r->index, strerror(errno));
+		return -EIO;
+	}
+	if (n == 0)
+		return 0;
+	snprintf(err, errlen, "truncated record %llu (%zu of %zu bytes)",
+		 (unsigned long long)r->index, n, sizeof(*e));
+	return -EBADMSG;
+}
+
+void reader__close(struct reader *r)
+{
+	if (!r)
+		return;
+	if (r->f)
+		fclose(r->f);
+	free(r->buf);
+	free(r);
+}

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "scenario.h"
+
+#define PEER_WAIT_MS 500 /* the four-way peer: longer than the 40 ms delayed ACK */
+
+const struct scenario sf_scenarios[] = {
+	{ "handshake", "three-way handshake, then the client closes" },
+	{ "four-way", "client closes; the server waits before closing: ACK and FIN apart" },
+	{ "three-way", "client closes; the server closes at once: the ACK rides on its FIN" },
+	{ "server-first", "the server closes first and holds TIME_WAIT" },
+	{ "simultaneous", "both FINs cross (held back by nftables): both go through CLOSING" },
+	{ "reset", "the client aborts with SO_LINGER 0: RST" },
+	{ "refused", "connect to a closed port: SYN answered by RST" },
+	{ "half-close", "client shutdown(SHUT_WR); the server still sends data, then closes" },
+};
+const size_t sf_nscenarios = sizeof(sf_scenarios) / sizeof(sf_scenarios[0]);
+
+struct ctx {
+	int family;
+	uint16_t port;
+	char *err;
+	size_t errlen;
+	int c2s[2]; /* client -> server signals */
+	int s2c[2];
+};
+
+static int fail(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct ctx *c, const char *fmt, ...)
+{
+	int e = errno ? errno : EIO;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err, c->errlen, fmt, ap);
+	va_end(ap);
+	return -e;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static socklen_t make_addr(const struct ctx *c, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (c->family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(c->port);
+		a->sin6_addr = in6addr_loopback;
+		return sizeof(*a);
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+	a->sin_family = AF_INET;
+	a->sin_port = htons(c->port);
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sizeof(*a);
+}
+
+static int listen_fd(struct ctx *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(c, &ss);
+	int one = 1, fd = socket(c->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return fail(c, "socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 16)) {
+		int ret = fail(c, "listen on port %u: %s", c->port, strerror(errno));
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int connect_fd(struct ctx *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(c, &ss);
+	int fd = socket(c->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return fail(c, "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&ss, len)) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int read_full(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EPIPE;
+		got += r;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const char *buf, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		buf += w;
+		n -= w;
+	}
+	return 0;
+}
+
+/* Reads until EOF; returns the byte count, or -errno. */
+static ssize_t drain(int fd)
+{
+	char buf[4096];
+	ssize_t total = 0, r;
+
+	while ((r = read(fd, buf, sizeof(buf))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		total += r;
+	}
+	return total;
+}
+
+static void signal_peer(int fd)
+{
+	char b = 'g';
+
+	if (write(fd, &b, 1) != 1)
+		_exit(3);
+}
+
+static void wait_peer(int fd)
+{
+	char b;
+
+	if (read(fd, &b, 1) != 1)
+		_exit(3);
+}
+
+static void pin_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* ping from the client, pong from the server: both sides' data is acknowledged */
+static int exchange_client(int fd)
+{
+	char buf[4];
+	int ret = write_full(fd, "ping", 4);
+
+	return ret ? ret : read_full(fd, buf, 4);
+}
+
+static int exchange_server(int fd)
+{
+	char buf[4];
+	int ret = read_full(fd, buf, 4);
+
+	return ret ? ret : write_full(fd, "pong", 4);
+}
+
+static int run_nft(const char *script)
+{
+	FILE *p = popen("nft -f - 2>&1", "w");
+
+	if (!p)
+		return -errno;
+	fputs(script, p);
+	return pclose(p) == 0 ? 0 : -EIO;
+}
+
+static int server_side(struct ctx *c, const char *name, int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	ssize_t n;
+
+	close(lfd);
+	if (fd < 0)
+		return 1;
+	if (exchange_server(fd))
+		return 1;
+	if (!strcmp(name, "server-first")) {
+		close(fd);
+		return 0;
+	}
+	if (!strcmp(name, "simultaneous")) {
+		signal_peer(c->s2c[1]);
+		close(fd);
+		return 0;
+	}
+	if (!strcmp(name, "reset")) {
+		n = drain(fd);
+		close(fd);
+		return n == -ECONNRESET ? 0 : 1;
+	}
+	n = drain(fd);
+	if (n != 0)
+		return 1;
+	if (!strcmp(name, "four-way"))
+		sleep_ms(PEER_WAIT_MS);
+	if (!strcmp(name, "half-close")) {
+		/* the client has shut down its sending side; ours is still open */
+		if (write_full(fd, "data-1", 6))
+			return 1;
+		sleep_ms(50);
+		if (write_full(fd, "data-2", 6))
+			return 1;
+		sleep_ms(50);
+	}
+	close(fd);
+	return 0;
+}
+
+/* The client's part up to its close(), which the caller does. */
+static int client_side(struct ctx *c, const char *name, int fd)
+{
+	struct linger lg = { 1, 0 };
+	ssize_t n;
+	int ret;
+
+	ret = exchange_client(fd);
+	if (ret)
+		return fail(c, "data exchange: %s", strerror(-ret));
+	if (!strcmp(name, "server-first")) {
+		n = drain(fd);
+		if (n)
+			return fail(c, "expected EOF from the server, got %zd", n);
+	} else if (!strcmp(name, "simultaneous")) {
+		wait_peer(c->s2c[0]);
+	} else if (!strcmp(name, "reset")) {
+		if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
+			return fail(c, "SO_LINGER: %s", strerror(errno));
+	} else if (!strcmp(name, "half-close")) {
+		if (shutdown(fd, SHUT_WR))
+			return fail(c, "shutdown: %s", strerror(errno));
+		n = drain(fd);
+		if (n != 12)
+			return fail(c, "half-close: read %zd bytes after shutdown, expected 12", n);
+	}
+	return 0;
+}
+
+static bool known(const char *name)
+{
+	for (size_t i = 0; i < sf_nscenarios; i++)
+		if (!strcmp(sf_scenarios[i].name, name))
+			return true;
+	return false;
+}
+
+int scenario_run(const char *name, int family, uint16_t port, char *err, size_t errlen)
+{
+	struct ctx c = { .family = family, .port = port, .err = err, .errlen = errlen };
+	char nft[512];
+	int lfd = -1, fd = -1, status, ret = 0;
+	bool sim = !strcmp(name, "simultaneous");
+	pid_t pid;
+
+	errno = 0;
+	if (!known(name)) {
+		snprintf(err, errlen, "unknown scenario '%s'", name);
+		return -EINVAL;
+	}
+	if (!strcmp(name, "refused")) {
+		fd = connect_fd(&c);
+		if (fd >= 0) {
+			close(fd);
+			snprintf(err, errlen, "port %u accepted a connection; expected refusal", port);
+			return -EEXIST;
+		}
+		if (fd != -ECONNREFUSED) {
+			snprintf(err, errlen, "connect: %s (expected ECONNREFUSED)", strerror(-fd));
+			return fd;
+		}
+		return 0;
+	}
+	if (pipe(c.c2s) || pipe(c.s2c))
+		return fail(&c, "pipe: %s", strerror(errno));
+	if (sim) {
+		/* both on one CPU: the two FIN retransmit timers then fire in one pass */
+		pin_cpu0();
+		snprintf(nft, sizeof(nft),
+			 "table inet synfin_sim_%u {\n chain out {\n"
+			 "  type filter hook output priority 0;\n"
+			 "  tcp sport %u tcp flags & fin == fin drop\n"
+			 "  tcp dport %u tcp flags & fin == fin drop\n }\n}\n",
+			 port, port, port);
+		ret = run_nft(nft);
+		if (ret) {
+			snprintf(err, errlen, "nft could not install the FIN-holding rule");
+			goto cleanup;
+		}
+	}
+	lfd = listen_fd(&c);
+	if (lfd < 0) {
+		ret = lfd;
+		goto cleanup;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		ret = fail(&c, "fork: %s", strerror(errno));
+		goto cleanup;
+	}
+	if (pid == 0)
+		_exit(server_side(&c, name, lfd));
+	close(lfd);
+	lfd = -1;
+	fd = connect_fd(&c);
+	if (fd < 0) {
+		ret = fail(&c, "connect: %s", strerror(-fd));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto cleanup;
+	}
+	ret = client_side(&c, name, fd);
+	close(fd);
+	fd = -1;
+	if (sim) {
+		/* both FINs are out and dropped: let the retransmissions through */
+		sleep_ms(50);
+		snprintf(nft, sizeof(nft), "delete table inet synfin_sim_%u\n", port);
+		run_nft(nft);
+		sim = false;
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		if (!ret) {
+			snprintf(err, errlen, "the server side of '%s' failed", name);
+			ret = -EIO;
+		}
+	}
+cleanup:
+	if (sim) {
+		snprintf(nft, sizeof(nft), "delete table inet synfin_sim_%u\n", port);
+		run_nft(nft);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (lfd >= 0)
+		close(lfd);
+	close(c.c2s[0]);
+	close(c.c2s[1]);
+	close(c.s2c[0]);
+	close(c.s2c[1]);
+	return ret;
+}

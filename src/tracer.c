@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+#include "tracer.skel.h"
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+#define DEFAULT_RINGBUF (16u << 20)
+#define TRACEFS "/sys/kernel/tracing"
+#define DEBUGFS_TRACING "/sys/kernel/debug/tracing"
+
+struct tracer {
+	struct tracer_bpf *skel;
+	struct ring_buffer *rb;
+	tracer_event_fn fn;
+	void *ctx;
+	enum tracer_attach attach;
+	int ncpus;
+};
+
+static bool verbose;
+
+static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	/* errors reach the user as one line from the caller; libbpf's own log on -v */
+	(void)level;
+	if (!verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+bool sf_have_bpf_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+	uint64_t eff;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return geteuid() == 0;
+	eff = data[0].effective | ((uint64_t)data[1].effective << 32);
+	if (eff & (1ULL << CAP_SYS_ADMIN))
+		return true;
+	return (eff & (1ULL << CAP_BPF)) && (eff & (1ULL << CAP_PERFMON));
+}
+
+static bool btf_has_tp(const struct btf *btf, const char *tp)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
+}
+
+static const char *tracefs_root(void)
+{
+	if (!access(TRACEFS "/events", F_OK))
+		return TRACEFS;
+	if (!access(DEBUGFS_TRACING "/events", F_OK))
+		return DEBUGFS_TRACING;
+	return NULL;
+}
+
+static bool tracepoint_exists(const char *root, const char *category, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/events/%s/%s", root, category, name);
+	return !access(path, F_OK);
+}
+
+static int ensure_tracefs(const char **root, char *err, size_t errlen)
+{
+	*root = tracefs_root();
+	if (*root)
+		return 0;
+	if (mount("nodev", TRACEFS, "tracefs", 0, NULL)) {
+		int e = errno;
+
+		snprintf(err, errlen,
+			 "tp_btf is unavailable and tracefs is not mounted; mounting it on %s "
+			 "failed: %s",
+			 TRACEFS, strerror(e));
+		return -e;
+	}
+	*root = TRACEFS;
+	return 0;
+}
+
+/* Enable exactly one flavour of each program. */
+static int choose_programs(struct tracer_bpf *skel, enum tracer_attach attach,
+			   const struct btf *vmlinux, char *err, size_t errlen)
+{
+	const struct {
+		struct bpf_program *btf_prog, *tp_prog;
+		const char *category, *name;
+		bool required;
+	} progs[] = {
+		{ skel->progs.btf_state, skel->progs.tp_state, "sock", "inet_sock_set_state", true },
+		{ skel->progs.btf_send_reset, skel->progs.tp_send_reset, "tcp", "tcp_send_reset" },
+		{ skel->progs.btf_receive_reset, skel->progs.tp_receive_reset, "tcp",
+		  "tcp_receive_reset" },
+		{ skel->progs.btf_retransmit, skel->progs.tp_retransmit, "tcp",
+		  "tcp_retransmit_skb" },
+	};
+	const char *root = NULL;
+	int ret;
+
+	if (attach == TRACER_ATTACH_TRACEPOINT) {
+		ret = ensure_tracefs(&root, err, errlen);
+		if (ret)
+			return ret;
+	}
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		bool use_btf = attach == TRACER_ATTACH_TP_BTF && btf_has_tp(vmlinux, progs[i].name);
+		bool use_tp = attach == TRACER_ATTACH_TRACEPOINT &&
+			      tracepoint_exists(root, progs[i].category, progs[i].name);
+
+		if (progs[i].required && !use_btf && !use_tp) {
+			snprintf(err, errlen, "kernel has no %s/%s tracepoint", progs[i].category,
+				 progs[i].name);
+			return -ENOENT;
+		}
+		bpf_program__set_autoload(progs[i].btf_prog, use_btf);
+		bpf_program__set_autoload(progs[i].tp_prog, use_tp);
+	}
+	return 0;
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+
+	if (size < sizeof(struct sf_event))
+		return 0;
+	return t->fn(t->ctx, data);
+}
+
+static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum tracer_attach attach,
+			const struct btf *vmlinux, char *err, size_t errlen)
+{
+	struct tracer_bpf *skel;
+	int ret;
+
+	skel = tracer_bpf__open();
+	if (!skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		return ret;
+	}
+	skel->rodata->targ_netns = o->netns;
+	skel->rodata->targ_cgroup = o->cgroup_id;
+	skel->rodata->targ_family = o->family;
+	skel->rodata->targ_port = o->port;
+	skel->rodata->targ_lport = o->lport;
+	skel->rodata->targ_rport = o->rport;
+	ret = bpf_map__set_max_entries(skel->maps.events,
+				       o->ringbuf_size ? o->ringbuf_size : DEFAULT_RINGBUF);
+	if (ret) {
+		snprintf(err, errlen, "invalid ring buffer size: %s", strerror(-ret));
+		goto cleanup;
+	}
+	ret = choose_programs(skel, attach, vmlinux, err, errlen);
+	if (ret)
+		goto cleanup;
+	ret = tracer_bpf__load(skel);
+	if (ret) {
+		if (ret == -EPERM)
+			snprintf(err, errlen,
+				 "the kernel refused to load BPF programs (EPERM): run as root, or "
+				 "with CAP_BPF and CAP_PERFMON");
+		else
+			snprintf(err, errlen,
+				 "cannot load the BPF programs (%s attachment): %s; run with -v for "
+				 "libbpf's log",
+				 attach == TRACER_ATTACH_TP_BTF ? "tp_btf" : "tracepoint",
+				 strerror(-ret));
+		goto cleanup;
+	}
+	ret = tracer_bpf__attach(skel);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach the BPF programs (%s): %s",
+			 attach == TRACER_ATTACH_TP_BTF ? "tp_btf" : "tracepoint", strerror(-ret));
+		goto cleanup;
+	}
+	t->skel = skel;
+	t->attach = attach;
+	return 0;
+cleanup:
+	tracer_bpf__destroy(skel);
+	return ret;
+}
+
+int tracer__open(struct tracer **out, const struct tracer_opts *o, tracer_event_fn fn,
+		 void *ctx, char *err, size_t errlen)
+{
+	struct btf *vmlinux = NULL;
+	struct tracer *t;
+	int ret;
+
+	verbose = o->verbose;
+	libbpf_set_print(print_fn);
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(err, errlen, "kernel has no BTF (/sys/kernel/btf/vmlinux missing)");
+		return -ENOTSUP;
+	}
+	if (!sf_have_bpf_privileges()) {
+		snprintf(err, errlen, "tracing needs root, or CAP_BPF and CAP_PERFMON");
+		return -EPERM;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->fn = fn;
+	t->ctx = ctx;
+	t->ncpus = libbpf_num_possible_cpus();
+	if (t->ncpus <= 0) {
+		ret = t->ncpus ? t->ncpus : -EINVAL;
+		snprintf(err, errlen, "cannot count CPUs: %s", strerror(-ret));
+		goto cleanup;
+	}
+	vmlinux = btf__load_vmlinux_btf();
+	if (o->attach == TRACER_ATTACH_TRACEPOINT) {
+		ret = load_flavour(t, o, TRACER_ATTACH_TRACEPOINT, vmlinux, err, errlen);
+	} else {
+		ret = btf_has_tp(vmlinux, "inet_sock_set_state") ?
+			      load_flavour(t, o, TRACER_ATTACH_TP_BTF, vmlinux, err, errlen) :
+			      -ENOENT;
+		if (ret == -ENOENT && o->attach == TRACER_ATTACH_TP_BTF)
+			snprintf(err, errlen, "kernel BTF has no inet_sock_set_state tracepoint");
+		/* fall back to the classic tracepoint unless tp_btf was asked for */
+		else if (ret && ret != -EPERM && o->attach == TRACER_ATTACH_AUTO)
+			ret = load_flavour(t, o, TRACER_ATTACH_TRACEPOINT, vmlinux, err, errlen);
+	}
+	if (ret)
+		goto cleanup;
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_event, t, NULL);
+	if (!t->rb) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+	btf__free(vmlinux);
+	*out = t;
+	return 0;
+cleanup:
+	btf__free(vmlinux);
+	tracer__close(t);
+	return ret;
+}
+
+int tracer__poll(struct tracer *t, int timeout_ms)
+{
+	int n = ring_buffer__poll(t->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+int tracer__lost(struct tracer *t, uint64_t *total)
+{
+	uint64_t *vals = calloc(t->ncpus, sizeof(*vals));
+	uint32_t zero = 0;
+	int ret;
+
+	if (!vals)
+		return -ENOMEM;
+	ret = bpf_map__lookup_elem(t->skel->maps.lost_events, &zero, sizeof(zero), vals,
+				   t->ncpus * sizeof(*vals), 0);
+	if (!ret) {
+		*total = 0;
+		for (int i = 0; i < t->ncpus; i++)
+			*total += vals[i];
+	}
+	free(vals);
+	return ret;
+}
+
+const char *tracer__attach_name(const struct tracer *t)
+{
+	return t->attach == TRACER_ATTACH_TP_BTF ? "tp_btf" : "tracepoint";
+}
+
+void tracer__close(struct tracer *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	tracer_bpf__destroy(t->skel);
+	free(t);
+}

@@ -1,0 +1,1117 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Lifecycle engine. See docs/lifecycle.md for the rules; in short:
+ * - an endpoint is its socket address (skaddr) between a birth transition
+ *   (CLOSE->SYN_SENT, LISTEN->SYN_RECV) and the transition to CLOSE; a cookie
+ *   change on the same address means the address was reused unseen;
+ * - the close kind is decided from tcp_sock counters captured at the close
+ *   transitions, never from timing;
+ * - any doubt (mid-life start, lost events, out-of-order transitions) makes the
+ *   lifecycle "incomplete" instead of a guess.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tracker.h"
+
+#define DEFAULT_MAX_CONNS (1u << 20)
+#define HOPS_KEPT 6
+
+/* which snapshots a conn holds */
+enum {
+	HAVE_ISN = 1 << 0,
+	HAVE_FIN_OUT = 1 << 1, /* our FIN: fin_out_seq/ack */
+	HAVE_FIN_IN = 1 << 2,  /* peer's FIN: fin_in_seq/ack */
+	HAVE_ACK_IN = 1 << 3,  /* peer's ACK of our FIN, as a separate segment */
+	HAVE_ACK_OUT = 1 << 4, /* our ACK of the peer's FIN, before our FIN */
+	HAVE_CLOSING = 1 << 5,
+	HAVE_RST_IN = 1 << 6,
+	HAVE_RST_OUT = 1 << 7,
+	HAVE_RST_ACK = 1 << 8, /* rst_ack is known (a RST answering our SYN) */
+	HAVE_SYN = 1 << 9,     /* isn known without the handshake completing */
+	HAVE_HALF = 1 << 10,   /* data went out between the peer's FIN and ours */
+	HAVE_COOKIE = 1 << 11, /* the cookie is final (seen at ESTABLISHED) */
+};
+
+/* resets and retransmits of untracked sockets, kept briefly for a CLOSE that follows */
+#define RECENT_EVENTS 8
+#define RECENT_WINDOW_NS 1000000000ull
+
+struct recent {
+	uint64_t skaddr;
+	uint64_t ts_ns;
+	uint32_t seq;
+	uint32_t ack;
+	uint8_t kind;
+};
+
+/* Compact per-endpoint state: this is what every tracked connection costs. */
+struct conn {
+	uint64_t skaddr; /* 0: free slot */
+	uint64_t cookie;
+	uint64_t id;
+	uint64_t pair;
+	uint64_t cgroup_id;
+	uint64_t sock_ino;
+	uint64_t enter_ns[HOPS_KEPT]; /* 0: unknown */
+	uint32_t partner;	      /* slot of the paired endpoint */
+	uint32_t lost_seq;
+	uint32_t netns;
+	uint32_t pid;
+	uint32_t isn;
+	uint32_t peer_isn;
+	uint32_t hs_us;
+	uint32_t fin_out_seq;
+	uint32_t fin_out_ack;
+	uint32_t fin_in_seq;
+	uint32_t fin_in_ack;
+	uint32_t ack_seq;   /* seq of the separate ACK (HAVE_ACK_IN / HAVE_ACK_OUT) */
+	uint32_t segs_mark; /* segs_in at FIN_WAIT1->FIN_WAIT2, or segs_out at ->CLOSE_WAIT */
+	uint32_t data_mark; /* data segments the other way when the first FIN passed */
+	uint32_t rst_seq;
+	uint32_t rst_ack;
+	uint16_t lport;
+	uint16_t rport;
+	uint16_t retrans_syn;
+	uint16_t retrans_fin;
+	uint16_t have;
+	uint8_t hop_state[HOPS_KEPT];
+	uint8_t family;
+	uint8_t role;
+	uint8_t state;
+	uint8_t gaps;
+	uint8_t nhops;
+	uint8_t closer;
+	uint8_t paired;
+	uint8_t hs_known;
+	char comm[SF_COMM_LEN];
+	uint8_t laddr[16];
+	uint8_t raddr[16];
+};
+
+/* Open-addressing index of slot numbers (slot + 1; 0 is empty), linear probing. */
+struct index {
+	uint32_t *cells;
+	uint32_t mask;
+	uint32_t count;
+};
+
+struct tracker {
+	struct tracker_ops ops;
+	size_t max_conns;
+	struct conn *conns;
+	uint32_t cap;	 /* slots allocated */
+	uint32_t used;	 /* slots ever handed out (high-water mark) */
+	uint32_t *free;	 /* stack of freed slots */
+	uint32_t nfree;
+	struct index by_addr;
+	struct index by_pair; /* established endpoints not yet paired */
+	uint64_t next_id;
+	struct tracker_stats st;
+	struct sf_lifecycle lc; /* scratch for the lifecycle being produced */
+	struct recent recent[RECENT_EVENTS];
+	unsigned int nrecent;
+};
+
+static const char *const state_names[SF_TCP_MAX_STATES] = {
+	[0] = "UNKNOWN",
+	[SF_TCP_ESTABLISHED] = "ESTABLISHED",
+	[SF_TCP_SYN_SENT] = "SYN_SENT",
+	[SF_TCP_SYN_RECV] = "SYN_RECV",
+	[SF_TCP_FIN_WAIT1] = "FIN_WAIT1",
+	[SF_TCP_FIN_WAIT2] = "FIN_WAIT2",
+	[SF_TCP_TIME_WAIT] = "TIME_WAIT",
+	[SF_TCP_CLOSE] = "CLOSE",
+	[SF_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+	[SF_TCP_LAST_ACK] = "LAST_ACK",
+	[SF_TCP_LISTEN] = "LISTEN",
+	[SF_TCP_CLOSING] = "CLOSING",
+	[SF_TCP_NEW_SYN_RECV] = "NEW_SYN_RECV",
+};
+
+const char *sf_state_name(unsigned int state)
+{
+	return state < SF_TCP_MAX_STATES ? state_names[state] : "UNKNOWN";
+}
+
+const char *sf_role_name(unsigned int role)
+{
+	static const char *const n[] = { "unknown", "client", "server" };
+
+	return role < 3 ? n[role] : "unknown";
+}
+
+const char *sf_close_name(unsigned int close)
+{
+	static const char *const n[] = { "incomplete", "four-way", "three-way", "simultaneous",
+					 "reset",      "refused",  "aborted" };
+
+	return close < 7 ? n[close] : "incomplete";
+}
+
+const char *sf_closer_name(unsigned int closer)
+{
+	static const char *const n[] = { "none", "local", "peer", "both" };
+
+	return closer < 4 ? n[closer] : "none";
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t bytes_hash(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * Both endpoints of one connection compute the same key: the two (address,
+ * port) ends in a fixed order, and the two initial sequence numbers in the
+ * same order, so a reused 4-tuple does not pair with an old endpoint.
+ */
+static uint64_t pair_key(const struct conn *c)
+{
+	int cmp = memcmp(c->laddr, c->raddr, 16);
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint32_t lo_isn, hi_isn;
+	uint16_t lo_port, hi_port;
+	const uint8_t *lo, *hi;
+
+	if (cmp < 0 || (cmp == 0 && c->lport <= c->rport)) {
+		lo = c->laddr, hi = c->raddr, lo_port = c->lport, hi_port = c->rport;
+		lo_isn = c->isn, hi_isn = c->peer_isn;
+	} else {
+		lo = c->raddr, hi = c->laddr, lo_port = c->rport, hi_port = c->lport;
+		lo_isn = c->peer_isn, hi_isn = c->isn;
+	}
+	h = bytes_hash(h, &c->family, 1);
+	h = bytes_hash(h, lo, 16);
+	h = bytes_hash(h, &lo_port, 2);
+	h = bytes_hash(h, &lo_isn, 4);
+	h = bytes_hash(h, hi, 16);
+	h = bytes_hash(h, &hi_port, 2);
+	h = bytes_hash(h, &hi_isn, 4);
+	return mix64(h) | 1;
+}
+
+static bool is_partner(const struct conn *a, const struct conn *b)
+{
+	return a != b && a->family == b->family && a->lport == b->rport && a->rport == b->lport &&
+	       !memcmp(a->laddr, b->raddr, 16) && !memcmp(a->raddr, b->laddr, 16) &&
+	       a->isn == b->peer_isn && a->peer_isn == b->isn;
+}
+
+typedef uint64_t (*key_fn)(const struct tracker *t, uint32_t slot);
+
+static uint64_t addr_key(const struct tracker *t, uint32_t slot)
+{
+	return t->conns[slot].skaddr;
+}
+
+static uint64_t pairing_key(const struct tracker *t, uint32_t slot)
+{
+	return pair_key(&t->conns[slot]);
+}
+
+static int index_init(struct index *ix, uint32_t cells)
+{
+	ix->cells = calloc(cells, sizeof(*ix->cells));
+	if (!ix->cells)
+		return -ENOMEM;
+	ix->mask = cells - 1;
+	ix->count = 0;
+	return 0;
+}
+
+/* Returns the cell holding key, or the empty cell where it would go. */
+static uint32_t index_probe(const struct tracker *t, const struct index *ix, key_fn kf,
+			    uint64_t key)
+{
+	uint32_t i = mix64(key) & ix->mask;
+
+	while (ix->cells[i] && kf(t, ix->cells[i] - 1) != key)
+		i = (i + 1) & ix->mask;
+	return i;
+}
+
+static int index_grow(struct tracker *t, struct index *ix, key_fn kf)
+{
+	struct index old = *ix;
+	int err = index_init(ix, (old.mask + 1) * 2);
+
+	if (err) {
+		*ix = old;
+		return err;
+	}
+	for (uint32_t i = 0; i <= old.mask; i++) {
+		uint32_t v = old.cells[i];
+
+		if (v)
+			ix->cells[index_probe(t, ix, kf, kf(t, v - 1))] = v;
+	}
+	ix->count = old.count;
+	free(old.cells);
+	return 0;
+}
+
+static int index_put(struct tracker *t, struct index *ix, key_fn kf, uint32_t slot)
+{
+	uint32_t i;
+	int err;
+
+	/* keep the load at most 1/2 so probes stay short */
+	if ((ix->count + 1) * 2 > ix->mask + 1) {
+		err = index_grow(t, ix, kf);
+		if (err)
+			return err;
+	}
+	i = index_probe(t, ix, kf, kf(t, slot));
+	if (!ix->cells[i])
+		ix->count++;
+	ix->cells[i] = slot + 1;
+	return 0;
+}
+
+static int64_t index_get(const struct tracker *t, const struct index *ix, key_fn kf, uint64_t key)
+{
+	uint32_t i = index_probe(t, ix, kf, key);
+
+	return ix->cells[i] ? (int64_t)ix->cells[i] - 1 : -1;
+}
+
+/* Backward-shift deletion: no tombstones, so lookups never degrade. */
+static void index_del(struct tracker *t, struct index *ix, key_fn kf, uint64_t key)
+{
+	uint32_t i = index_probe(t, ix, kf, key), j = i;
+
+	if (!ix->cells[i])
+		return;
+	for (;;) {
+		uint32_t home;
+
+		ix->cells[i] = 0;
+		do {
+			j = (j + 1) & ix->mask;
+			if (!ix->cells[j]) {
+				ix->count--;
+				return;
+			}
+			home = mix64(kf(t, ix->cells[j] - 1)) & ix->mask;
+		} while (i <= j ? (i < home && home <= j) : (i < home || home <= j));
+		ix->cells[i] = ix->cells[j];
+		i = j;
+	}
+}
+
+int tracker__new(struct tracker **out, const struct tracker_opts *opts,
+		 const struct tracker_ops *ops)
+{
+	struct tracker *t = calloc(1, sizeof(*t));
+	int err = -ENOMEM;
+
+	if (!t)
+		return -ENOMEM;
+	t->ops = *ops;
+	t->max_conns = opts && opts->max_conns ? opts->max_conns : DEFAULT_MAX_CONNS;
+	if (t->max_conns > UINT32_MAX / 4) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+	t->next_id = 1;
+	if (index_init(&t->by_addr, 1024) || index_init(&t->by_pair, 1024))
+		goto cleanup;
+	*out = t;
+	return 0;
+cleanup:
+	tracker__free(t);
+	return err;
+}
+
+void tracker__free(struct tracker *t)
+{
+	if (!t)
+		return;
+	free(t->conns);
+	free(t->free);
+	free(t->by_addr.cells);
+	free(t->by_pair.cells);
+	free(t);
+}
+
+void tracker__stats(const struct tracker *t, struct tracker_stats *st)
+{
+	*st = t->st;
+}
+
+static struct conn *conn_lookup(struct tracker *t, uint64_t skaddr)
+{
+	int64_t slot = index_get(t, &t->by_addr, addr_key, skaddr);
+
+	return slot < 0 ? NULL : &t->conns[slot];
+}
+
+static uint32_t slot_of(const struct tracker *t, const struct conn *c)
+{
+	return (uint32_t)(c - t->conns);
+}
+
+static struct conn *conn_alloc(struct tracker *t, const struct sf_event *e)
+{
+	struct conn *c;
+	uint32_t slot;
+
+	if (t->nfree) {
+		slot = t->free[--t->nfree];
+	} else {
+		if (t->used == t->cap) {
+			uint32_t ncap = t->cap ? t->cap * 2 : 1024;
+			struct conn *nc;
+			uint32_t *nf;
+
+			if (t->cap >= t->max_conns)
+				return NULL;
+			if (ncap > t->max_conns)
+				ncap = t->max_conns;
+			nc = realloc(t->conns, (size_t)ncap * sizeof(*nc));
+			if (!nc)
+				return NULL;
+			t->conns = nc;
+			nf = realloc(t->free, (size_t)ncap * sizeof(*nf));
+			if (!nf)
+				return NULL;
+			t->free = nf;
+			t->cap = ncap;
+		}
+		slot = t->used++;
+	}
+	c = &t->conns[slot];
+	memset(c, 0, sizeof(*c));
+	c->skaddr = e->skaddr;
+	c->id = t->next_id++;
+	if (index_put(t, &t->by_addr, addr_key, slot)) {
+		c->skaddr = 0;
+		t->free[t->nfree++] = slot;
+		return NULL;
+	}
+	t->st.live++;
+	return c;
+}
+
+/* Take what the event knows of the endpoint's identity. */
+static void conn_update_ident(struct conn *c, const struct sf_event *e)
+{
+	/* the active open's first event has no local port; on older kernels a
+	 * passive child's first event carries the listener's ports and cookie */
+	if (e->sport && e->dport) {
+		c->lport = e->sport;
+		c->rport = e->dport;
+		memcpy(c->laddr, e->saddr, 16);
+		memcpy(c->raddr, e->daddr, 16);
+		if (e->cookie)
+			c->cookie = e->cookie;
+	} else if (!c->rport) {
+		c->lport = e->sport;
+		c->rport = e->dport;
+		memcpy(c->laddr, e->saddr, 16);
+		memcpy(c->raddr, e->daddr, 16);
+	}
+	if (!c->cookie)
+		c->cookie = e->cookie;
+	c->family = e->family;
+	c->netns = e->netns;
+	c->cgroup_id = e->cgroup_id;
+	if (e->sock_ino)
+		c->sock_ino = e->sock_ino;
+	if ((e->flags & SF_F_PROC) && !c->pid) {
+		c->pid = e->tgid;
+		memcpy(c->comm, e->comm, SF_COMM_LEN);
+		c->comm[SF_COMM_LEN - 1] = 0;
+	}
+}
+
+static void conn_push_hop(struct conn *c, uint8_t state, uint64_t ts)
+{
+	if (c->nhops < HOPS_KEPT) {
+		c->hop_state[c->nhops] = state;
+		c->enter_ns[c->nhops] = ts;
+		c->nhops++;
+	} else {
+		/* an unusual path: keep the first hops and the last one */
+		c->hop_state[HOPS_KEPT - 1] = state;
+		c->enter_ns[HOPS_KEPT - 1] = ts;
+	}
+	c->state = state;
+}
+
+static void add_wave(struct sf_lifecycle *lc, uint8_t dir, uint8_t flags, bool has_seq,
+		     uint32_t seq, bool has_ack, uint32_t ack, uint8_t state, uint64_t ts)
+{
+	if (lc->nwaves >= SF_MAX_WAVES)
+		return;
+	lc->waves[lc->nwaves++] = (struct sf_wave){
+		.dir = dir,
+		.flags = flags,
+		.has_seq = has_seq,
+		.has_ack = has_ack,
+		.state = state,
+		.seq = seq,
+		.ack = ack,
+		.ts_ns = ts,
+	};
+}
+
+/* When the endpoint entered state, or fallback when it never did (or it is not known). */
+static uint64_t hop_enter(const struct conn *c, uint8_t state, uint64_t fallback)
+{
+	for (int i = 0; i < c->nhops; i++)
+		if (c->hop_state[i] == state && c->enter_ns[i])
+			return c->enter_ns[i];
+	return fallback;
+}
+
+static void set_wave(struct sf_wave *w, uint8_t dir, uint8_t flags, uint32_t seq, bool has_ack,
+		     uint32_t ack, uint8_t state, uint64_t ts)
+{
+	*w = (struct sf_wave){
+		.dir = dir,
+		.flags = flags,
+		.has_seq = 1,
+		.has_ack = has_ack,
+		.state = state,
+		.seq = seq,
+		.ack = ack,
+		.ts_ns = ts,
+	};
+}
+
+static void build_open_waves(struct sf_lifecycle *lc, const struct conn *c)
+{
+	uint64_t est = hop_enter(c, SF_TCP_ESTABLISHED, 0);
+	struct sf_wave *w = lc->open;
+
+	if (!(c->have & HAVE_ISN))
+		return;
+	if (c->role == SF_ROLE_CLIENT) {
+		set_wave(&w[0], SF_DIR_OUT, SF_TH_SYN, c->isn, 0, 0, SF_TCP_SYN_SENT,
+			 hop_enter(c, SF_TCP_SYN_SENT, 0));
+		set_wave(&w[1], SF_DIR_IN, SF_TH_SYN | SF_TH_ACK, c->peer_isn, 1, c->isn + 1,
+			 SF_TCP_ESTABLISHED, est);
+		set_wave(&w[2], SF_DIR_OUT, SF_TH_ACK, c->isn + 1, 1, c->peer_isn + 1,
+			 SF_TCP_ESTABLISHED, est);
+		lc->nopen = 3;
+	} else if (c->role == SF_ROLE_SERVER) {
+		uint64_t syn = hop_enter(c, SF_TCP_SYN_RECV, 0);
+
+		set_wave(&w[0], SF_DIR_IN, SF_TH_SYN, c->peer_isn, 0, 0, SF_TCP_SYN_RECV, syn);
+		set_wave(&w[1], SF_DIR_OUT, SF_TH_SYN | SF_TH_ACK, c->isn, 1, c->peer_isn + 1,
+			 SF_TCP_SYN_RECV, syn);
+		set_wave(&w[2], SF_DIR_IN, SF_TH_ACK, c->peer_isn + 1, 1, c->isn + 1,
+			 SF_TCP_ESTABLISHED, est);
+		lc->nopen = 3;
+	}
+}
+
+/*
+ * The close segments, from what the snapshots hold. A segment is listed only
+ * when its existence is certain; seq/ack only when a field gives them.
+ */
+static void build_close_waves(struct sf_lifecycle *lc, const struct conn *c)
+{
+	const uint32_t u = c->fin_out_seq, w = c->fin_in_seq;
+	const uint64_t end = lc->end_ns;
+	bool ended = !lc->alive;
+
+	if (c->closer == SF_CLOSER_LOCAL && c->have & HAVE_FIN_OUT) {
+		add_wave(lc, SF_DIR_OUT, SF_TH_FIN | SF_TH_ACK, 1, u, 1, c->fin_out_ack,
+			 SF_TCP_FIN_WAIT1, hop_enter(c, SF_TCP_FIN_WAIT1, end));
+		if (c->have & HAVE_ACK_IN)
+			add_wave(lc, SF_DIR_IN, SF_TH_ACK, 1, c->ack_seq, 1, u + 1,
+				 SF_TCP_FIN_WAIT2, hop_enter(c, SF_TCP_FIN_WAIT2, end));
+		if (c->have & HAVE_FIN_IN && ended) {
+			/* without a separate ACK (merged close), the FIN carries it */
+			add_wave(lc, SF_DIR_IN, SF_TH_FIN | SF_TH_ACK, 1, w, 1, c->fin_in_ack,
+				 SF_TCP_TIME_WAIT, end);
+			add_wave(lc, SF_DIR_OUT, SF_TH_ACK, 1, u + 1, 1, w + 1, SF_TCP_TIME_WAIT,
+				 end);
+		}
+	} else if (c->closer == SF_CLOSER_PEER && c->have & HAVE_FIN_IN) {
+		uint64_t last_ack = hop_enter(c, SF_TCP_LAST_ACK, end);
+
+		add_wave(lc, SF_DIR_IN, SF_TH_FIN | SF_TH_ACK, 1, w, 1, c->fin_in_ack,
+			 SF_TCP_CLOSE_WAIT, hop_enter(c, SF_TCP_CLOSE_WAIT, end));
+		if (c->have & HAVE_ACK_OUT)
+			add_wave(lc, SF_DIR_OUT, SF_TH_ACK, 1, c->ack_seq, 1, w + 1,
+				 SF_TCP_CLOSE_WAIT, last_ack);
+		if (c->have & HAVE_FIN_OUT) {
+			add_wave(lc, SF_DIR_OUT, SF_TH_FIN | SF_TH_ACK, 1, u, 1, c->fin_out_ack,
+				 SF_TCP_LAST_ACK, last_ack);
+			if (ended && (lc->close == SF_CLOSE_FOUR_WAY ||
+				      lc->close == SF_CLOSE_THREE_WAY))
+				add_wave(lc, SF_DIR_IN, SF_TH_ACK, 1, w + 1, 1, u + 1,
+					 SF_TCP_CLOSE, end);
+		}
+	} else if (c->closer == SF_CLOSER_BOTH && c->have & HAVE_FIN_OUT &&
+		   c->have & HAVE_FIN_IN) {
+		uint64_t closing = hop_enter(c, SF_TCP_CLOSING, end);
+
+		add_wave(lc, SF_DIR_OUT, SF_TH_FIN | SF_TH_ACK, 1, u, 1, c->fin_out_ack,
+			 SF_TCP_FIN_WAIT1, hop_enter(c, SF_TCP_FIN_WAIT1, end));
+		add_wave(lc, SF_DIR_IN, SF_TH_FIN | SF_TH_ACK, 1, w, 1, c->fin_in_ack,
+			 SF_TCP_CLOSING, closing);
+		add_wave(lc, SF_DIR_OUT, SF_TH_ACK, 1, u + 1, 1, w + 1, SF_TCP_CLOSING, closing);
+		if (ended && lc->close == SF_CLOSE_SIMULTANEOUS)
+			add_wave(lc, SF_DIR_IN, SF_TH_ACK, 1, w + 1, 1, u + 1, SF_TCP_TIME_WAIT,
+				 end);
+	}
+}
+
+/* Why an endpoint ended, decided at its transition to CLOSE. */
+struct verdict {
+	uint8_t close;
+	uint8_t closer;
+	bool time_wait;
+	bool fw2_handoff;
+	bool half_close;
+};
+
+static void produce(struct tracker *t, struct conn *c, const struct verdict *v,
+		    const struct sf_event *last, uint64_t end_ns, bool alive)
+{
+	struct sf_lifecycle *lc = &t->lc;
+
+	memset(lc, 0, sizeof(*lc));
+	lc->id = c->id;
+	lc->pair = c->pair;
+	lc->cookie = c->cookie;
+	lc->skaddr = c->skaddr;
+	lc->cgroup_id = c->cgroup_id;
+	lc->sock_ino = c->sock_ino;
+	lc->netns = c->netns;
+	lc->pid = c->pid;
+	memcpy(lc->comm, c->comm, SF_COMM_LEN);
+	lc->family = c->family;
+	memcpy(lc->laddr, c->laddr, 16);
+	memcpy(lc->raddr, c->raddr, 16);
+	lc->lport = c->lport;
+	lc->rport = c->rport;
+	lc->role = c->role;
+	lc->gaps = c->gaps | (alive ? SF_GAP_ALIVE : 0);
+	lc->last_state = c->state;
+	lc->alive = alive;
+	lc->start_ns = c->enter_ns[0];
+	lc->end_ns = end_ns;
+	lc->handshake_us = c->hs_known ? (int64_t)c->hs_us : -1;
+	lc->retrans_syn = c->retrans_syn;
+	lc->retrans_fin = c->retrans_fin;
+	if (last) {
+		lc->segs_in = last->segs_in;
+		lc->segs_out = last->segs_out;
+		lc->bytes_received = last->bytes_received;
+		lc->bytes_acked = last->bytes_acked;
+	}
+	if (c->paired) {
+		const struct conn *p = &t->conns[c->partner];
+
+		if (p->skaddr && p->pair == c->pair)
+			lc->peer_state = p->state;
+	}
+	lc->nhops = c->nhops;
+	for (int i = 0; i < c->nhops; i++) {
+		uint64_t from = c->enter_ns[i];
+		uint64_t to = i + 1 < c->nhops ? c->enter_ns[i + 1] : end_ns;
+
+		lc->hops[i].state = c->hop_state[i];
+		lc->hops[i].known_us = from && to >= from;
+		lc->hops[i].us = lc->hops[i].known_us ? (to - from) / 1000 : 0;
+	}
+
+	if (lc->gaps) {
+		/* never guess: a gap leaves only what was seen for certain */
+		lc->close = SF_CLOSE_INCOMPLETE;
+		lc->closer = c->closer;
+	} else {
+		lc->close = v->close;
+		lc->closer = v->closer;
+		lc->time_wait = v->time_wait;
+		lc->fw2_handoff = v->fw2_handoff;
+		lc->half_close = v->half_close;
+	}
+
+	build_open_waves(lc, c);
+	if (c->have & HAVE_SYN && !(c->have & HAVE_ISN)) {
+		set_wave(&lc->open[0], SF_DIR_OUT, SF_TH_SYN, c->isn, 0, 0, SF_TCP_SYN_SENT,
+			 c->enter_ns[0]);
+		lc->nopen = 1;
+	}
+	build_close_waves(lc, c);
+	if (c->have & HAVE_RST_OUT)
+		add_wave(lc, SF_DIR_OUT, SF_TH_RST | SF_TH_ACK, 1, c->rst_seq, 1, c->rst_ack,
+			 SF_TCP_CLOSE, end_ns);
+	if (c->have & HAVE_RST_IN)
+		add_wave(lc, SF_DIR_IN, SF_TH_RST | (c->have & HAVE_RST_ACK ? SF_TH_ACK : 0),
+			 !(c->have & HAVE_RST_ACK), c->rst_seq, c->have & HAVE_RST_ACK, c->rst_ack,
+			 SF_TCP_CLOSE, end_ns);
+	t->st.connections++;
+	if (t->ops.on_lifecycle)
+		t->ops.on_lifecycle(lc, t->ops.ctx);
+}
+
+static const struct verdict incomplete_verdict;
+
+static void note_lost(struct conn *c, const struct sf_event *e)
+{
+	if ((uint32_t)e->lost_seq != c->lost_seq)
+		c->gaps |= SF_GAP_LOST;
+	c->lost_seq = (uint32_t)e->lost_seq;
+}
+
+static void try_pair(struct tracker *t, struct conn *c)
+{
+	uint64_t key = pair_key(c);
+	int64_t slot = index_get(t, &t->by_pair, pairing_key, key);
+	struct conn *p;
+
+	if (slot < 0) {
+		index_put(t, &t->by_pair, pairing_key, slot_of(t, c));
+		return;
+	}
+	p = &t->conns[slot];
+	if (!is_partner(p, c))
+		return;
+	index_del(t, &t->by_pair, pairing_key, key);
+	p->pair = c->pair = p->id < c->id ? p->id : c->id;
+	p->paired = c->paired = 1;
+	p->partner = slot_of(t, c);
+	c->partner = (uint32_t)slot;
+}
+
+static void conn_release(struct tracker *t, struct conn *c)
+{
+	if (c->have & HAVE_ISN && !c->paired) {
+		uint64_t key = pair_key(c);
+
+		if (index_get(t, &t->by_pair, pairing_key, key) == slot_of(t, c))
+			index_del(t, &t->by_pair, pairing_key, key);
+	}
+	index_del(t, &t->by_addr, addr_key, c->skaddr);
+	c->skaddr = 0;
+	t->free[t->nfree++] = slot_of(t, c);
+	t->st.live--;
+}
+
+/* States from which the kernel answers an abortive close with a RST (tcp_need_reset). */
+static bool need_reset(unsigned int state)
+{
+	return state == SF_TCP_ESTABLISHED || state == SF_TCP_CLOSE_WAIT ||
+	       state == SF_TCP_FIN_WAIT1 || state == SF_TCP_FIN_WAIT2 || state == SF_TCP_SYN_RECV;
+}
+
+/* Record what a transition tells, before the state changes. */
+static void capture(struct tracker *t, struct conn *c, const struct sf_event *e)
+{
+	unsigned int old = e->oldstate;
+
+	switch (e->newstate) {
+	case SF_TCP_ESTABLISHED:
+		if (old != SF_TCP_SYN_SENT && old != SF_TCP_SYN_RECV)
+			break;
+		c->isn = e->snd_una - 1;
+		c->peer_isn = e->rcv_nxt - 1;
+		c->have |= HAVE_ISN;
+		if (old == SF_TCP_SYN_SENT && c->enter_ns[0] && e->ts_ns >= c->enter_ns[0]) {
+			c->hs_us = (uint32_t)((e->ts_ns - c->enter_ns[0]) / 1000);
+			c->hs_known = 1;
+		} else if (old == SF_TCP_SYN_RECV && e->srtt_us) {
+			/* the passive side's first RTT sample is SYN-ACK to ACK */
+			c->hs_us = e->srtt_us >> 3;
+			c->hs_known = 1;
+		}
+		try_pair(t, c);
+		break;
+	case SF_TCP_FIN_WAIT1:
+		c->fin_out_seq = e->write_seq;
+		c->fin_out_ack = e->rcv_nxt;
+		c->data_mark = e->data_segs_in;
+		c->have |= HAVE_FIN_OUT;
+		if (c->closer == SF_CLOSER_NONE)
+			c->closer = SF_CLOSER_LOCAL;
+		break;
+	case SF_TCP_CLOSE_WAIT:
+		c->fin_in_seq = e->rcv_nxt - 1;
+		c->fin_in_ack = e->snd_una;
+		c->segs_mark = e->segs_out;
+		c->data_mark = e->data_segs_out;
+		c->ack_seq = e->snd_nxt;
+		c->have |= HAVE_FIN_IN;
+		if (c->closer == SF_CLOSER_NONE)
+			c->closer = SF_CLOSER_PEER;
+		break;
+	case SF_TCP_LAST_ACK:
+		c->fin_out_seq = e->write_seq;
+		c->fin_out_ack = e->rcv_nxt;
+		c->have |= HAVE_FIN_OUT;
+		/* anything sent since the peer's FIN carried its ACK before our FIN */
+		if (c->have & HAVE_FIN_IN && e->segs_out != c->segs_mark)
+			c->have |= HAVE_ACK_OUT;
+		if (c->have & HAVE_FIN_IN && e->data_segs_out != c->data_mark)
+			c->have |= HAVE_HALF;
+		break;
+	case SF_TCP_FIN_WAIT2:
+		if (old != SF_TCP_FIN_WAIT1)
+			break;
+		c->segs_mark = e->segs_in;
+		c->ack_seq = e->rcv_nxt;
+		c->have |= HAVE_ACK_IN;
+		break;
+	case SF_TCP_CLOSING:
+		c->fin_in_seq = e->rcv_nxt - 1;
+		c->fin_in_ack = e->snd_una;
+		c->have |= HAVE_FIN_IN | HAVE_CLOSING;
+		c->closer = SF_CLOSER_BOTH;
+		break;
+	default:
+		break;
+	}
+}
+
+static void classify_reset(struct conn *c, const struct sf_event *e, struct verdict *v)
+{
+	bool in = c->have & HAVE_RST_IN, out = c->have & HAVE_RST_OUT;
+
+	v->close = SF_CLOSE_RESET;
+	v->closer = in && out ? SF_CLOSER_BOTH : in ? SF_CLOSER_PEER : SF_CLOSER_LOCAL;
+	(void)e;
+}
+
+static void classify(struct conn *c, const struct sf_event *e, struct verdict *v)
+{
+	unsigned int old = e->oldstate;
+	bool rst_in = c->have & HAVE_RST_IN;
+
+	memset(v, 0, sizeof(*v));
+	if (old == SF_TCP_SYN_SENT) {
+		c->isn = e->snd_una;
+		c->have |= HAVE_SYN;
+		v->close = rst_in ? SF_CLOSE_REFUSED : SF_CLOSE_ABORTED;
+		v->closer = rst_in ? SF_CLOSER_PEER : SF_CLOSER_LOCAL;
+		return;
+	}
+	if (old == SF_TCP_SYN_RECV) {
+		v->close = SF_CLOSE_ABORTED;
+		v->closer = rst_in ? SF_CLOSER_PEER : SF_CLOSER_LOCAL;
+		return;
+	}
+	/*
+	 * close() with unread data, or with SO_LINGER 0, moves to CLOSE first and
+	 * sends the RST right after: the RST event would come too late to count.
+	 */
+	if (!rst_in && e->flags & SF_F_PROC &&
+	    (e->flags & SF_F_UNREAD || (e->flags & SF_F_LINGER0 && need_reset(old)))) {
+		c->rst_seq = e->snd_nxt;
+		c->rst_ack = e->rcv_nxt;
+		c->have |= HAVE_RST_OUT;
+	}
+	if (c->have & (HAVE_RST_IN | HAVE_RST_OUT)) {
+		classify_reset(c, e, v);
+		return;
+	}
+	switch (old) {
+	case SF_TCP_FIN_WAIT2:
+		if (!(c->have & HAVE_FIN_OUT) || !(c->have & HAVE_ACK_IN)) {
+			c->gaps |= SF_GAP_UNSEEN;
+			return;
+		}
+		v->closer = c->closer;
+		v->time_wait = true;
+		v->half_close = e->data_segs_in != c->data_mark;
+		if (e->flags & SF_F_FIN_IN) {
+			c->fin_in_seq = e->rcv_nxt - 1;
+			c->fin_in_ack = e->snd_una;
+			c->have |= HAVE_FIN_IN;
+			/* the ACK of our FIN and the peer's FIN in one segment */
+			if (e->segs_in == c->segs_mark) {
+				v->close = SF_CLOSE_THREE_WAY;
+				c->have &= ~HAVE_ACK_IN;
+			} else {
+				v->close = SF_CLOSE_FOUR_WAY;
+			}
+		} else {
+			/* handed to a FIN_WAIT2 mini-socket: the ACK came without a FIN */
+			v->close = SF_CLOSE_FOUR_WAY;
+			v->fw2_handoff = true;
+		}
+		return;
+	case SF_TCP_CLOSING:
+		if (!(c->have & HAVE_FIN_OUT) || !(c->have & HAVE_CLOSING)) {
+			c->gaps |= SF_GAP_UNSEEN;
+			return;
+		}
+		v->close = SF_CLOSE_SIMULTANEOUS;
+		v->closer = SF_CLOSER_BOTH;
+		v->time_wait = true;
+		return;
+	case SF_TCP_LAST_ACK:
+		if (!(c->have & HAVE_FIN_OUT) || !(c->have & HAVE_FIN_IN)) {
+			c->gaps |= SF_GAP_UNSEEN;
+			return;
+		}
+		v->closer = c->closer;
+		v->half_close = c->have & HAVE_HALF;
+		if (e->snd_una != c->fin_out_seq + 1)
+			v->close = SF_CLOSE_ABORTED; /* our FIN was never acknowledged */
+		else
+			v->close = c->have & HAVE_ACK_OUT ? SF_CLOSE_FOUR_WAY : SF_CLOSE_THREE_WAY;
+		return;
+	default:
+		/* no FIN exchange finished and no RST: the kernel gave up (timeout) */
+		v->close = SF_CLOSE_ABORTED;
+		v->closer = SF_CLOSER_LOCAL;
+		return;
+	}
+}
+
+/* Resets and retransmits of sockets not tracked (yet): a CLOSE may follow at once. */
+static void remember_orphan_event(struct tracker *t, const struct sf_event *e)
+{
+	struct recent *r = &t->recent[t->nrecent++ % RECENT_EVENTS];
+
+	r->skaddr = e->skaddr;
+	r->ts_ns = e->ts_ns;
+	r->kind = e->kind;
+	r->seq = e->kind == SF_EV_RESET_TX ? e->snd_nxt : e->rcv_nxt;
+	r->ack = e->rcv_nxt;
+}
+
+static void apply_reset(struct conn *c, uint8_t kind, uint32_t seq, uint32_t ack,
+			const struct sf_event *e)
+{
+	if (kind == SF_EV_RESET_TX) {
+		c->rst_seq = seq;
+		c->rst_ack = ack;
+		c->have |= HAVE_RST_OUT;
+		return;
+	}
+	c->have |= HAVE_RST_IN;
+	c->rst_seq = seq;
+	if (e->oldstate == SF_TCP_SYN_SENT) {
+		/* a RST is accepted in SYN_SENT only if it acknowledges our SYN */
+		c->rst_ack = e->snd_nxt;
+		c->have |= HAVE_RST_ACK;
+	}
+}
+
+static void adopt_recent(struct tracker *t, struct conn *c, const struct sf_event *e)
+{
+	for (unsigned int i = 0; i < RECENT_EVENTS; i++) {
+		struct recent *r = &t->recent[i];
+
+		if (r->skaddr != e->skaddr || r->ts_ns > e->ts_ns ||
+		    e->ts_ns - r->ts_ns > RECENT_WINDOW_NS)
+			continue;
+		if (r->kind == SF_EV_RESET_TX || r->kind == SF_EV_RESET_RX)
+			apply_reset(c, r->kind, r->seq, r->ack, e);
+		r->skaddr = 0;
+	}
+}
+
+static void transition_cb(struct tracker *t, const struct conn *c, const struct sf_event *e)
+{
+	struct sf_transition tr = { .ev = e, .us_in_old = -1 };
+
+	if (!t->ops.on_transition)
+		return;
+	if (c) {
+		uint64_t enter = c->enter_ns[c->nhops ? c->nhops - 1 : 0];
+
+		tr.id = c->id;
+		tr.role = c->role;
+		tr.pid = c->pid;
+		tr.comm = c->comm;
+		if (c->nhops && enter && e->ts_ns >= enter)
+			tr.us_in_old = (int64_t)((e->ts_ns - enter) / 1000);
+	}
+	t->ops.on_transition(&tr, t->ops.ctx);
+}
+
+static int on_state(struct tracker *t, const struct sf_event *e)
+{
+	unsigned int old = e->oldstate, new = e->newstate;
+	bool birth = (old == SF_TCP_CLOSE && new == SF_TCP_SYN_SENT) ||
+		     (old == SF_TCP_LISTEN && new == SF_TCP_SYN_RECV);
+	struct conn *c = conn_lookup(t, e->skaddr);
+	struct verdict v;
+
+	/* an address seen again without its CLOSE: the old socket is gone, unseen */
+	if (c && (birth || new == SF_TCP_LISTEN ||
+		  (c->have & HAVE_COOKIE && e->cookie && e->cookie != c->cookie))) {
+		c->gaps |= SF_GAP_ORDER;
+		produce(t, c, &incomplete_verdict, NULL, e->ts_ns, false);
+		conn_release(t, c);
+		c = NULL;
+	}
+	/* listeners have no lifecycle, and a CLOSE of the unknown tells nothing */
+	if (!c && !birth &&
+	    (new == SF_TCP_LISTEN || old == SF_TCP_LISTEN || old == SF_TCP_CLOSE)) {
+		t->st.ignored++;
+		transition_cb(t, NULL, e);
+		return 0;
+	}
+	if (!c) {
+		c = conn_alloc(t, e);
+		if (!c) {
+			t->st.untracked++;
+			return 0;
+		}
+		c->lost_seq = (uint32_t)e->lost_seq;
+		if (birth) {
+			c->role = new == SF_TCP_SYN_SENT ? SF_ROLE_CLIENT : SF_ROLE_SERVER;
+		} else {
+			c->gaps |= SF_GAP_MIDLIFE;
+			/* a loss before its first sight may have taken its birth */
+			if (e->lost_seq)
+				c->gaps |= SF_GAP_LOST;
+			c->role = old == SF_TCP_SYN_SENT ? SF_ROLE_CLIENT :
+				  old == SF_TCP_SYN_RECV ? SF_ROLE_SERVER :
+							   SF_ROLE_UNKNOWN;
+			conn_push_hop(c, old, 0);
+			adopt_recent(t, c, e);
+		}
+	} else if (c->state != old) {
+		c->gaps |= SF_GAP_ORDER;
+	}
+	note_lost(c, e);
+	conn_update_ident(c, e);
+	transition_cb(t, c, e);
+	if (birth) {
+		conn_push_hop(c, new, e->ts_ns);
+		return 0;
+	}
+	capture(t, c, e);
+	if (new == SF_TCP_ESTABLISHED && e->cookie)
+		c->have |= HAVE_COOKIE;
+	if (new != SF_TCP_CLOSE) {
+		conn_push_hop(c, new, e->ts_ns);
+		return 0;
+	}
+	classify(c, e, &v);
+	produce(t, c, &v, e, e->ts_ns, false);
+	conn_release(t, c);
+	return 0;
+}
+
+static void on_sk_event(struct tracker *t, const struct sf_event *e)
+{
+	struct conn *c = conn_lookup(t, e->skaddr);
+
+	if (!c) {
+		t->st.ignored++;
+		remember_orphan_event(t, e);
+		return;
+	}
+	note_lost(c, e);
+	switch (e->kind) {
+	case SF_EV_RESET_TX:
+		apply_reset(c, SF_EV_RESET_TX, e->snd_nxt, e->rcv_nxt, e);
+		break;
+	case SF_EV_RESET_RX:
+		apply_reset(c, SF_EV_RESET_RX, e->rcv_nxt, 0, e);
+		break;
+	case SF_EV_RETRANS:
+		if (e->tcp_flags & SF_TH_SYN && c->retrans_syn < UINT16_MAX)
+			c->retrans_syn++;
+		if (e->tcp_flags & SF_TH_FIN && c->retrans_fin < UINT16_MAX)
+			c->retrans_fin++;
+		break;
+	}
+}
+
+static int conn_id_cmp(const void *a, const void *b)
+{
+	const struct conn *x = *(const struct conn *const *)a, *y = *(const struct conn *const *)b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+void tracker__flush(struct tracker *t, uint64_t ts_ns)
+{
+	struct conn **live;
+	size_t n = 0;
+
+	if (!t->st.live)
+		return;
+	live = malloc(t->st.live * sizeof(*live));
+	if (!live) {
+		/* out of memory: still hand out every lifecycle, in slot order */
+		for (uint32_t i = 0; i < t->used; i++) {
+			if (!t->conns[i].skaddr)
+				continue;
+			produce(t, &t->conns[i], &incomplete_verdict, NULL, ts_ns, true);
+			conn_release(t, &t->conns[i]);
+		}
+		return;
+	}
+	for (uint32_t i = 0; i < t->used; i++)
+		if (t->conns[i].skaddr)
+			live[n++] = &t->conns[i];
+	/* creation order, so a replay flushes exactly as the live run did */
+	qsort(live, n, sizeof(*live), conn_id_cmp);
+	for (size_t i = 0; i < n; i++)
+		produce(t, live[i], &incomplete_verdict, NULL, ts_ns, true);
+	for (size_t i = 0; i < n; i++)
+		conn_release(t, live[i]);
+	free(live);
+}
+
+static bool event_valid(const struct sf_event *e)
+{
+	if (e->kind <= SF_EV_RETRANS) {
+		if (e->family != 2 && e->family != 10)
+			return false;
+		if (e->oldstate >= SF_TCP_MAX_STATES || e->newstate >= SF_TCP_MAX_STATES)
+			return false;
+		if (!e->skaddr)
+			return false;
+	}
+	return true;
+}
+
+int tracker__feed(struct tracker *t, const struct sf_event *e)
+{
+	if (!event_valid(e))
+		return -EINVAL;
+	switch (e->kind) {
+	case SF_EV_STATE:
+		t->st.events++;
+		return on_state(t, e);
+	case SF_EV_RESET_TX:
+	case SF_EV_RESET_RX:
+	case SF_EV_RETRANS:
+		t->st.events++;
+		on_sk_event(t, e);
+		return 0;
+	case SF_EV_LOST:
+		if (e->lost_seq > t->st.lost)
+			t->st.lost = e->lost_seq;
+		return 0;
+	case SF_EV_TICK:
+		return 0;
+	case SF_EV_END:
+		if (e->lost_seq > t->st.lost)
+			t->st.lost = e->lost_seq;
+		tracker__flush(t, e->ts_ns);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}

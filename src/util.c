@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include "util.h"
+
+void sf_format_addr(char *buf, size_t len, uint8_t family, const uint8_t *addr)
+{
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, len))
+		snprintf(buf, len, "?");
+}
+
+static bool port_ok(const struct sf_filter *f, uint16_t lport, uint16_t rport)
+{
+	if (f->port && lport != f->port && rport != f->port)
+		return false;
+	if (f->lport && lport != f->lport)
+		return false;
+	if (f->rport && rport != f->rport)
+		return false;
+	return true;
+}
+
+static bool addr_ok(const struct sf_filter *f, uint8_t family, const uint8_t *l, const uint8_t *r)
+{
+	size_t n = family == AF_INET6 ? 16 : 4;
+
+	if (!f->has_addr)
+		return true;
+	if (family != f->addr_family)
+		return false;
+	return !memcmp(l, f->addr, n) || !memcmp(r, f->addr, n);
+}
+
+static bool owner_ok(const struct sf_filter *f, uint32_t pid, const char *comm)
+{
+	if (f->pid && pid != f->pid)
+		return false;
+	if (f->comm && (!comm || strncmp(comm, f->comm, SF_COMM_LEN - 1)))
+		return false;
+	return true;
+}
+
+bool sf_filter_lifecycle(const struct sf_filter *f, const struct sf_lifecycle *lc)
+{
+	if (f->family && lc->family != f->family)
+		return false;
+	if (f->netns && lc->netns != f->netns)
+		return false;
+	if (f->cgroup_id && lc->cgroup_id != f->cgroup_id)
+		return false;
+	return port_ok(f, lc->lport, lc->rport) && addr_ok(f, lc->family, lc->laddr, lc->raddr) &&
+	       owner_ok(f, lc->pid, lc->comm);
+}
+
+bool sf_filter_event(const struct sf_filter *f, const struct sf_event *e, uint32_t pid,
+		     const char *comm)
+{
+	if (f->family && e->family != f->family)
+		return false;
+	if (f->netns && e->netns != f->netns)
+		return false;
+	if (f->cgroup_id && e->cgroup_id != f->cgroup_id)
+		return false;
+	return port_ok(f, e->sport, e->dport) && addr_ok(f, e->family, e->saddr, e->daddr) &&
+	       owner_ok(f, pid, comm);
+}
+
+int sf_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int sf_parse_port(const char *s, uint16_t *out)
+{
+	uint64_t v;
+
+	if (sf_parse_u64(s, 65535, &v) || !v)
+		return -EINVAL;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+int sf_parse_addr(const char *s, uint8_t *family, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, addr) == 1) {
+		*family = AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int sf_resolve_netns(const char *s, uint32_t *inum, char *err, size_t errlen)
+{
+	struct stat st;
+	uint64_t v;
+
+	if (!sf_parse_u64(s, UINT32_MAX, &v) && v) {
+		*inum = (uint32_t)v;
+		return 0;
+	}
+	if (stat(s, &st)) {
+		snprintf(err, errlen, "--netns %s: %s", s, strerror(errno));
+		return -errno;
+	}
+	*inum = (uint32_t)st.st_ino;
+	return 0;
+}
+
+int sf_resolve_cgroup(const char *path, uint64_t *id, char *err, size_t errlen)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (statfs(path, &sfs) || stat(path, &st)) {
+		snprintf(err, errlen, "--cgroup %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "--cgroup %s: not a cgroup v2 directory", path);
+		return -EINVAL;
+	}
+	*id = st.st_ino;
+	return 0;
+}
