@@ -120,6 +120,11 @@ struct sf_transition {
 	uint8_t role;
 	uint32_t pid;
 	const char *comm;
+	/* the endpoint's addresses: events at CLOSE may already have lost the local port */
+	const uint8_t *laddr;
+	const uint8_t *raddr;
+	uint16_t lport;
+	uint16_t rport;
 };
 
 struct tracker_ops {

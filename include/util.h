@@ -26,8 +26,7 @@ struct sf_filter {
 
 void sf_format_addr(char *buf, size_t len, uint8_t family, const uint8_t *addr);
 bool sf_filter_lifecycle(const struct sf_filter *f, const struct sf_lifecycle *lc);
-bool sf_filter_event(const struct sf_filter *f, const struct sf_event *e, uint32_t pid,
-		     const char *comm);
+bool sf_filter_transition(const struct sf_filter *f, const struct sf_transition *tr);
 
 /* Parsers: 0 on success, -EINVAL on bad input. */
 int sf_parse_u64(const char *s, uint64_t max, uint64_t *out);

@@ -408,7 +408,9 @@ static void print_ladder(struct view *v, const struct sf_lifecycle *a,
 			}
 		}
 		memmove(&rows[at + 1], &rows[at], (nrows - at) * sizeof(rows[0]));
-		rows[at] = (struct row){ bw[j], true, NULL, sf_state_name(bw[j]->state) };
+		/* after a FIN_WAIT2 handoff the left side lives on as a timewait socket */
+		rows[at] = (struct row){ bw[j], true, a->fw2_handoff ? "(TIME_WAIT)" : NULL,
+					 sf_state_name(bw[j]->state) };
 		nrows++;
 	}
 
@@ -552,20 +554,21 @@ void view__transition(struct view *v, const struct sf_transition *tr, bool match
 
 	if (!match || (v->o.mode != SF_VIEW_STATES && !v->o.json_states))
 		return;
-	endpoint_str(l, sizeof(l), e->family, e->saddr, e->sport);
-	endpoint_str(r, sizeof(r), e->family, e->daddr, e->dport);
+	endpoint_str(l, sizeof(l), e->family, tr->laddr, tr->lport);
+	endpoint_str(r, sizeof(r), e->family, tr->raddr, tr->rport);
 	if (v->o.mode == SF_VIEW_JSON) {
 		struct sb b = { v->line, 0, sizeof(v->line) - 1 };
 		char la[SF_ADDRSTRLEN], ra[SF_ADDRSTRLEN];
 
-		sf_format_addr(la, sizeof(la), e->family, e->saddr);
-		sf_format_addr(ra, sizeof(ra), e->family, e->daddr);
+		sf_format_addr(la, sizeof(la), e->family, tr->laddr);
+		sf_format_addr(ra, sizeof(ra), e->family, tr->raddr);
 		sb_printf(&b,
 			  "{\"type\":\"state\",\"ts_ns\":%" PRIu64 ",\"id\":%" PRIu64
 			  ",\"cookie\":%" PRIu64 ",\"family\":\"%s\",\"laddr\":\"%s\",\"lport\":%u,"
 			  "\"raddr\":\"%s\",\"rport\":%u,\"old\":\"%s\",\"new\":\"%s\",",
-			  (uint64_t)e->ts_ns, tr->id, (uint64_t)e->cookie, family_name(e->family), la, e->sport, ra,
-			  e->dport, sf_state_name(e->oldstate), sf_state_name(e->newstate));
+			  (uint64_t)e->ts_ns, tr->id, (uint64_t)e->cookie, family_name(e->family), la,
+			  tr->lport, ra, tr->rport, sf_state_name(e->oldstate),
+			  sf_state_name(e->newstate));
 		if (tr->us_in_old >= 0)
 			sb_printf(&b, "\"us_in_old\":%" PRId64 ",", tr->us_in_old);
 		else
@@ -585,6 +588,7 @@ void view__transition(struct view *v, const struct sf_transition *tr, bool match
 	}
 	if (v->o.timestamps)
 		wall_time(v, e->ts_ns, ts, sizeof(ts));
+	v->printed++;
 	if (tr->us_in_old >= 0)
 		snprintf(dur, sizeof(dur), "%.3f", (double)tr->us_in_old / 1000.0);
 	else
@@ -604,7 +608,7 @@ void view__finish(struct view *v, const struct tracker_stats *st)
 			",\"connections\":%" PRIu64 "}\n",
 			st->events, st->lost, v->printed);
 	else
-		fprintf(stderr, "synfin: %" PRIu64 " events, %" PRIu64 " lost, %" PRIu64
-				" connections shown\n",
-			st->events, st->lost, v->printed);
+		fprintf(stderr, "synfin: %" PRIu64 " events, %" PRIu64 " lost, %" PRIu64 " %s shown\n",
+			st->events, st->lost, v->printed,
+			v->o.mode == SF_VIEW_STATES ? "transitions" : "connections");
 }

@@ -55,7 +55,7 @@ static void on_transition(const struct sf_transition *tr, void *ctx)
 {
 	struct run *r = ctx;
 
-	view__transition(r->view, tr, sf_filter_event(&r->filter, tr->ev, tr->pid, tr->comm));
+	view__transition(r->view, tr, sf_filter_transition(&r->filter, tr));
 }
 
 static int feed(struct run *r, const struct sf_event *e)
@@ -435,9 +435,9 @@ int cmd_trace(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	if (o.view.mode != SF_VIEW_JSON)
-		fprintf(stderr, "synfin: tracing TCP lifecycles (%s); Ctrl-C to stop\n",
-			tracer__attach_name(t));
+	/* on stderr in every view: scripts wait for this line before they start traffic */
+	fprintf(stderr, "synfin: tracing TCP lifecycles (%s); Ctrl-C to stop\n",
+		tracer__attach_name(t));
 	if (o.duration_s)
 		deadline = clock_ns(CLOCK_MONOTONIC) + o.duration_s * 1000000000ull;
 	while (!exiting) {

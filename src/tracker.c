@@ -927,10 +927,23 @@ static void adopt_recent(struct tracker *t, struct conn *c, const struct sf_even
 
 static void transition_cb(struct tracker *t, const struct conn *c, const struct sf_event *e)
 {
-	struct sf_transition tr = { .ev = e, .us_in_old = -1 };
+	struct sf_transition tr = {
+		.ev = e,
+		.us_in_old = -1,
+		.laddr = e->saddr,
+		.raddr = e->daddr,
+		.lport = e->sport,
+		.rport = e->dport,
+	};
 
 	if (!t->ops.on_transition)
 		return;
+	if (c && c->rport) {
+		tr.laddr = c->laddr;
+		tr.raddr = c->raddr;
+		tr.lport = c->lport;
+		tr.rport = c->rport;
+	}
 	if (c) {
 		uint64_t enter = c->enter_ns[c->nhops ? c->nhops - 1 : 0];
 
@@ -1020,6 +1033,7 @@ static void on_sk_event(struct tracker *t, const struct sf_event *e)
 		return;
 	}
 	note_lost(c, e);
+	conn_update_ident(c, e);
 	switch (e->kind) {
 	case SF_EV_RESET_TX:
 		apply_reset(c, SF_EV_RESET_TX, e->snd_nxt, e->rcv_nxt, e);

@@ -58,17 +58,18 @@ bool sf_filter_lifecycle(const struct sf_filter *f, const struct sf_lifecycle *l
 	       owner_ok(f, lc->pid, lc->comm);
 }
 
-bool sf_filter_event(const struct sf_filter *f, const struct sf_event *e, uint32_t pid,
-		     const char *comm)
+bool sf_filter_transition(const struct sf_filter *f, const struct sf_transition *tr)
 {
+	const struct sf_event *e = tr->ev;
+
 	if (f->family && e->family != f->family)
 		return false;
 	if (f->netns && e->netns != f->netns)
 		return false;
 	if (f->cgroup_id && e->cgroup_id != f->cgroup_id)
 		return false;
-	return port_ok(f, e->sport, e->dport) && addr_ok(f, e->family, e->saddr, e->daddr) &&
-	       owner_ok(f, pid, comm);
+	return port_ok(f, tr->lport, tr->rport) && addr_ok(f, e->family, tr->laddr, tr->raddr) &&
+	       owner_ok(f, tr->pid, tr->comm);
 }
 
 int sf_parse_u64(const char *s, uint64_t max, uint64_t *out)
