@@ -34,8 +34,17 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all clean test unit e2e check-format format
+.PHONY: all clean deps trace test unit unit-san e2e check-format format
 all: synfin
+
+# what a fresh machine lacks, from Debian's packages
+deps:
+	$(Q)scripts/install-deps.sh
+
+# build and start live tracing (root)
+trace: deps
+	$(Q)$(MAKE) --no-print-directory synfin
+	./synfin trace
 
 $(OUTPUT):
 	$(Q)mkdir -p $@
@@ -77,13 +86,20 @@ $(OUTPUT)/scen: tests/e2e/scen.c $(OUTPUT)/scenario.o $(OUTPUT)/util.o | $(OUTPU
 e2e: synfin $(OUTPUT)/scen
 	$(Q)tests/e2e/run.sh
 
-test: unit e2e
+# the unit tests again under ASan and UBSan, in their own build folder
+unit-san:
+	$(Q)$(MAKE) --no-print-directory SAN=1 OUTPUT=$(OUTPUT)/san unit
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory unit-san
+	$(Q)$(MAKE) --no-print-directory e2e
 
 check-format:
-	$(Q)clang-format --dry-run --Werror src/*.c include/*.h bpf/*.bpf.c tests/unit/*.c
+	$(Q)clang-format --dry-run --Werror src/*.c include/*.h bpf/*.bpf.c tests/unit/*.c tests/e2e/*.c
 
 format:
-	$(Q)clang-format -i src/*.c include/*.h bpf/*.bpf.c tests/unit/*.c
+	$(Q)clang-format -i src/*.c include/*.h bpf/*.bpf.c tests/unit/*.c tests/e2e/*.c
 
 clean:
 	$(call msg,CLEAN)

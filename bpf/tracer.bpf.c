@@ -146,8 +146,8 @@ static __always_inline void fill_common(struct sf_event *e, struct sock *sk, __u
 		*(__u32 *)e->saddr = RD(direct, sk, __sk_common.skc_rcv_saddr);
 		*(__u32 *)e->daddr = RD(direct, sk, __sk_common.skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO(e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		bpf_core_read(e->saddr, sizeof(e->saddr), &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(e->daddr, sizeof(e->daddr), &sk->__sk_common.skc_v6_daddr);
 	}
 	so = RD(direct, sk, sk_socket);
 	e->sock_ino = so ? BPF_CORE_READ(so, file, f_inode, i_ino) : 0;

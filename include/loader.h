@@ -35,8 +35,8 @@ struct tracer;
  * Checks privileges and kernel features, loads and attaches. On failure returns
  * -errno with one line in err saying what is missing.
  */
-int tracer__open(struct tracer **out, const struct tracer_opts *opts, tracer_event_fn fn,
-		 void *ctx, char *err, size_t errlen);
+int tracer__open(struct tracer **out, const struct tracer_opts *opts, tracer_event_fn fn, void *ctx,
+		 char *err, size_t errlen);
 /* Delivers queued events; returns how many, or -errno. */
 int tracer__poll(struct tracer *t, int timeout_ms);
 /* Events the kernel side failed to queue, summed over CPUs. */

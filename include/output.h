@@ -16,8 +16,8 @@ enum sf_view_mode {
 
 struct view_opts {
 	enum sf_view_mode mode;
-	bool json_states;   /* --json --states: also {"type":"state"} lines */
-	bool timestamps;    /* -T */
+	bool json_states; /* --json --states: also {"type":"state"} lines */
+	bool timestamps; /* -T */
 	int64_t realtime_offset_ns; /* wall clock = monotonic + this */
 	FILE *out;
 };

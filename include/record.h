@@ -19,8 +19,8 @@ struct sf_rec_header {
 	uint32_t version;
 	uint32_t event_size;
 	uint64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC when recording began */
-	uint64_t start_ns;	     /* CLOCK_MONOTONIC when recording began */
-	char attach[16];	     /* how the tracer was attached: "tp_btf" or "tracepoint" */
+	uint64_t start_ns; /* CLOCK_MONOTONIC when recording began */
+	char attach[16]; /* how the tracer was attached: "tp_btf" or "tracepoint" */
 	uint8_t reserved[16];
 };
 

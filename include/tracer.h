@@ -32,23 +32,23 @@ enum sf_tcp_state {
 
 enum sf_kind {
 	/* emitted by the kernel side */
-	SF_EV_STATE = 1,    /* inet_sock_set_state */
+	SF_EV_STATE = 1, /* inet_sock_set_state */
 	SF_EV_RESET_TX = 2, /* tcp_send_reset on a full socket */
 	SF_EV_RESET_RX = 3, /* tcp_receive_reset */
-	SF_EV_RETRANS = 4,  /* retransmitted SYN or FIN (tcp_flags says which) */
+	SF_EV_RETRANS = 4, /* retransmitted SYN or FIN (tcp_flags says which) */
 	/* written by user space into the same stream so replay sees what live saw */
 	SF_EV_LOST = 16, /* lost_seq carries the new total of lost events */
 	SF_EV_TICK = 17, /* time passes with no event (ts_ns only) */
-	SF_EV_END = 18,	 /* tracing stopped at ts_ns; lost_seq is the final lost total */
+	SF_EV_END = 18, /* tracing stopped at ts_ns; lost_seq is the final lost total */
 };
 
 enum sf_flag {
 	/* the socket lock was owned: the current task is the socket's caller */
 	SF_F_PROC = 1 << 0,
-	SF_F_ORPHAN = 1 << 1,  /* SOCK_DEAD: the application already closed it */
-	SF_F_FIN_IN = 1 << 2,  /* SOCK_DONE: the peer's FIN has been received */
+	SF_F_ORPHAN = 1 << 1, /* SOCK_DEAD: the application already closed it */
+	SF_F_FIN_IN = 1 << 2, /* SOCK_DONE: the peer's FIN has been received */
 	SF_F_LINGER0 = 1 << 3, /* SO_LINGER with zero timeout: close() sends RST */
-	SF_F_UNREAD = 1 << 4,  /* received data was never read: close() sends RST */
+	SF_F_UNREAD = 1 << 4, /* received data was never read: close() sends RST */
 };
 
 /* TCP header flag bits, as in tcp_flags */
@@ -62,16 +62,16 @@ enum sf_flag {
 #define SF_SEND_SHUTDOWN 2
 
 struct sf_event {
-	__u64 ts_ns;	/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
-	__u64 skaddr;	/* kernel address of the socket: identity within one lifetime */
-	__u64 cookie;	/* socket cookie; on some kernels not final before ESTABLISHED */
+	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 skaddr; /* kernel address of the socket: identity within one lifetime */
+	__u64 cookie; /* socket cookie; on some kernels not final before ESTABLISHED */
 	__u64 cgroup_id; /* cgroup v2 id of the socket's owner */
-	__u64 sock_ino;	 /* inode of the struct socket, 0 when none (orphan, unaccepted) */
-	__u64 lost_seq;	 /* events lost so far, as seen when this one was queued */
+	__u64 sock_ino; /* inode of the struct socket, 0 when none (orphan, unaccepted) */
+	__u64 lost_seq; /* events lost so far, as seen when this one was queued */
 	__u64 bytes_received;
 	__u64 bytes_acked;
 	__u32 netns; /* network namespace inode */
-	__u32 pid;   /* current thread; meaningful only with SF_F_PROC */
+	__u32 pid; /* current thread; meaningful only with SF_F_PROC */
 	__u32 tgid;
 	__u32 segs_in;
 	__u32 segs_out;
@@ -82,16 +82,16 @@ struct sf_event {
 	__u32 write_seq;
 	__u32 rcv_nxt;
 	__u32 srtt_us; /* smoothed RTT << 3, as the kernel keeps it */
-	__u16 sport;   /* local port, host order */
-	__u16 dport;   /* remote port, host order */
+	__u16 sport; /* local port, host order */
+	__u16 dport; /* remote port, host order */
 	__u8 kind;
 	__u8 family; /* AF_INET or AF_INET6 */
 	__u8 oldstate;
 	__u8 newstate;
 	__u8 flags;
 	__u8 ack_pending; /* icsk_ack.pending */
-	__u8 shutdown;	  /* sk_shutdown */
-	__u8 tcp_flags;	  /* SF_EV_RETRANS: flags of the retransmitted segment */
+	__u8 shutdown; /* sk_shutdown */
+	__u8 tcp_flags; /* SF_EV_RETRANS: flags of the retransmitted segment */
 	__u16 cpu;
 	__u16 pad;
 	__u8 saddr[16]; /* local address; IPv4 in the first 4 bytes */

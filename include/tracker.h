@@ -38,10 +38,10 @@ enum sf_closer {
 /* why a lifecycle is incomplete (bits) */
 enum sf_gap {
 	SF_GAP_MIDLIFE = 1 << 0, /* first seen after its birth: it existed before tracing */
-	SF_GAP_LOST = 1 << 1,	 /* events were lost while it lived */
-	SF_GAP_ORDER = 1 << 2,	 /* a transition did not start where the previous one ended */
-	SF_GAP_ALIVE = 1 << 3,	 /* still open when tracing stopped */
-	SF_GAP_UNSEEN = 1 << 4,	 /* its close was not observed from the start */
+	SF_GAP_LOST = 1 << 1, /* events were lost while it lived */
+	SF_GAP_ORDER = 1 << 2, /* a transition did not start where the previous one ended */
+	SF_GAP_ALIVE = 1 << 3, /* still open when tracing stopped */
+	SF_GAP_UNSEEN = 1 << 4, /* its close was not observed from the start */
 };
 
 #define SF_MAX_HOPS 8
@@ -71,7 +71,7 @@ struct sf_hop {
 };
 
 struct sf_lifecycle {
-	uint64_t id;   /* order of first sight, 1-based */
+	uint64_t id; /* order of first sight, 1-based */
 	uint64_t pair; /* shared by both local endpoints of one connection, else 0 */
 	uint64_t cookie;
 	uint64_t skaddr;
@@ -88,12 +88,12 @@ struct sf_lifecycle {
 	uint8_t role;
 	uint8_t close;
 	uint8_t closer;
-	uint8_t gaps;	    /* SF_GAP_* */
+	uint8_t gaps; /* SF_GAP_* */
 	uint8_t last_state; /* the state it was in when it ended or tracing stopped */
 	uint8_t peer_state; /* paired: the peer endpoint's state now, 0 when it has ended */
 	bool time_wait;
 	bool fw2_handoff; /* orphan handed to a FIN_WAIT2 mini-socket before the peer's FIN */
-	bool half_close;  /* data flowed after the first FIN */
+	bool half_close; /* data flowed after the first FIN */
 	bool alive;
 	uint64_t start_ns;
 	uint64_t end_ns;
@@ -138,12 +138,12 @@ struct tracker_opts {
 };
 
 struct tracker_stats {
-	uint64_t events;      /* kernel events fed */
-	uint64_t lost;	      /* events the kernel could not queue */
+	uint64_t events; /* kernel events fed */
+	uint64_t lost; /* events the kernel could not queue */
 	uint64_t connections; /* lifecycles produced */
-	uint64_t live;	      /* endpoints tracked now */
-	uint64_t untracked;   /* events dropped because the connection table was full */
-	uint64_t ignored;     /* events that belong to no endpoint (listeners, stale) */
+	uint64_t live; /* endpoints tracked now */
+	uint64_t untracked; /* events dropped because the connection table was full */
+	uint64_t ignored; /* events that belong to no endpoint (listeners, stale) */
 };
 
 struct tracker;

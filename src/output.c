@@ -72,7 +72,9 @@ static void flags_str(char *buf, size_t len, uint8_t flags)
 	static const struct {
 		uint8_t bit;
 		const char *name;
-	} names[] = { { SF_TH_SYN, "SYN" }, { SF_TH_FIN, "FIN" }, { SF_TH_RST, "RST" },
+	} names[] = { { SF_TH_SYN, "SYN" },
+		      { SF_TH_FIN, "FIN" },
+		      { SF_TH_RST, "RST" },
 		      { SF_TH_ACK, "ACK" } };
 	size_t off = 0;
 
@@ -133,8 +135,8 @@ size_t sf_lifecycle_json(char *buf, size_t len, const struct sf_lifecycle *lc)
 		  lc->cookie, lc->netns, lc->cgroup_id, lc->sock_ino, family_name(lc->family), la,
 		  lc->lport, ra, lc->rport, sf_role_name(lc->role), lc->pid);
 	sb_json_str(&b, lc->comm, SF_COMM_LEN);
-	sb_printf(&b, ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"alive\":%s,", lc->start_ns,
-		  lc->end_ns, lc->alive ? "true" : "false");
+	sb_printf(&b, ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"alive\":%s,",
+		  lc->start_ns, lc->end_ns, lc->alive ? "true" : "false");
 	if (lc->handshake_us >= 0)
 		sb_printf(&b, "\"handshake_us\":%" PRId64 ",", lc->handshake_us);
 	else
@@ -172,8 +174,7 @@ size_t sf_lifecycle_json(char *buf, size_t len, const struct sf_lifecycle *lc)
 			  ",\"segs_in\":%" PRIu32 ",\"segs_out\":%" PRIu32
 			  ",\"bytes_received\":%" PRIu64 ",\"bytes_acked\":%" PRIu64,
 			  lc->segs_in, lc->segs_out, lc->bytes_received, lc->bytes_acked);
-	sb_printf(&b, ",\"retrans_syn\":%u,\"retrans_fin\":%u}", lc->retrans_syn,
-		  lc->retrans_fin);
+	sb_printf(&b, ",\"retrans_syn\":%u,\"retrans_fin\":%u}", lc->retrans_syn, lc->retrans_fin);
 	return b.len;
 }
 
@@ -207,8 +208,7 @@ static void wall_time(const struct view *v, uint64_t mono_ns, char *buf, size_t 
 		 (int)((ns % 1000000000) / 1000000));
 }
 
-static void endpoint_str(char *buf, size_t len, uint8_t family, const uint8_t *addr,
-			 uint16_t port)
+static void endpoint_str(char *buf, size_t len, uint8_t family, const uint8_t *addr, uint16_t port)
 {
 	char a[SF_ADDRSTRLEN];
 
@@ -308,7 +308,7 @@ static void print_line_pair(struct view *v, const struct sf_lifecycle *a,
 
 struct row {
 	const struct sf_wave *w; /* from the left endpoint's point of view */
-	bool flip;		 /* w is the right endpoint's wave: reverse its direction */
+	bool flip; /* w is the right endpoint's wave: reverse its direction */
 	const char *left;
 	const char *right;
 };
@@ -367,8 +367,7 @@ static void endpoint_title(char *buf, size_t len, const struct sf_lifecycle *lc)
 		snprintf(buf, len, "%s %s", sf_role_name(lc->role), e);
 }
 
-static void print_ladder(struct view *v, const struct sf_lifecycle *a,
-			 const struct sf_lifecycle *b)
+static void print_ladder(struct view *v, const struct sf_lifecycle *a, const struct sf_lifecycle *b)
 {
 	struct row rows[2 * (3 + SF_MAX_WAVES)];
 	bool used[3 + SF_MAX_WAVES] = { false };
@@ -377,11 +376,11 @@ static void print_ladder(struct view *v, const struct sf_lifecycle *a,
 	int nrows = 0, nb = 0;
 
 	for (int i = 0; i < a->nopen; i++)
-		rows[nrows++] = (struct row){ &a->open[i], false, sf_state_name(a->open[i].state),
-					      NULL };
+		rows[nrows++] =
+			(struct row){ &a->open[i], false, sf_state_name(a->open[i].state), NULL };
 	for (int i = 0; i < a->nwaves; i++)
-		rows[nrows++] = (struct row){ &a->waves[i], false, sf_state_name(a->waves[i].state),
-					      NULL };
+		rows[nrows++] =
+			(struct row){ &a->waves[i], false, sf_state_name(a->waves[i].state), NULL };
 	if (b) {
 		for (int i = 0; i < b->nopen; i++)
 			bw[nb++] = &b->open[i];
@@ -436,9 +435,10 @@ static void print_ladder(struct view *v, const struct sf_lifecycle *a,
 	}
 	fprintf(v->o.out, "  close: %s, closer: %s", close_label(a), sf_closer_name(a->closer));
 	if (b)
-		fprintf(v->o.out, " (the %s)", a->closer == SF_CLOSER_LOCAL ? sf_role_name(a->role) :
-					       a->closer == SF_CLOSER_PEER  ? sf_role_name(b->role) :
-									      "two sides");
+		fprintf(v->o.out, " (the %s)",
+			a->closer == SF_CLOSER_LOCAL ? sf_role_name(a->role) :
+			a->closer == SF_CLOSER_PEER  ? sf_role_name(b->role) :
+						       "two sides");
 	fprintf(v->o.out, ", TIME_WAIT: %s",
 		a->time_wait && b && b->time_wait ? "both" :
 		a->time_wait			  ? sf_role_name(a->role) :
@@ -448,12 +448,13 @@ static void print_ladder(struct view *v, const struct sf_lifecycle *a,
 		fprintf(v->o.out, ", half-close");
 	fprintf(v->o.out, "\n");
 	if (a->fw2_handoff || (b && b->fw2_handoff))
-		fprintf(v->o.out, "  note: the %s's FIN_WAIT2 went to a timewait mini-socket before "
-				  "the peer's FIN; what follows there is not traced\n",
+		fprintf(v->o.out,
+			"  note: the %s's FIN_WAIT2 went to a timewait mini-socket before "
+			"the peer's FIN; what follows there is not traced\n",
 			a->fw2_handoff ? sf_role_name(a->role) : sf_role_name(b->role));
 	if (a->gaps || (b && b->gaps))
 		fprintf(v->o.out, "  note: incomplete record (%s)\n",
-			(a->gaps | (b ? b->gaps : 0)) & SF_GAP_LOST ? "events were lost" :
+			(a->gaps | (b ? b->gaps : 0)) & SF_GAP_LOST  ? "events were lost" :
 			(a->gaps | (b ? b->gaps : 0)) & SF_GAP_ALIVE ? "still open" :
 								       "seen mid-life");
 	fprintf(v->o.out, "\n");
@@ -470,7 +471,8 @@ static void show_single(struct view *v, const struct sf_lifecycle *lc)
 static void show_pair(struct view *v, const struct sf_lifecycle *x, const struct sf_lifecycle *y)
 {
 	/* the client on the left, as the seeds draw it */
-	const struct sf_lifecycle *a = y->role == SF_ROLE_CLIENT && x->role != SF_ROLE_CLIENT ? y : x;
+	const struct sf_lifecycle *a = y->role == SF_ROLE_CLIENT && x->role != SF_ROLE_CLIENT ? y :
+												x;
 	const struct sf_lifecycle *b = a == x ? y : x;
 
 	if (v->o.mode == SF_VIEW_LADDER)
@@ -566,8 +568,8 @@ void view__transition(struct view *v, const struct sf_transition *tr, bool match
 			  "{\"type\":\"state\",\"ts_ns\":%" PRIu64 ",\"id\":%" PRIu64
 			  ",\"cookie\":%" PRIu64 ",\"family\":\"%s\",\"laddr\":\"%s\",\"lport\":%u,"
 			  "\"raddr\":\"%s\",\"rport\":%u,\"old\":\"%s\",\"new\":\"%s\",",
-			  (uint64_t)e->ts_ns, tr->id, (uint64_t)e->cookie, family_name(e->family), la,
-			  tr->lport, ra, tr->rport, sf_state_name(e->oldstate),
+			  (uint64_t)e->ts_ns, tr->id, (uint64_t)e->cookie, family_name(e->family),
+			  la, tr->lport, ra, tr->rport, sf_state_name(e->oldstate),
 			  sf_state_name(e->newstate));
 		if (tr->us_in_old >= 0)
 			sb_printf(&b, "\"us_in_old\":%" PRId64 ",", tr->us_in_old);
@@ -608,7 +610,8 @@ void view__finish(struct view *v, const struct tracker_stats *st)
 			",\"connections\":%" PRIu64 "}\n",
 			st->events, st->lost, v->printed);
 	else
-		fprintf(stderr, "synfin: %" PRIu64 " events, %" PRIu64 " lost, %" PRIu64 " %s shown\n",
+		fprintf(stderr,
+			"synfin: %" PRIu64 " events, %" PRIu64 " lost, %" PRIu64 " %s shown\n",
 			st->events, st->lost, v->printed,
 			v->o.mode == SF_VIEW_STATES ? "transitions" : "connections");
 }

@@ -309,7 +309,8 @@ int scenario_run(const char *name, int family, uint16_t port, char *err, size_t 
 		fd = connect_fd(&c);
 		if (fd >= 0) {
 			close(fd);
-			snprintf(err, errlen, "port %u accepted a connection; expected refusal", port);
+			snprintf(err, errlen, "port %u accepted a connection; expected refusal",
+				 port);
 			return -EEXIST;
 		}
 		if (fd != -ECONNREFUSED) {

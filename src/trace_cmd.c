@@ -230,7 +230,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct cmd_opts *o
 		case OPT_PORT:
 		case OPT_LPORT:
 		case OPT_RPORT: {
-			uint16_t *p = c == OPT_PORT ? &o->filter.port :
+			uint16_t *p = c == OPT_PORT  ? &o->filter.port :
 				      c == OPT_LPORT ? &o->filter.lport :
 						       &o->filter.rport;
 
@@ -246,7 +246,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct cmd_opts *o
 		case OPT_NETNS:
 			if (!live) {
 				if (sf_parse_u64(optarg, UINT32_MAX, &v) || !v)
-					return usage_error(cmd, "replay takes --netns INODE, not '%s'",
+					return usage_error(cmd,
+							   "replay takes --netns INODE, not '%s'",
 							   optarg);
 				o->filter.netns = (uint32_t)v;
 			} else if (sf_resolve_netns(optarg, &o->filter.netns, err, sizeof(err))) {
@@ -257,8 +258,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct cmd_opts *o
 		case OPT_CGROUP:
 			if (!live) {
 				if (sf_parse_u64(optarg, UINT64_MAX, &v) || !v)
-					return usage_error(cmd, "replay takes --cgroup ID, not '%s'",
-							   optarg);
+					return usage_error(
+						cmd, "replay takes --cgroup ID, not '%s'", optarg);
 				o->filter.cgroup_id = v;
 			} else if (sf_resolve_cgroup(optarg, &o->filter.cgroup_id, err,
 						     sizeof(err))) {
@@ -314,9 +315,9 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct cmd_opts *o
 			else if (!strcmp(optarg, "tracepoint"))
 				o->tracer.attach = TRACER_ATTACH_TRACEPOINT;
 			else
-				return usage_error(cmd,
-						   "invalid --attach '%s' (auto, tp_btf, tracepoint)",
-						   optarg);
+				return usage_error(
+					cmd, "invalid --attach '%s' (auto, tp_btf, tracepoint)",
+					optarg);
 			break;
 		case 'h':
 			fputs(live ? trace_usage : replay_usage, stdout);
@@ -331,7 +332,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct cmd_opts *o
 		return usage_error(cmd, "%s", "--ladder and --json exclude each other");
 	if (o->ladder && o->states)
 		return usage_error(cmd, "%s", "--ladder and --states exclude each other");
-	o->view.mode = o->json ? SF_VIEW_JSON :
+	o->view.mode = o->json	 ? SF_VIEW_JSON :
 		       o->ladder ? SF_VIEW_LADDER :
 		       o->states ? SF_VIEW_STATES :
 				   SF_VIEW_LINES;
@@ -443,7 +444,8 @@ int cmd_trace(int argc, char **argv)
 	while (!exiting) {
 		ret = tracer__poll(t, POLL_MS);
 		if (ret < 0 && ret != -EPIPE) {
-			fprintf(stderr, "synfin trace: reading the ring buffer: %s\n", strerror(-ret));
+			fprintf(stderr, "synfin trace: reading the ring buffer: %s\n",
+				strerror(-ret));
 			ret = 1;
 			goto cleanup;
 		}
@@ -552,8 +554,9 @@ int cmd_replay(int argc, char **argv)
 		goto cleanup;
 	}
 	if (!ended) {
-		fprintf(stderr, "synfin replay: %s has no end marker (was the tracer killed?); "
-				"closing at its last event\n",
+		fprintf(stderr,
+			"synfin replay: %s has no end marker (was the tracer killed?); "
+			"closing at its last event\n",
 			o.pos[0]);
 		tracker__flush(r.trk, last_ts);
 	}

@@ -111,7 +111,8 @@ static int choose_programs(struct tracer_bpf *skel, enum tracer_attach attach,
 		const char *category, *name;
 		bool required;
 	} progs[] = {
-		{ skel->progs.btf_state, skel->progs.tp_state, "sock", "inet_sock_set_state", true },
+		{ skel->progs.btf_state, skel->progs.tp_state, "sock", "inet_sock_set_state",
+		  true },
 		{ skel->progs.btf_send_reset, skel->progs.tp_send_reset, "tcp", "tcp_send_reset" },
 		{ skel->progs.btf_receive_reset, skel->progs.tp_receive_reset, "tcp",
 		  "tcp_receive_reset" },
@@ -185,11 +186,12 @@ static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum trac
 				 "the kernel refused to load BPF programs (EPERM): run as root, or "
 				 "with CAP_BPF and CAP_PERFMON");
 		else
-			snprintf(err, errlen,
-				 "cannot load the BPF programs (%s attachment): %s; run with -v for "
-				 "libbpf's log",
-				 attach == TRACER_ATTACH_TP_BTF ? "tp_btf" : "tracepoint",
-				 strerror(-ret));
+			snprintf(
+				err, errlen,
+				"cannot load the BPF programs (%s attachment): %s; run with -v for "
+				"libbpf's log",
+				attach == TRACER_ATTACH_TP_BTF ? "tp_btf" : "tracepoint",
+				strerror(-ret));
 		goto cleanup;
 	}
 	ret = tracer_bpf__attach(skel);
@@ -206,8 +208,8 @@ cleanup:
 	return ret;
 }
 
-int tracer__open(struct tracer **out, const struct tracer_opts *o, tracer_event_fn fn,
-		 void *ctx, char *err, size_t errlen)
+int tracer__open(struct tracer **out, const struct tracer_opts *o, tracer_event_fn fn, void *ctx,
+		 char *err, size_t errlen)
 {
 	struct btf *vmlinux = NULL;
 	struct tracer *t;

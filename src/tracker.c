@@ -21,15 +21,15 @@
 enum {
 	HAVE_ISN = 1 << 0,
 	HAVE_FIN_OUT = 1 << 1, /* our FIN: fin_out_seq/ack */
-	HAVE_FIN_IN = 1 << 2,  /* peer's FIN: fin_in_seq/ack */
-	HAVE_ACK_IN = 1 << 3,  /* peer's ACK of our FIN, as a separate segment */
+	HAVE_FIN_IN = 1 << 2, /* peer's FIN: fin_in_seq/ack */
+	HAVE_ACK_IN = 1 << 3, /* peer's ACK of our FIN, as a separate segment */
 	HAVE_ACK_OUT = 1 << 4, /* our ACK of the peer's FIN, before our FIN */
 	HAVE_CLOSING = 1 << 5,
 	HAVE_RST_IN = 1 << 6,
 	HAVE_RST_OUT = 1 << 7,
 	HAVE_RST_ACK = 1 << 8, /* rst_ack is known (a RST answering our SYN) */
-	HAVE_SYN = 1 << 9,     /* isn known without the handshake completing */
-	HAVE_HALF = 1 << 10,   /* data went out between the peer's FIN and ours */
+	HAVE_SYN = 1 << 9, /* isn known without the handshake completing */
+	HAVE_HALF = 1 << 10, /* data went out between the peer's FIN and ours */
 	HAVE_COOKIE = 1 << 11, /* the cookie is final (seen at ESTABLISHED) */
 };
 
@@ -54,7 +54,7 @@ struct conn {
 	uint64_t cgroup_id;
 	uint64_t sock_ino;
 	uint64_t enter_ns[HOPS_KEPT]; /* 0: unknown */
-	uint32_t partner;	      /* slot of the paired endpoint */
+	uint32_t partner; /* slot of the paired endpoint */
 	uint32_t lost_seq;
 	uint32_t netns;
 	uint32_t pid;
@@ -65,7 +65,7 @@ struct conn {
 	uint32_t fin_out_ack;
 	uint32_t fin_in_seq;
 	uint32_t fin_in_ack;
-	uint32_t ack_seq;   /* seq of the separate ACK (HAVE_ACK_IN / HAVE_ACK_OUT) */
+	uint32_t ack_seq; /* seq of the separate ACK (HAVE_ACK_IN / HAVE_ACK_OUT) */
 	uint32_t segs_mark; /* segs_in at FIN_WAIT1->FIN_WAIT2, or segs_out at ->CLOSE_WAIT */
 	uint32_t data_mark; /* data segments the other way when the first FIN passed */
 	uint32_t rst_seq;
@@ -100,9 +100,9 @@ struct tracker {
 	struct tracker_ops ops;
 	size_t max_conns;
 	struct conn *conns;
-	uint32_t cap;	 /* slots allocated */
-	uint32_t used;	 /* slots ever handed out (high-water mark) */
-	uint32_t *free;	 /* stack of freed slots */
+	uint32_t cap; /* slots allocated */
+	uint32_t used; /* slots ever handed out (high-water mark) */
+	uint32_t *free; /* stack of freed slots */
 	uint32_t nfree;
 	struct index by_addr;
 	struct index by_pair; /* established endpoints not yet paired */
@@ -556,13 +556,12 @@ static void build_close_waves(struct sf_lifecycle *lc, const struct conn *c)
 		if (c->have & HAVE_FIN_OUT) {
 			add_wave(lc, SF_DIR_OUT, SF_TH_FIN | SF_TH_ACK, 1, u, 1, c->fin_out_ack,
 				 SF_TCP_LAST_ACK, last_ack);
-			if (ended && (lc->close == SF_CLOSE_FOUR_WAY ||
-				      lc->close == SF_CLOSE_THREE_WAY))
-				add_wave(lc, SF_DIR_IN, SF_TH_ACK, 1, w + 1, 1, u + 1,
-					 SF_TCP_CLOSE, end);
+			if (ended &&
+			    (lc->close == SF_CLOSE_FOUR_WAY || lc->close == SF_CLOSE_THREE_WAY))
+				add_wave(lc, SF_DIR_IN, SF_TH_ACK, 1, w + 1, 1, u + 1, SF_TCP_CLOSE,
+					 end);
 		}
-	} else if (c->closer == SF_CLOSER_BOTH && c->have & HAVE_FIN_OUT &&
-		   c->have & HAVE_FIN_IN) {
+	} else if (c->closer == SF_CLOSER_BOTH && c->have & HAVE_FIN_OUT && c->have & HAVE_FIN_IN) {
 		uint64_t closing = hop_enter(c, SF_TCP_CLOSING, end);
 
 		add_wave(lc, SF_DIR_OUT, SF_TH_FIN | SF_TH_ACK, 1, u, 1, c->fin_out_ack,
@@ -636,7 +635,8 @@ static void produce(struct tracker *t, struct conn *c, const struct verdict *v,
 		lc->hops[i].us = lc->hops[i].known_us ? (to - from) / 1000 : 0;
 	}
 
-	if (lc->gaps) {
+	/* seen mid-life is no gap in itself: a close seen whole is still classified */
+	if (lc->gaps & ~SF_GAP_MIDLIFE) {
 		/* never guess: a gap leaves only what was seen for certain */
 		lc->close = SF_CLOSE_INCOMPLETE;
 		lc->closer = c->closer;
@@ -974,8 +974,7 @@ static int on_state(struct tracker *t, const struct sf_event *e)
 		c = NULL;
 	}
 	/* listeners have no lifecycle, and a CLOSE of the unknown tells nothing */
-	if (!c && !birth &&
-	    (new == SF_TCP_LISTEN || old == SF_TCP_LISTEN || old == SF_TCP_CLOSE)) {
+	if (!c && !birth && (new == SF_TCP_LISTEN || old == SF_TCP_LISTEN || old == SF_TCP_CLOSE)) {
 		t->st.ignored++;
 		transition_cb(t, NULL, e);
 		return 0;
@@ -1070,14 +1069,23 @@ void tracker__flush(struct tracker *t, uint64_t ts_ns)
 		for (uint32_t i = 0; i < t->used; i++) {
 			if (!t->conns[i].skaddr)
 				continue;
+			if (t->conns[i].lost_seq != (uint32_t)t->st.lost)
+				t->conns[i].gaps |= SF_GAP_LOST;
 			produce(t, &t->conns[i], &incomplete_verdict, NULL, ts_ns, true);
 			conn_release(t, &t->conns[i]);
 		}
 		return;
 	}
-	for (uint32_t i = 0; i < t->used; i++)
-		if (t->conns[i].skaddr)
-			live[n++] = &t->conns[i];
+	for (uint32_t i = 0; i < t->used; i++) {
+		struct conn *c = &t->conns[i];
+
+		if (!c->skaddr)
+			continue;
+		/* events lost after its last one may have been its own */
+		if (c->lost_seq != (uint32_t)t->st.lost)
+			c->gaps |= SF_GAP_LOST;
+		live[n++] = c;
+	}
 	/* creation order, so a replay flushes exactly as the live run did */
 	qsort(live, n, sizeof(*live), conn_id_cmp);
 	for (size_t i = 0; i < n; i++)

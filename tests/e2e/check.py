@@ -153,6 +153,9 @@ def main():
             check(any(wave_matches(c, w, s) for s in segs),
                   f"{c['role']} wave {w} has no matching segment in the capture")
         check(c["gaps"] == [], f"{c['role']} has gaps {c['gaps']}")
+        loop = "::1" if c["family"] == "ipv6" else "127.0.0.1"
+        check(c["laddr"] == loop and c["raddr"] == loop,
+              f"{c['role']} addresses {c['laddr']} {c['raddr']}, expected {loop}")
         check(c["comm"] in ("scen", "") and (c["comm"] or not c["pid"]),
               f"{c['role']} comm is {c['comm']!r}")
 

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Regenerates the recordings the unit tests replay (needs root and a build).
+# Each is a real trace of loopback traffic in a private network namespace.
+set -eu
+cd "$(dirname "$0")/../.."
+NS=synfin-rec-$$
+OUTD=tests/data
+trap 'ip netns del $NS 2>/dev/null; kill $TP 2>/dev/null || true' EXIT
+TP=
+start() { # FILE [trace options]
+	local f=$1
+	rm -f /tmp/rec.err
+	shift
+	ip netns add $NS
+	ip -n $NS link set lo up
+	./synfin trace --json --netns /run/netns/$NS --record "$OUTD/$f" "$@" >"${SINK:-/dev/null}" 2>/tmp/rec.err &
+	TP=$!
+	until grep -q tracing /tmp/rec.err; do sleep 0.1; done
+}
+stop() {
+	sleep 0.3
+	kill -INT $TP
+	wait $TP || true
+	TP=
+	ip netns del $NS
+}
+for s in four-way three-way server-first simultaneous reset refused half-close; do
+	start $s.sfr
+	ip netns exec $NS build/scen $s 9200
+	stop
+done
+start ipv6-four-way.sfr
+ip netns exec $NS build/scen four-way 9200 -6
+stop
+
+# a connection that exists before tracing starts
+ip netns add $NS
+ip -n $NS link set lo up
+rm -f /tmp/rec.err
+coproc HOLD { ip netns exec $NS python3 tests/data/hold.py 9200; }
+read -r _ <&"${HOLD[0]}"
+./synfin trace --json --netns /run/netns/$NS --record $OUTD/preexisting.sfr >/dev/null 2>/tmp/rec.err &
+TP=$!
+until grep -q tracing /tmp/rec.err; do sleep 0.1; done
+echo go >&"${HOLD[1]}"
+wait $HOLD_PID
+stop
+
+# a one-page ring buffer and a reader that stalls: a burst overflows it while
+# one connection (port 9201) lives across the loss and closes after it
+rm -f /tmp/rec.fifo
+mkfifo /tmp/rec.fifo
+(sleep 1; cat >/dev/null) </tmp/rec.fifo &
+SINK=/tmp/rec.fifo start lost.sfr --ringbuf-size 4096
+coproc HOLD { ip netns exec $NS python3 tests/data/hold.py 9201; }
+read -r _ <&"${HOLD[0]}"
+ip netns exec $NS python3 tests/data/burst.py 9200 500
+sleep 2
+echo go >&"${HOLD[1]}"
+wait $HOLD_PID
+stop
+rm -f /tmp/rec.fifo
+ls -la $OUTD/*.sfr

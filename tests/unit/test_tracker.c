@@ -1,0 +1,557 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * The lifecycle engine on recorded event streams (tests/data, made by
+ * tests/data/make-recordings.sh from real loopback traffic) and on synthetic
+ * streams for the corner cases. No kernel, no root.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "record.h"
+#include "tracker.h"
+
+#define MAX_LC 1024
+
+struct collected {
+	struct sf_lifecycle lc[MAX_LC];
+	size_t n;
+	struct tracker_stats st;
+};
+
+static void collect(const struct sf_lifecycle *lc, void *ctx)
+{
+	struct collected *c = ctx;
+
+	assert_true(c->n < MAX_LC);
+	c->lc[c->n++] = *lc;
+}
+
+static struct collected *replay(const char *name)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	struct tracker_ops ops = { collect, NULL, c };
+	struct sf_rec_header hdr;
+	struct reader *rd = NULL;
+	struct tracker *t = NULL;
+	struct sf_event e;
+	char path[256], err[256];
+	int ret;
+
+	assert_non_null(c);
+	snprintf(path, sizeof(path), "%s/%s", SF_TEST_DATA, name);
+	assert_int_equal(reader__open(&rd, path, &hdr, err, sizeof(err)), 0);
+	assert_int_equal(tracker__new(&t, NULL, &ops), 0);
+	while ((ret = reader__next(rd, &e, err, sizeof(err))) == 1)
+		assert_int_equal(tracker__feed(t, &e), 0);
+	assert_int_equal(ret, 0);
+	tracker__stats(t, &c->st);
+	assert_int_equal(c->st.live, 0);
+	tracker__free(t);
+	reader__close(rd);
+	return c;
+}
+
+static const struct sf_lifecycle *find_role(const struct collected *c, int role)
+{
+	const struct sf_lifecycle *found = NULL;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->lc[i].role != role)
+			continue;
+		assert_null(found);
+		found = &c->lc[i];
+	}
+	assert_non_null(found);
+	return found;
+}
+
+static const struct sf_wave *find_wave(const struct sf_lifecycle *lc, int dir, int flags)
+{
+	for (int i = 0; i < lc->nwaves; i++)
+		if (lc->waves[i].dir == dir && lc->waves[i].flags == flags)
+			return &lc->waves[i];
+	return NULL;
+}
+
+static void assert_pair(const struct sf_lifecycle *a, const struct sf_lifecycle *b)
+{
+	assert_true(a->pair != 0);
+	assert_int_equal(a->pair, b->pair);
+	assert_int_equal(a->lport, b->rport);
+	assert_int_equal(a->rport, b->lport);
+	assert_int_equal(a->gaps, 0);
+	assert_int_equal(b->gaps, 0);
+	/* each side's handshake is the other's, mirrored */
+	assert_int_equal(a->nopen, 3);
+	assert_int_equal(b->nopen, 3);
+	assert_int_equal(a->open[0].seq, b->open[0].seq);
+	assert_int_equal(a->open[1].seq, b->open[1].seq);
+	assert_int_equal(a->open[1].ack, a->open[0].seq + 1);
+}
+
+static void test_four_way(void **state)
+{
+	struct collected *c = replay("four-way.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT),
+				  *sv = find_role(c, SF_ROLE_SERVER);
+	const struct sf_wave *fin, *ack;
+
+	(void)state;
+	assert_int_equal(c->n, 2);
+	assert_pair(cl, sv);
+	assert_int_equal(cl->close, SF_CLOSE_FOUR_WAY);
+	assert_int_equal(cl->closer, SF_CLOSER_LOCAL);
+	assert_true(cl->time_wait);
+	/* the client had closed: its FIN_WAIT2 went to a mini-socket at the bare ACK */
+	assert_true(cl->fw2_handoff);
+	assert_true(cl->handshake_us > 0);
+	assert_int_equal(sv->close, SF_CLOSE_FOUR_WAY);
+	assert_int_equal(sv->closer, SF_CLOSER_PEER);
+	assert_false(sv->time_wait);
+	/* FIN,ACK seq=u ack=v; ACK seq=v ack=u+1; FIN,ACK seq=w ack=u+1; ACK seq=u+1 ack=w+1 */
+	fin = find_wave(cl, SF_DIR_OUT, SF_TH_FIN | SF_TH_ACK);
+	ack = find_wave(cl, SF_DIR_IN, SF_TH_ACK);
+	assert_non_null(fin);
+	assert_non_null(ack);
+	assert_int_equal(ack->ack, fin->seq + 1);
+	assert_int_equal(sv->nwaves, 4);
+	assert_int_equal(sv->waves[0].seq, fin->seq);
+	assert_int_equal(sv->waves[1].ack, fin->seq + 1);
+	assert_int_equal(sv->waves[2].flags, SF_TH_FIN | SF_TH_ACK);
+	assert_int_equal(sv->waves[3].seq, fin->seq + 1);
+	assert_int_equal(sv->waves[3].ack, sv->waves[2].seq + 1);
+	assert_int_equal(sv->hops[2].state, SF_TCP_CLOSE_WAIT);
+	/* the server waited 500 ms in CLOSE_WAIT */
+	assert_true(sv->hops[2].us >= 500000 && sv->hops[2].us < 600000);
+	free(c);
+}
+
+static void test_three_way(void **state)
+{
+	struct collected *c = replay("three-way.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT),
+				  *sv = find_role(c, SF_ROLE_SERVER);
+
+	(void)state;
+	assert_pair(cl, sv);
+	assert_int_equal(cl->close, SF_CLOSE_THREE_WAY);
+	assert_int_equal(sv->close, SF_CLOSE_THREE_WAY);
+	assert_true(cl->time_wait);
+	assert_false(cl->fw2_handoff);
+	/* FIN,ACK out; FIN,ACK in (carrying the ACK); ACK out */
+	assert_int_equal(cl->nwaves, 3);
+	assert_int_equal(cl->waves[1].flags, SF_TH_FIN | SF_TH_ACK);
+	assert_int_equal(cl->waves[1].ack, cl->waves[0].seq + 1);
+	assert_int_equal(sv->nwaves, 3);
+	free(c);
+}
+
+static void test_server_first(void **state)
+{
+	struct collected *c = replay("server-first.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT),
+				  *sv = find_role(c, SF_ROLE_SERVER);
+
+	(void)state;
+	assert_pair(cl, sv);
+	assert_int_equal(sv->closer, SF_CLOSER_LOCAL);
+	assert_true(sv->time_wait);
+	assert_int_equal(cl->closer, SF_CLOSER_PEER);
+	assert_false(cl->time_wait);
+	assert_int_equal(cl->close, sv->close);
+	free(c);
+}
+
+static void test_simultaneous(void **state)
+{
+	struct collected *c = replay("simultaneous.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT),
+				  *sv = find_role(c, SF_ROLE_SERVER);
+
+	(void)state;
+	assert_pair(cl, sv);
+	for (const struct sf_lifecycle *lc = cl; lc; lc = lc == cl ? sv : NULL) {
+		assert_int_equal(lc->close, SF_CLOSE_SIMULTANEOUS);
+		assert_int_equal(lc->closer, SF_CLOSER_BOTH);
+		assert_true(lc->time_wait);
+		assert_int_equal(lc->hops[lc->nhops - 1].state, SF_TCP_CLOSING);
+	}
+	free(c);
+}
+
+static void test_reset(void **state)
+{
+	struct collected *c = replay("reset.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT),
+				  *sv = find_role(c, SF_ROLE_SERVER);
+	const struct sf_wave *out, *in;
+
+	(void)state;
+	assert_pair(cl, sv);
+	assert_int_equal(cl->close, SF_CLOSE_RESET);
+	assert_int_equal(cl->closer, SF_CLOSER_LOCAL);
+	assert_int_equal(sv->close, SF_CLOSE_RESET);
+	assert_int_equal(sv->closer, SF_CLOSER_PEER);
+	assert_false(cl->time_wait || sv->time_wait);
+	out = find_wave(cl, SF_DIR_OUT, SF_TH_RST | SF_TH_ACK);
+	in = find_wave(sv, SF_DIR_IN, SF_TH_RST);
+	assert_non_null(out);
+	assert_non_null(in);
+	assert_int_equal(out->seq, in->seq);
+	free(c);
+}
+
+static void test_refused(void **state)
+{
+	struct collected *c = replay("refused.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT);
+	const struct sf_wave *rst;
+
+	(void)state;
+	assert_int_equal(c->n, 1);
+	assert_int_equal(cl->close, SF_CLOSE_REFUSED);
+	assert_int_equal(cl->closer, SF_CLOSER_PEER);
+	assert_int_equal(cl->pair, 0);
+	assert_int_equal(cl->handshake_us, -1);
+	assert_true(cl->lport != 0);
+	assert_int_equal(cl->nopen, 1);
+	rst = find_wave(cl, SF_DIR_IN, SF_TH_RST | SF_TH_ACK);
+	assert_non_null(rst);
+	assert_false(rst->has_seq);
+	assert_int_equal(rst->ack, cl->open[0].seq + 1);
+	free(c);
+}
+
+static void test_half_close(void **state)
+{
+	struct collected *c = replay("half-close.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT),
+				  *sv = find_role(c, SF_ROLE_SERVER);
+
+	(void)state;
+	assert_pair(cl, sv);
+	assert_true(cl->half_close);
+	assert_true(sv->half_close);
+	assert_int_equal(cl->close, SF_CLOSE_FOUR_WAY);
+	assert_int_equal(cl->closer, SF_CLOSER_LOCAL);
+	/* shutdown(SHUT_WR) keeps the socket: FIN_WAIT2 waits for the FIN in full */
+	assert_false(cl->fw2_handoff);
+	assert_true(cl->time_wait);
+	/* 12 bytes came after the client's FIN; the kernel counts the peer's FIN too */
+	assert_int_equal(cl->bytes_received, 4 + 12 + 1);
+	free(c);
+}
+
+static void test_ipv6(void **state)
+{
+	static const uint8_t loop6[16] = { [15] = 1 };
+	struct collected *c = replay("ipv6-four-way.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT),
+				  *sv = find_role(c, SF_ROLE_SERVER);
+
+	(void)state;
+	assert_pair(cl, sv);
+	assert_int_equal(cl->family, 10);
+	assert_memory_equal(cl->laddr, loop6, 16);
+	assert_memory_equal(cl->raddr, loop6, 16);
+	assert_int_equal(cl->close, SF_CLOSE_FOUR_WAY);
+	free(c);
+}
+
+static void test_preexisting(void **state)
+{
+	struct collected *c = replay("preexisting.sfr");
+
+	(void)state;
+	assert_int_equal(c->n, 2);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct sf_lifecycle *lc = &c->lc[i];
+
+		assert_int_equal(lc->role, SF_ROLE_UNKNOWN);
+		assert_int_equal(lc->gaps, SF_GAP_MIDLIFE);
+		assert_int_equal(lc->handshake_us, -1);
+		assert_int_equal(lc->nopen, 0);
+		/* its first state has no known start */
+		assert_false(lc->hops[0].known_us);
+		/* the close itself was seen whole, so it is classified */
+		assert_true(lc->close == SF_CLOSE_THREE_WAY || lc->close == SF_CLOSE_FOUR_WAY);
+	}
+	free(c);
+}
+
+static void test_lost(void **state)
+{
+	struct collected *c = replay("lost.sfr");
+	bool held = false;
+
+	(void)state;
+	assert_true(c->st.lost > 0);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct sf_lifecycle *lc = &c->lc[i];
+
+		/* a lifecycle that may miss events is never classified */
+		if (lc->gaps & SF_GAP_LOST) {
+			assert_int_equal(lc->close, SF_CLOSE_INCOMPLETE);
+			assert_false(lc->time_wait);
+		}
+		/* the connection that lived across the loss closed cleanly after it */
+		if (lc->lport == 9201 || lc->rport == 9201) {
+			assert_true(lc->gaps & SF_GAP_LOST);
+			held = true;
+		}
+	}
+	assert_true(held);
+	free(c);
+}
+
+/* ---- synthetic streams ---- */
+
+static struct sf_event ev(uint64_t ts, uint64_t sk, int old, int new)
+{
+	struct sf_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = SF_EV_STATE;
+	e.family = 2;
+	e.ts_ns = ts;
+	e.skaddr = sk;
+	e.cookie = sk;
+	e.oldstate = old;
+	e.newstate = new;
+	e.sport = (uint16_t)(1000 + sk % 50000);
+	e.dport = 80;
+	e.saddr[0] = 127;
+	e.saddr[3] = 1;
+	e.daddr[0] = 127;
+	e.daddr[3] = 2;
+	return e;
+}
+
+static struct tracker *new_tracker(struct collected *c, size_t max)
+{
+	struct tracker_opts o = { .max_conns = max };
+	struct tracker_ops ops = { collect, NULL, c };
+	struct tracker *t = NULL;
+
+	assert_int_equal(tracker__new(&t, &o, &ops), 0);
+	return t;
+}
+
+static void test_order_gap(void **state)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	struct tracker *t = new_tracker(c, 0);
+	struct sf_event e;
+
+	(void)state;
+	e = ev(1, 0x1000, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+	tracker__feed(t, &e);
+	e = ev(2, 0x1000, SF_TCP_SYN_SENT, SF_TCP_ESTABLISHED);
+	tracker__feed(t, &e);
+	/* ESTABLISHED -> FIN_WAIT1 never arrived */
+	e = ev(3, 0x1000, SF_TCP_FIN_WAIT1, SF_TCP_FIN_WAIT2);
+	tracker__feed(t, &e);
+	e = ev(4, 0x1000, SF_TCP_FIN_WAIT2, SF_TCP_CLOSE);
+	tracker__feed(t, &e);
+	assert_int_equal(c->n, 1);
+	assert_true(c->lc[0].gaps & SF_GAP_ORDER);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_INCOMPLETE);
+	assert_false(c->lc[0].time_wait);
+	tracker__free(t);
+	free(c);
+}
+
+static void test_midlife_unseen(void **state)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	struct tracker *t = new_tracker(c, 0);
+	struct sf_event e = ev(5, 0x2000, SF_TCP_FIN_WAIT2, SF_TCP_CLOSE);
+
+	(void)state;
+	tracker__feed(t, &e);
+	assert_int_equal(c->n, 1);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_INCOMPLETE);
+	assert_true(c->lc[0].gaps & SF_GAP_UNSEEN);
+	assert_int_equal(c->lc[0].role, SF_ROLE_UNKNOWN);
+	tracker__free(t);
+	free(c);
+}
+
+static void test_reuse_and_listeners(void **state)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	struct tracker *t = new_tracker(c, 0);
+	struct tracker_stats st;
+	struct sf_event e;
+
+	(void)state;
+	e = ev(1, 0x3000, SF_TCP_CLOSE, SF_TCP_LISTEN);
+	tracker__feed(t, &e);
+	e = ev(2, 0x3000, SF_TCP_LISTEN, SF_TCP_CLOSE);
+	tracker__feed(t, &e);
+	assert_int_equal(c->n, 0);
+	/* a birth on an address still tracked: the old socket ended unseen */
+	e = ev(3, 0x4000, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+	tracker__feed(t, &e);
+	e = ev(4, 0x4000, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+	tracker__feed(t, &e);
+	assert_int_equal(c->n, 1);
+	assert_true(c->lc[0].gaps & SF_GAP_ORDER);
+	/* a new cookie once the old was final: reused */
+	e = ev(5, 0x4000, SF_TCP_SYN_SENT, SF_TCP_ESTABLISHED);
+	tracker__feed(t, &e);
+	e = ev(6, 0x4000, SF_TCP_ESTABLISHED, SF_TCP_FIN_WAIT1);
+	e.cookie = 99;
+	tracker__feed(t, &e);
+	assert_int_equal(c->n, 2);
+	assert_true(c->lc[1].gaps & SF_GAP_ORDER);
+	tracker__stats(t, &st);
+	assert_int_equal(st.live, 1);
+	assert_int_equal(st.events, 6);
+	tracker__free(t);
+	free(c);
+}
+
+static void test_flush_alive(void **state)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	struct tracker *t = new_tracker(c, 0);
+	struct sf_event e;
+
+	(void)state;
+	/* ids follow first sight; flush must keep that order whatever the slots */
+	for (uint64_t i = 0; i < 100; i++) {
+		e = ev(i + 1, 0x10000 + (i * 7919) % 100 * 64, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+		tracker__feed(t, &e);
+	}
+	e = ev(1000, 0x10000, SF_TCP_SYN_SENT, SF_TCP_ESTABLISHED);
+	tracker__feed(t, &e);
+	e = ev(2000, 0x10000, SF_TCP_ESTABLISHED, SF_TCP_CLOSE_WAIT);
+	e.flags = SF_F_FIN_IN;
+	tracker__feed(t, &e);
+	memset(&e, 0, sizeof(e));
+	e.kind = SF_EV_END;
+	e.ts_ns = 5000;
+	assert_int_equal(tracker__feed(t, &e), 0);
+	assert_int_equal(c->n, 100);
+	for (size_t i = 0; i < c->n; i++) {
+		assert_int_equal(c->lc[i].id, i + 1);
+		assert_true(c->lc[i].alive);
+		assert_int_equal(c->lc[i].close, SF_CLOSE_INCOMPLETE);
+		if (c->lc[i].last_state == SF_TCP_CLOSE_WAIT) {
+			/* a CLOSE_WAIT left behind: the peer closed, we never did */
+			assert_int_equal(c->lc[i].closer, SF_CLOSER_PEER);
+			assert_int_equal(c->lc[i].nwaves, 1);
+		}
+	}
+	tracker__free(t);
+	free(c);
+}
+
+static void test_table_full(void **state)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	struct tracker *t = new_tracker(c, 1024);
+	struct tracker_stats st;
+	struct sf_event e;
+
+	(void)state;
+	for (uint64_t i = 0; i < 1500; i++) {
+		e = ev(i + 1, 0x100000 + i * 64, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+		tracker__feed(t, &e);
+	}
+	tracker__stats(t, &st);
+	assert_int_equal(st.live, 1024);
+	assert_int_equal(st.untracked, 476);
+	tracker__free(t);
+	free(c);
+}
+
+/* Births and closes interleaved at random: the index must stay exact. */
+static void test_index_churn(void **state)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	struct tracker_ops ops = { NULL, NULL, NULL };
+	struct tracker *t = NULL;
+	struct tracker_stats st;
+	static uint8_t live[20000];
+	uint64_t n_live = 0, closes = 0, seed = 42;
+	struct sf_event e;
+
+	(void)state;
+	assert_int_equal(tracker__new(&t, NULL, &ops), 0);
+	for (uint64_t i = 0; i < 200000; i++) {
+		uint32_t k;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		k = (seed >> 33) % 20000;
+		if (live[k]) {
+			e = ev(i + 1, 0x800000 + (uint64_t)k * 128, SF_TCP_SYN_SENT, SF_TCP_CLOSE);
+			n_live--;
+			closes++;
+		} else {
+			e = ev(i + 1, 0x800000 + (uint64_t)k * 128, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+			n_live++;
+		}
+		live[k] ^= 1;
+		assert_int_equal(tracker__feed(t, &e), 0);
+	}
+	tracker__stats(t, &st);
+	assert_int_equal(st.live, n_live);
+	assert_int_equal(st.connections, closes);
+	assert_int_equal(st.untracked, 0);
+	tracker__free(t);
+	free(c);
+}
+
+static void test_invalid_events(void **state)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	struct tracker *t = new_tracker(c, 0);
+	struct sf_event e = ev(1, 0x5000, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+
+	(void)state;
+	e.newstate = 200;
+	assert_int_equal(tracker__feed(t, &e), -EINVAL);
+	e = ev(1, 0x5000, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+	e.family = 7;
+	assert_int_equal(tracker__feed(t, &e), -EINVAL);
+	e = ev(1, 0, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+	assert_int_equal(tracker__feed(t, &e), -EINVAL);
+	e = ev(1, 0x5000, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+	e.kind = 99;
+	assert_int_equal(tracker__feed(t, &e), -EINVAL);
+	assert_int_equal(c->n, 0);
+	tracker__free(t);
+	free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_four_way),
+		cmocka_unit_test(test_three_way),
+		cmocka_unit_test(test_server_first),
+		cmocka_unit_test(test_simultaneous),
+		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_preexisting),
+		cmocka_unit_test(test_lost),
+		cmocka_unit_test(test_order_gap),
+		cmocka_unit_test(test_midlife_unseen),
+		cmocka_unit_test(test_reuse_and_listeners),
+		cmocka_unit_test(test_flush_alive),
+		cmocka_unit_test(test_table_full),
+		cmocka_unit_test(test_index_churn),
+		cmocka_unit_test(test_invalid_events),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
