@@ -351,7 +351,12 @@ static void print_arrow(struct view *v, const struct row *r)
 
 static bool waves_match(const struct sf_wave *a, const struct sf_wave *b)
 {
-	return a->dir != b->dir && a->flags == b->flags &&
+	/* the receiver of a RST cannot see its ACK bit */
+	bool rst =
+		(a->flags & SF_TH_RST) && (b->flags & SF_TH_RST) &&
+		((a->flags == SF_TH_RST && !a->has_ack) || (b->flags == SF_TH_RST && !b->has_ack));
+
+	return a->dir != b->dir && (a->flags == b->flags || rst) &&
 	       (!a->has_seq || !b->has_seq || a->seq == b->seq);
 }
 
