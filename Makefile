@@ -34,6 +34,9 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+# keep the BPF objects between the skeletons and the build
+.SECONDARY:
+
 .PHONY: all clean deps trace test unit unit-san e2e check-format format
 all: synfin
 

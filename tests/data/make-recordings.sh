@@ -33,6 +33,11 @@ start ipv6-four-way.sfr
 ip netns exec $NS build/scen four-way 9200 -6
 stop
 
+# SYNs dropped for 1.5 s: two retransmitted SYNs, then the handshake completes
+start syn-retrans.sfr
+ip netns exec $NS python3 tests/data/synretrans.py 9200
+stop
+
 # a connection that exists before tracing starts
 ip netns add $NS
 ip -n $NS link set lo up

@@ -263,6 +263,22 @@ static void test_ipv6(void **state)
 	free(c);
 }
 
+static void test_syn_retrans(void **state)
+{
+	struct collected *c = replay("syn-retrans.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT), *sv = find_role(c, SF_ROLE_SERVER);
+
+	(void)state;
+	assert_pair(cl, sv);
+	/* SYNs dropped for 1.5 s: two retransmissions, one second apart */
+	assert_int_equal(cl->retrans_syn, 2);
+	assert_true(cl->handshake_us > 1500000);
+	assert_int_equal(cl->hops[0].state, SF_TCP_SYN_SENT);
+	assert_int_equal(cl->hops[0].us, cl->handshake_us);
+	assert_int_equal(sv->retrans_syn, 0);
+	free(c);
+}
+
 static void test_preexisting(void **state)
 {
 	struct collected *c = replay("preexisting.sfr");
@@ -542,6 +558,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_half_close),
 		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_syn_retrans),
 		cmocka_unit_test(test_preexisting),
 		cmocka_unit_test(test_lost),
 		cmocka_unit_test(test_order_gap),
