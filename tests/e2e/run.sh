@@ -19,7 +19,6 @@ done
 NS=synfin-e2e-$$
 pass=0
 fail=0
-failed=()
 
 cleanup() {
 	[ -n "${TRACE_PID:-}" ] && kill "$TRACE_PID" 2>/dev/null
@@ -36,6 +35,17 @@ wait_for() { # FILE PATTERN: wait up to 10 s for PATTERN in FILE
 	echo "timed out waiting for '$2' in $1" >&2
 	cat "$1" >&2
 	return 1
+}
+
+report_case() { # NAME RC
+	if [ "$2" = 0 ]; then
+		pass=$((pass + 1))
+		echo "ok   $1"
+	else
+		fail=$((fail + 1))
+		echo "FAIL $1"
+		sed 's/^/     /' "$OUT/$1/result" 2>/dev/null
+	fi
 }
 
 # run_case NAME SCENARIO FAMILY(4|6) PORT [synfin trace options...]
@@ -85,15 +95,7 @@ case_() {
 		[ $rc = 3 ] && [ $tries -lt 3 ] && { tries=$((tries + 1)); continue; }
 		break
 	done
-	if [ $rc = 0 ]; then
-		pass=$((pass + 1))
-		echo "ok   $name"
-	else
-		fail=$((fail + 1))
-		failed+=("$name")
-		echo "FAIL $name"
-		sed 's/^/     /' "$OUT/$name/result" 2>/dev/null
-	fi
+	report_case "$name" $rc
 }
 
 case_ handshake-v4 handshake 4 9101
@@ -109,6 +111,58 @@ case_ four-way-v6 four-way 6 9110
 case_ reset-v6 reset 6 9111
 case_ four-way-tracepoint four-way 4 9112 --attach tracepoint
 case_ reset-tracepoint reset 4 9113 --attach tracepoint
+
+# Filters: only the traffic of one cgroup, and only IPv6 on one port, must show.
+filter_case() { # NAME EXPECTED_PORT EXPECTED_FAMILY [synfin trace options]
+	local name=$1 want_port=$2 want_fam=$3
+	shift 3
+	local dir=$OUT/$name cg=""
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	ip netns add "$NS" && ip -n "$NS" link set lo up || return 1
+	local args=()
+	for a in "$@"; do
+		if [ "$a" = CGROUP ]; then
+			cg=$CGROOT/synfin-e2e-$$
+			mkdir -p "$cg"
+			a=$cg
+		fi
+		args+=("$a")
+	done
+	"$SYNFIN" trace --json --netns "/run/netns/$NS" "${args[@]}" >"$dir/live.json" 2>"$dir/trace.err" &
+	TRACE_PID=$!
+	wait_for "$dir/trace.err" "tracing TCP" || { cleanup; return 1; }
+	ip netns exec "$NS" "$SCEN" three-way 9301
+	ip netns exec "$NS" "$SCEN" three-way 9302 -6
+	if [ -n "$cg" ]; then
+		sh -c "echo \$\$ >$cg/cgroup.procs && exec ip netns exec $NS $SCEN three-way 9303"
+	fi
+	sleep 0.3
+	kill -INT "$TRACE_PID"; wait "$TRACE_PID"
+	TRACE_PID=
+	ip netns del "$NS"
+	[ -n "$cg" ] && rmdir "$cg"
+	python3 - "$dir/live.json" "$want_port" "$want_fam" >"$dir/result" 2>&1 <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+conns = [x for x in lines if x["type"] == "connection"]
+port, fam = int(sys.argv[2]), sys.argv[3]
+ok = len(conns) == 2 and all(port in (c["lport"], c["rport"]) and c["family"] == fam for c in conns)
+print("ok" if ok else f"expected the 2 endpoints of port {port}/{fam}, got {[(c['lport'], c['rport'], c['family']) for c in conns]}")
+sys.exit(0 if ok else 1)
+PY
+}
+
+filter_case filter-port-v6 9302 ipv6 --port 9302 -6
+report_case filter-port-v6 $?
+CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+if [ -n "$CGROOT" ]; then
+	filter_case filter-cgroup 9303 ipv4 --cgroup CGROUP
+	report_case filter-cgroup $?
+else
+	echo "e2e: no cgroup v2 mount, cannot test --cgroup" >&2
+	fail=$((fail + 1))
+fi
 
 echo "e2e: $pass passed, $fail failed"
 [ $fail = 0 ]
