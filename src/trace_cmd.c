@@ -12,20 +12,19 @@
 #include "loader.h"
 #include "output.h"
 #include "record.h"
+#include "session.h"
 #include "tracker.h"
 #include "util.h"
 
 #define POLL_MS 100
-#define LOST_CHECK_NS 100000000ull
+#define HOLD_CHECK_NS 100000000ull
 #define OUT_BUF (1 << 16)
 
 struct run {
-	struct tracker *trk;
+	struct tracker *trk; /* replay only: live runs have the session's */
 	struct view *view;
-	struct recorder *rec;
 	struct sf_filter filter;
 	FILE *out;
-	int rec_err;
 };
 
 static volatile sig_atomic_t exiting;
@@ -34,14 +33,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	exiting = 1;
-}
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 static void on_lifecycle(const struct sf_lifecycle *lc, void *ctx)
@@ -56,33 +47,6 @@ static void on_transition(const struct sf_transition *tr, void *ctx)
 	struct run *r = ctx;
 
 	view__transition(r->view, tr, sf_filter_transition(&r->filter, tr));
-}
-
-static int feed(struct run *r, const struct sf_event *e)
-{
-	if (r->rec && !r->rec_err)
-		r->rec_err = recorder__write(r->rec, e);
-	return tracker__feed(r->trk, e);
-}
-
-static int on_event(void *ctx, const struct sf_event *e)
-{
-	struct run *r = ctx;
-
-	feed(r, e);
-	/* stop delivering once the reader of our output has gone (EPIPE) */
-	return ferror(r->out) ? -EPIPE : 0;
-}
-
-static void feed_marker(struct run *r, uint8_t kind, uint64_t ts, uint64_t lost)
-{
-	struct sf_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.kind = kind;
-	e.ts_ns = ts;
-	e.lost_seq = lost;
-	feed(r, &e);
 }
 
 enum opt_ids {
@@ -351,19 +315,11 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct cmd_opts *o
 
 static int run_init(struct run *r, struct cmd_opts *o, FILE *out)
 {
-	struct tracker_ops ops = { on_lifecycle, NULL, r };
-	int err;
-
 	memset(r, 0, sizeof(*r));
 	r->filter = o->filter;
 	r->out = out;
 	o->view.out = out;
-	if (o->states)
-		ops.on_transition = on_transition;
-	err = view__new(&r->view, &o->view);
-	if (err)
-		return err;
-	return tracker__new(&r->trk, NULL, &ops);
+	return view__new(&r->view, &o->view);
 }
 
 static void run_fini(struct run *r)
@@ -383,23 +339,12 @@ static void setup_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static int check_lost(struct run *r, struct tracer *t, uint64_t *seen, uint64_t now)
-{
-	uint64_t lost;
-
-	if (tracer__lost(t, &lost) || lost == *seen)
-		return 0;
-	*seen = lost;
-	feed_marker(r, SF_EV_LOST, now, lost);
-	return 1;
-}
-
 int cmd_trace(int argc, char **argv)
 {
+	struct session_opts so = { 0 };
+	struct session *sess = NULL;
 	struct tracker_stats st;
-	struct sf_rec_header hdr;
-	struct tracer *t = NULL;
-	uint64_t lost = 0, last_check = 0, deadline = 0, now;
+	uint64_t deadline = 0, now, last_advance = 0;
 	struct cmd_opts o;
 	char err[512];
 	struct run r;
@@ -414,71 +359,58 @@ int cmd_trace(int argc, char **argv)
 	obuf = malloc(OUT_BUF);
 	if (obuf)
 		setvbuf(stdout, obuf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, OUT_BUF);
-	o.view.realtime_offset_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
+	o.view.realtime_offset_ns =
+		(int64_t)(sf_clock_ns(CLOCK_REALTIME) - sf_clock_ns(CLOCK_MONOTONIC));
 	if (run_init(&r, &o, stdout)) {
 		fprintf(stderr, "synfin trace: out of memory\n");
 		ret = 1;
 		goto cleanup;
 	}
 	setup_signals();
-	ret = tracer__open(&t, &o.tracer, on_event, &r, err, sizeof(err));
+	so.tracer = o.tracer;
+	so.record = o.record;
+	so.ops = (struct tracker_ops){ on_lifecycle, o.states ? on_transition : NULL, &r };
+	so.realtime_offset_ns = o.view.realtime_offset_ns;
+	ret = session__open(&sess, &so, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "synfin trace: %s\n", err);
 		ret = 1;
 		goto cleanup;
 	}
-	if (o.record) {
-		sf_rec_header_init(&hdr, o.view.realtime_offset_ns, clock_ns(CLOCK_MONOTONIC),
-				   tracer__attach_name(t));
-		if (recorder__open(&r.rec, o.record, &hdr, err, sizeof(err))) {
-			fprintf(stderr, "synfin trace: %s\n", err);
-			ret = 1;
-			goto cleanup;
-		}
-	}
 	/* on stderr in every view: scripts wait for this line before they start traffic */
 	fprintf(stderr, "synfin: tracing TCP lifecycles (%s); Ctrl-C to stop\n",
-		tracer__attach_name(t));
+		session__attach_name(sess));
 	if (o.duration_s)
-		deadline = clock_ns(CLOCK_MONOTONIC) + o.duration_s * 1000000000ull;
+		deadline = sf_clock_ns(CLOCK_MONOTONIC) + o.duration_s * 1000000000ull;
 	while (!exiting) {
-		ret = tracer__poll(t, POLL_MS);
-		if (ret < 0 && ret != -EPIPE) {
+		ret = session__poll(sess, POLL_MS);
+		if (ret < 0) {
 			fprintf(stderr, "synfin trace: reading the ring buffer: %s\n",
 				strerror(-ret));
 			ret = 1;
 			goto cleanup;
 		}
-		now = clock_ns(CLOCK_MONOTONIC);
-		if (now - last_check >= LOST_CHECK_NS) {
-			last_check = now;
-			check_lost(&r, t, &lost, now);
+		now = sf_clock_ns(CLOCK_MONOTONIC);
+		if (now - last_advance >= HOLD_CHECK_NS) {
+			last_advance = now;
 			view__advance(r.view, now);
 		}
+		/* stop once the reader of our output has gone (EPIPE) */
 		if (fflush(stdout) || ferror(stdout))
 			break;
 		if (deadline && now >= deadline)
 			break;
 	}
-	/* drain what is queued, then close every open lifecycle */
-	tracer__poll(t, 0);
-	now = clock_ns(CLOCK_MONOTONIC);
-	check_lost(&r, t, &lost, now);
-	feed_marker(&r, SF_EV_END, now, lost);
-	tracker__stats(r.trk, &st);
+	ret = session__finish(sess, err, sizeof(err));
+	session__stats(sess, &st);
 	view__finish(r.view, &st);
 	fflush(stdout);
-	ret = 0;
-	if (r.rec_err) {
-		fprintf(stderr, "synfin trace: writing %s: %s\n", o.record, strerror(-r.rec_err));
+	if (ret) {
+		fprintf(stderr, "synfin trace: %s\n", err);
 		ret = 1;
 	}
 cleanup:
-	if (r.rec && recorder__close(r.rec) && !ret) {
-		fprintf(stderr, "synfin trace: closing %s failed\n", o.record);
-		ret = 1;
-	}
-	tracer__close(t);
+	session__close(sess);
 	run_fini(&r);
 	fflush(stdout);
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -509,7 +441,10 @@ int cmd_replay(int argc, char **argv)
 	if (obuf)
 		setvbuf(stdout, obuf, _IOFBF, OUT_BUF);
 	signal(SIGPIPE, SIG_IGN);
-	if (run_init(&r, &o, stdout)) {
+	if (run_init(&r, &o, stdout) ||
+	    tracker__new(&r.trk, NULL,
+			 &(struct tracker_ops){ on_lifecycle, o.states ? on_transition : NULL,
+						&r })) {
 		fprintf(stderr, "synfin replay: out of memory\n");
 		ret = 1;
 		goto cleanup;

@@ -266,7 +266,8 @@ static void test_ipv6(void **state)
 static void test_syn_retrans(void **state)
 {
 	struct collected *c = replay("syn-retrans.sfr");
-	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT), *sv = find_role(c, SF_ROLE_SERVER);
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT),
+				  *sv = find_role(c, SF_ROLE_SERVER);
 
 	(void)state;
 	assert_pair(cl, sv);
@@ -550,24 +551,15 @@ static void test_invalid_events(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_four_way),
-		cmocka_unit_test(test_three_way),
-		cmocka_unit_test(test_server_first),
-		cmocka_unit_test(test_simultaneous),
-		cmocka_unit_test(test_reset),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_half_close),
-		cmocka_unit_test(test_ipv6),
-		cmocka_unit_test(test_syn_retrans),
-		cmocka_unit_test(test_preexisting),
-		cmocka_unit_test(test_lost),
-		cmocka_unit_test(test_order_gap),
-		cmocka_unit_test(test_midlife_unseen),
-		cmocka_unit_test(test_reuse_and_listeners),
-		cmocka_unit_test(test_flush_alive),
-		cmocka_unit_test(test_table_full),
-		cmocka_unit_test(test_index_churn),
-		cmocka_unit_test(test_invalid_events),
+		cmocka_unit_test(test_four_way),       cmocka_unit_test(test_three_way),
+		cmocka_unit_test(test_server_first),   cmocka_unit_test(test_simultaneous),
+		cmocka_unit_test(test_reset),	       cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_half_close),     cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_syn_retrans),    cmocka_unit_test(test_preexisting),
+		cmocka_unit_test(test_lost),	       cmocka_unit_test(test_order_gap),
+		cmocka_unit_test(test_midlife_unseen), cmocka_unit_test(test_reuse_and_listeners),
+		cmocka_unit_test(test_flush_alive),    cmocka_unit_test(test_table_full),
+		cmocka_unit_test(test_index_churn),    cmocka_unit_test(test_invalid_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "record.h"
+#include "session.h"
+
+#define LOST_CHECK_NS 100000000ull
+
+struct session {
+	struct tracer *tracer;
+	struct tracker *trk;
+	struct recorder *rec;
+	const char *record;
+	uint64_t lost;
+	uint64_t last_check;
+	int rec_err;
+	bool finished;
+};
+
+uint64_t sf_clock_ns(int clock_id)
+{
+	struct timespec ts;
+
+	clock_gettime(clock_id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void feed(struct session *s, const struct sf_event *e)
+{
+	if (s->rec && !s->rec_err)
+		s->rec_err = recorder__write(s->rec, e);
+	tracker__feed(s->trk, e);
+}
+
+static int on_event(void *ctx, const struct sf_event *e)
+{
+	feed(ctx, e);
+	return 0;
+}
+
+static void feed_marker(struct session *s, uint8_t kind, uint64_t ts)
+{
+	struct sf_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+	e.ts_ns = ts;
+	e.lost_seq = s->lost;
+	feed(s, &e);
+}
+
+/* Lost counts reach the engine (and the recording) as markers. */
+static void check_lost(struct session *s, uint64_t now)
+{
+	uint64_t lost;
+
+	if (tracer__lost(s->tracer, &lost) || lost == s->lost)
+		return;
+	s->lost = lost;
+	feed_marker(s, SF_EV_LOST, now);
+}
+
+int session__open(struct session **out, const struct session_opts *o, char *err, size_t errlen)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	struct sf_rec_header hdr;
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->record = o->record;
+	ret = tracker__new(&s->trk, &o->tracker, &o->ops);
+	if (ret) {
+		snprintf(err, errlen, "cannot create the connection table: %s", strerror(-ret));
+		goto cleanup;
+	}
+	ret = tracer__open(&s->tracer, &o->tracer, on_event, s, err, errlen);
+	if (ret)
+		goto cleanup;
+	if (o->record) {
+		sf_rec_header_init(&hdr, o->realtime_offset_ns, sf_clock_ns(CLOCK_MONOTONIC),
+				   tracer__attach_name(s->tracer));
+		ret = recorder__open(&s->rec, o->record, &hdr, err, errlen);
+		if (ret)
+			goto cleanup;
+	}
+	*out = s;
+	return 0;
+cleanup:
+	session__close(s);
+	return ret;
+}
+
+int session__poll(struct session *s, int timeout_ms)
+{
+	int ret = tracer__poll(s->tracer, timeout_ms);
+	uint64_t now;
+
+	if (ret < 0)
+		return ret;
+	now = sf_clock_ns(CLOCK_MONOTONIC);
+	if (now - s->last_check >= LOST_CHECK_NS) {
+		s->last_check = now;
+		check_lost(s, now);
+	}
+	return 0;
+}
+
+int session__finish(struct session *s, char *err, size_t errlen)
+{
+	uint64_t now;
+	int ret = 0;
+
+	if (s->finished)
+		return 0;
+	s->finished = true;
+	tracer__poll(s->tracer, 0);
+	now = sf_clock_ns(CLOCK_MONOTONIC);
+	check_lost(s, now);
+	feed_marker(s, SF_EV_END, now);
+	if (s->rec) {
+		ret = s->rec_err;
+		if (recorder__close(s->rec) && !ret)
+			ret = -EIO;
+		s->rec = NULL;
+		if (ret)
+			snprintf(err, errlen, "writing %s: %s", s->record, strerror(-ret));
+	}
+	return ret;
+}
+
+void session__stats(const struct session *s, struct tracker_stats *st)
+{
+	tracker__stats(s->trk, st);
+}
+
+const char *session__attach_name(const struct session *s)
+{
+	return tracer__attach_name(s->tracer);
+}
+
+void session__close(struct session *s)
+{
+	if (!s)
+		return;
+	recorder__close(s->rec);
+	tracer__close(s->tracer);
+	tracker__free(s->trk);
+	free(s);
+}
