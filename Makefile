@@ -20,11 +20,11 @@ endif
 
 BPF_PROGS := tracer
 # the pure engine and the formatting code: no libbpf, testable without a kernel
-CORE_SRCS := tracker.c record.c output.c util.c
-APP_SRCS := $(CORE_SRCS) scenario.c tracer.c session.c trace_cmd.c main.c
+CORE_SRCS := tracker.c record.c output.c util.c expect.c report.c
+APP_SRCS := $(CORE_SRCS) scenario.c tracer.c session.c trace_cmd.c check_cmd.c repro_cmd.c main.c
 APP_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(APP_SRCS))
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
-UNIT_TESTS := test_tracker test_record
+UNIT_TESTS := test_tracker test_record test_expect
 
 ifeq ($(V),1)
 Q =

@@ -5,5 +5,7 @@
 /* Each returns the process exit status: 0 ok, 1 runtime failure, 2 usage error. */
 int cmd_trace(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_repro(int argc, char **argv);
 
 #endif

@@ -34,6 +34,9 @@ void view__advance(struct view *v, uint64_t now_ns);
 void view__finish(struct view *v, const struct tracker_stats *st);
 void view__free(struct view *v);
 
+/* The ladder of one endpoint, or of a local pair (either order). */
+void sf_print_ladder(FILE *out, const struct sf_lifecycle *a, const struct sf_lifecycle *b);
+
 /* One lifecycle as a JSON object without trailing newline; returns its length. */
 size_t sf_lifecycle_json(char *buf, size_t len, const struct sf_lifecycle *lc);
 

@@ -10,6 +10,8 @@ static const char usage[] =
 	"Commands:\n"
 	"  trace     trace connections live (root, or CAP_BPF and CAP_PERFMON)\n"
 	"  replay    run the engine on a recording made with trace --record\n"
+	"  check     run a command and check how its connections closed (CI)\n"
+	"  repro     reproduce a handshake or close sequence and check it\n"
 	"\n"
 	"synfin COMMAND --help shows a command's options; synfin --version its version.\n";
 
@@ -19,6 +21,8 @@ static const struct {
 } commands[] = {
 	{ "trace", cmd_trace },
 	{ "replay", cmd_replay },
+	{ "check", cmd_check },
+	{ "repro", cmd_repro },
 };
 
 int main(int argc, char **argv)
@@ -38,6 +42,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "synfin: unknown command '%s' (commands: trace, replay)\n", argv[1]);
+	fprintf(stderr, "synfin: unknown command '%s' (commands: trace, replay, check, repro)\n",
+		argv[1]);
 	return 2;
 }

@@ -465,6 +465,16 @@ static void print_ladder(struct view *v, const struct sf_lifecycle *a, const str
 	fprintf(v->o.out, "\n");
 }
 
+void sf_print_ladder(FILE *out, const struct sf_lifecycle *a, const struct sf_lifecycle *b)
+{
+	struct view v = { .o = { .mode = SF_VIEW_LADDER, .out = out } };
+
+	if (b && b->role == SF_ROLE_CLIENT && a->role != SF_ROLE_CLIENT)
+		print_ladder(&v, b, a);
+	else
+		print_ladder(&v, a, b);
+}
+
 static void show_single(struct view *v, const struct sf_lifecycle *lc)
 {
 	if (v->o.mode == SF_VIEW_LADDER)

@@ -19,14 +19,44 @@
 #define PEER_WAIT_MS 500 /* the four-way peer: longer than the 40 ms delayed ACK */
 
 const struct scenario sf_scenarios[] = {
-	{ "handshake", "three-way handshake, then the client closes" },
-	{ "four-way", "client closes; the server waits before closing: ACK and FIN apart" },
-	{ "three-way", "client closes; the server closes at once: the ACK rides on its FIN" },
-	{ "server-first", "the server closes first and holds TIME_WAIT" },
-	{ "simultaneous", "both FINs cross (held back by nftables): both go through CLOSING" },
-	{ "reset", "the client aborts with SO_LINGER 0: RST" },
-	{ "refused", "connect to a closed port: SYN answered by RST" },
-	{ "half-close", "client shutdown(SHUT_WR); the server still sends data, then closes" },
+	{ "handshake",
+	  "three-way handshake, then the client closes",
+	  { "role=client count=1 handshake_us>=1", "role=server count=1 handshake_us>=1" } },
+	{ "four-way",
+	  "client closes; the server waits before closing: ACK and FIN apart",
+	  { "role=client count=1 close=four-way closer=local time_wait=yes",
+	    "role=server count=1 close=four-way closer=peer time_wait=no" } },
+	{ "three-way",
+	  "client closes; the server closes at once: the ACK rides on its FIN",
+	  { "role=client count=1 close=three-way closer=local time_wait=yes",
+	    "role=server count=1 close=three-way closer=peer time_wait=no" } },
+	{ "server-first",
+	  "the server closes first and holds TIME_WAIT",
+	  { "role=server count=1 closer=local time_wait=yes",
+	    "role=client count=1 closer=peer time_wait=no" } },
+	{ "simultaneous",
+	  "both FINs cross (held back by nftables): both go through CLOSING",
+	  { "count=2 close=simultaneous closer=both time_wait=yes" } },
+	{ "reset",
+	  "the client aborts with SO_LINGER 0: RST",
+	  { "role=client count=1 close=reset closer=local",
+	    "role=server count=1 close=reset closer=peer" } },
+	{ "refused",
+	  "connect to a closed port: SYN answered by RST",
+	  { "role=client count=1 close=refused closer=peer", "role=server count=0" } },
+	{ "half-close",
+	  "client shutdown(SHUT_WR); the server still sends data, then closes",
+	  { "role=client count=1 half_close=yes closer=local time_wait=yes",
+	    "role=server count=1 half_close=yes closer=peer" } },
+	{ "time-wait",
+	  "the server closes first and holds TIME_WAIT; re-listening on its port fails "
+	  "without SO_REUSEADDR and works with it",
+	  { "role=server count=1 closer=local time_wait=yes",
+	    "role=client count=1 closer=peer time_wait=no" } },
+	{ "close-wait-leak",
+	  "the client closes, the server never does: its endpoint stays in CLOSE_WAIT",
+	  { "role=server count=1 alive=yes last_state=CLOSE_WAIT closer=peer",
+	    "role=client count=1 closer=local time_wait=yes" } },
 };
 const size_t sf_nscenarios = sizeof(sf_scenarios) / sizeof(sf_scenarios[0]);
 
@@ -215,6 +245,7 @@ static int run_nft(const char *script)
 
 static int server_side(struct ctx *c, const char *name, int lfd)
 {
+	bool first = !strcmp(name, "server-first") || !strcmp(name, "time-wait");
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	ssize_t n;
 
@@ -223,7 +254,7 @@ static int server_side(struct ctx *c, const char *name, int lfd)
 		return 1;
 	if (exchange_server(fd))
 		return 1;
-	if (!strcmp(name, "server-first")) {
+	if (first) {
 		close(fd);
 		return 0;
 	}
@@ -240,6 +271,12 @@ static int server_side(struct ctx *c, const char *name, int lfd)
 	n = drain(fd);
 	if (n != 0)
 		return 1;
+	if (!strcmp(name, "close-wait-leak")) {
+		/* the bug: EOF seen, socket never closed; the caller ends us */
+		signal_peer(c->s2c[1]);
+		sleep_ms(60000);
+		return 0;
+	}
 	if (!strcmp(name, "four-way"))
 		sleep_ms(PEER_WAIT_MS);
 	if (!strcmp(name, "half-close")) {
@@ -265,7 +302,7 @@ static int client_side(struct ctx *c, const char *name, int fd)
 	ret = exchange_client(fd);
 	if (ret)
 		return fail(c, "data exchange: %s", strerror(-ret));
-	if (!strcmp(name, "server-first")) {
+	if (!strcmp(name, "server-first") || !strcmp(name, "time-wait")) {
 		n = drain(fd);
 		if (n)
 			return fail(c, "expected EOF from the server, got %zd", n);
@@ -284,27 +321,58 @@ static int client_side(struct ctx *c, const char *name, int fd)
 	return 0;
 }
 
-static bool known(const char *name)
+const struct scenario *scenario_find(const char *name)
 {
 	for (size_t i = 0; i < sf_nscenarios; i++)
 		if (!strcmp(sf_scenarios[i].name, name))
-			return true;
-	return false;
+			return &sf_scenarios[i];
+	return NULL;
 }
 
-int scenario_run(const char *name, int family, uint16_t port, char *err, size_t errlen)
+/* bind + listen on the port the server just closed from: TIME_WAIT holds it */
+static int try_relisten(struct ctx *c, bool reuse)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(c, &ss);
+	int one = 1, ret = 0, fd = socket(c->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (reuse)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 1))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int relisten_check(struct ctx *c, struct scenario_out *out)
+{
+	int plain = try_relisten(c, false), reuse = try_relisten(c, true);
+
+	snprintf(out->notes, sizeof(out->notes),
+		 "re-listen on port %u at once: without SO_REUSEADDR %s; with SO_REUSEADDR %s",
+		 c->port, plain ? strerror(-plain) : "succeeded",
+		 reuse ? strerror(-reuse) : "succeeded");
+	if (plain != -EADDRINUSE || reuse) {
+		snprintf(c->err, c->errlen, "%s (expected EADDRINUSE, then success)", out->notes);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int scenario_run(const struct scenario *sc, int family, uint16_t port, struct scenario_out *out,
+		 char *err, size_t errlen)
 {
 	struct ctx c = { .family = family, .port = port, .err = err, .errlen = errlen };
+	const char *name = sc->name;
 	char nft[512];
 	int lfd = -1, fd = -1, status, ret = 0;
 	bool sim = !strcmp(name, "simultaneous");
 	pid_t pid;
 
 	errno = 0;
-	if (!known(name)) {
-		snprintf(err, errlen, "unknown scenario '%s'", name);
-		return -EINVAL;
-	}
+	memset(out, 0, sizeof(*out));
 	if (!strcmp(name, "refused")) {
 		fd = connect_fd(&c);
 		if (fd >= 0) {
@@ -368,12 +436,19 @@ int scenario_run(const char *name, int family, uint16_t port, char *err, size_t 
 		run_nft(nft);
 		sim = false;
 	}
+	if (!strcmp(name, "close-wait-leak")) {
+		wait_peer(c.s2c[0]);
+		out->leftover_pid = pid;
+		goto cleanup;
+	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		if (!ret) {
 			snprintf(err, errlen, "the server side of '%s' failed", name);
 			ret = -EIO;
 		}
 	}
+	if (!ret && !strcmp(name, "time-wait"))
+		ret = relisten_check(&c, out);
 cleanup:
 	if (sim) {
 		snprintf(nft, sizeof(nft), "delete table inet synfin_sim_%u\n", port);

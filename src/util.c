@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,4 +148,53 @@ int sf_resolve_cgroup(const char *path, uint64_t *id, char *err, size_t errlen)
 	}
 	*id = st.st_ino;
 	return 0;
+}
+
+int sf_cgroup2_root(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/mounts", "r");
+	char dev[256], dir[512], type[64];
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%255s %511s %63s %*[^\n]", dev, dir, type) == 3) {
+		if (strcmp(type, "cgroup2"))
+			continue;
+		snprintf(buf, len, "%s", dir);
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+int sf_enter_new_netns(char *err, size_t errlen)
+{
+	struct ifreq ifr = { 0 };
+	int fd, ret = 0;
+
+	if (unshare(CLONE_NEWNET)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create a network namespace: %s", strerror(errno));
+		return ret;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return ret;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr))
+			ret = -errno;
+	} else {
+		ret = -errno;
+	}
+	if (ret)
+		snprintf(err, errlen, "cannot bring up loopback: %s", strerror(-ret));
+	close(fd);
+	return ret;
 }

@@ -8,14 +8,16 @@
 
 int main(int argc, char **argv)
 {
+	const struct scenario *sc = argc > 1 ? scenario_find(argv[1]) : NULL;
+	struct scenario_out out;
 	char err[256] = "";
 	uint16_t port;
 
-	if (argc < 3 || sf_parse_port(argv[2], &port)) {
+	if (argc < 3 || !sc || sf_parse_port(argv[2], &port)) {
 		fprintf(stderr, "usage: scen NAME PORT [-6]\n");
 		return 2;
 	}
-	if (scenario_run(argv[1], argc > 3 && !strcmp(argv[3], "-6") ? AF_INET6 : AF_INET, port,
+	if (scenario_run(sc, argc > 3 && !strcmp(argv[3], "-6") ? AF_INET6 : AF_INET, port, &out,
 			 err, sizeof(err))) {
 		fprintf(stderr, "scen %s: %s\n", argv[1], err);
 		return 1;

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Expectation results for synfin check and synfin repro: text, JSON Lines, JUnit XML. */
+#ifndef SYNFIN_REPORT_H
+#define SYNFIN_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "expect.h"
+#include "tracker.h"
+
+struct lc_vec {
+	struct sf_lifecycle *v;
+	size_t n;
+	size_t cap;
+};
+
+int lc_vec_push(struct lc_vec *vec, const struct sf_lifecycle *lc);
+void lc_vec_free(struct lc_vec *vec);
+
+struct outcome {
+	const char *name; /* the suite: "synfin check" or "synfin repro four-way" */
+	const struct expect *x;
+	size_t nx;
+	struct expect_result *res; /* nx results, filled by outcome_evaluate() */
+	const struct lc_vec *lcs;
+	const char *command; /* the command line, for the report */
+	const char *command_status; /* NULL when it succeeded, else what went wrong */
+	const char *notes; /* extra observations, or NULL */
+	double seconds;
+	uint64_t lost;
+};
+
+/* Returns the number of failed expectations. */
+size_t outcome_evaluate(struct outcome *o);
+void report_text(FILE *out, const struct outcome *o, bool ladders);
+void report_json(FILE *out, const struct outcome *o);
+int report_junit(const char *path, const struct outcome *o, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "expect.h"
+
+enum expect_key {
+	K_ROLE,
+	K_PORT,
+	K_LPORT,
+	K_RPORT,
+	K_FAMILY,
+	K_CLOSE,
+	K_CLOSER,
+	K_TIME_WAIT,
+	K_HANDSHAKE_US,
+	K_ALIVE,
+	K_HALF_CLOSE,
+	K_LAST_STATE,
+	K_COUNT,
+	K_NKEYS,
+};
+
+enum value_kind {
+	V_NUMBER,
+	V_ENUM,
+};
+
+struct key_def {
+	const char *name;
+	bool selector;
+	enum value_kind kind;
+	uint64_t max;
+	const char *const *names; /* V_ENUM: value i is names[i] */
+	int nnames;
+};
+
+static const char *const roles[] = { "unknown", "client", "server" };
+static const char *const families[] = { "ipv4", "ipv6" };
+static const char *const closes[] = { "incomplete", "four-way", "three-way", "simultaneous",
+				      "reset",	    "refused",	"aborted" };
+static const char *const closers[] = { "none", "local", "peer", "both" };
+static const char *const yesno[] = { "no", "yes" };
+static const char *const states[] = { "UNKNOWN",    "ESTABLISHED", "SYN_SENT",	"SYN_RECV",
+				      "FIN_WAIT1",  "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
+				      "CLOSE_WAIT", "LAST_ACK",	   "LISTEN",	"CLOSING" };
+
+#define ENUM(a) V_ENUM, 0, a, sizeof(a) / sizeof(a[0])
+
+static const struct key_def keys[K_NKEYS] = {
+	[K_ROLE] = { "role", true, ENUM(roles) },
+	[K_PORT] = { "port", true, V_NUMBER, 65535 },
+	[K_LPORT] = { "lport", true, V_NUMBER, 65535 },
+	[K_RPORT] = { "rport", true, V_NUMBER, 65535 },
+	[K_FAMILY] = { "family", true, ENUM(families) },
+	[K_CLOSE] = { "close", false, ENUM(closes) },
+	[K_CLOSER] = { "closer", false, ENUM(closers) },
+	[K_TIME_WAIT] = { "time_wait", false, ENUM(yesno) },
+	[K_HANDSHAKE_US] = { "handshake_us", false, V_NUMBER, UINT64_MAX },
+	[K_ALIVE] = { "alive", false, ENUM(yesno) },
+	[K_HALF_CLOSE] = { "half_close", false, ENUM(yesno) },
+	[K_LAST_STATE] = { "last_state", false, ENUM(states) },
+	[K_COUNT] = { "count", false, V_NUMBER, UINT64_MAX },
+};
+
+static const char *const op_names[] = { "=", "!=", ">=", "<=" };
+
+static void list_keys(char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < K_NKEYS && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", keys[i].name);
+}
+
+static void list_values(const struct key_def *k, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < k->nnames && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", k->names[i]);
+}
+
+static int parse_cond(const char *tok, struct expect_cond *c, char *err, size_t errlen)
+{
+	char key[32], list[512];
+	const char *opp = NULL, *val;
+	const struct key_def *k = NULL;
+	size_t klen;
+	int op = -1;
+
+	/* the first operator character splits key from value */
+	for (const char *p = tok; *p; p++) {
+		if (p[0] == '!' && p[1] == '=') {
+			op = EXPECT_NE;
+		} else if (p[0] == '>' && p[1] == '=') {
+			op = EXPECT_GE;
+		} else if (p[0] == '<' && p[1] == '=') {
+			op = EXPECT_LE;
+		} else if (p[0] == '=') {
+			op = EXPECT_EQ;
+		} else if (p[0] == '<' || p[0] == '>' || p[0] == '!') {
+			snprintf(err, errlen, "bad operator in '%s' (use =, !=, >= or <=)", tok);
+			return -EINVAL;
+		} else {
+			continue;
+		}
+		opp = p;
+		break;
+	}
+	if (!opp) {
+		snprintf(err, errlen, "'%s' is not KEY=VALUE (operators: =, !=, >=, <=)", tok);
+		return -EINVAL;
+	}
+	klen = (size_t)(opp - tok);
+	val = opp + strlen(op_names[op]);
+	if (klen == 0 || klen >= sizeof(key)) {
+		snprintf(err, errlen, "'%s' has no key", tok);
+		return -EINVAL;
+	}
+	memcpy(key, tok, klen);
+	key[klen] = 0;
+	for (int i = 0; i < K_NKEYS; i++) {
+		if (!strcmp(keys[i].name, key)) {
+			k = &keys[i];
+			c->key = i;
+			break;
+		}
+	}
+	if (!k) {
+		list_keys(list, sizeof(list));
+		snprintf(err, errlen, "unknown key '%s' (valid keys: %s)", key, list);
+		return -EINVAL;
+	}
+	c->op = op;
+	if (k->kind == V_ENUM) {
+		if (op != EXPECT_EQ && op != EXPECT_NE) {
+			snprintf(err, errlen, "%s takes = or !=, not %s", k->name, op_names[op]);
+			return -EINVAL;
+		}
+		for (int i = 0; i < k->nnames; i++) {
+			if (!strcmp(k->names[i], val)) {
+				c->value = i;
+				return 0;
+			}
+		}
+		list_values(k, list, sizeof(list));
+		snprintf(err, errlen, "invalid value '%s' for %s (valid: %s)", val, k->name, list);
+		return -EINVAL;
+	}
+	{
+		unsigned long long v;
+		char *end;
+
+		errno = 0;
+		v = strtoull(val, &end, 10);
+		if (!*val || *val == '-' || *val == '+' || *end || errno || v > k->max) {
+			snprintf(err, errlen, "invalid value '%s' for %s (a number up to %llu)",
+				 val, k->name, (unsigned long long)k->max);
+			return -EINVAL;
+		}
+		c->value = v;
+	}
+	return 0;
+}
+
+int expect_parse(const char *text, struct expect *x, char *err, size_t errlen)
+{
+	const char *p = text;
+	size_t off = 0;
+
+	memset(x, 0, sizeof(*x));
+	while (*p) {
+		char tok[128];
+		size_t n = 0;
+		int ret;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		while (p[n] && p[n] != ' ' && p[n] != '\t')
+			n++;
+		if (n >= sizeof(tok)) {
+			snprintf(err, errlen, "condition too long: '%.40s...'", p);
+			return -EINVAL;
+		}
+		memcpy(tok, p, n);
+		tok[n] = 0;
+		p += n;
+		if (x->nconds == EXPECT_MAX_CONDS) {
+			snprintf(err, errlen, "more than %d conditions in one expectation",
+				 EXPECT_MAX_CONDS);
+			return -EINVAL;
+		}
+		ret = parse_cond(tok, &x->conds[x->nconds], err, errlen);
+		if (ret)
+			return ret;
+		if (x->conds[x->nconds].key == K_COUNT) {
+			if (x->has_count) {
+				snprintf(err, errlen, "count is given twice");
+				return -EINVAL;
+			}
+			x->has_count = true;
+			x->count = x->conds[x->nconds];
+		} else {
+			x->nconds++;
+		}
+		if (off < sizeof(x->text))
+			off += snprintf(x->text + off, sizeof(x->text) - off, "%s%s",
+					off ? " " : "", tok);
+	}
+	if (!off) {
+		snprintf(err, errlen, "empty expectation");
+		return -EINVAL;
+	}
+	if (!x->has_count)
+		x->count = (struct expect_cond){ K_COUNT, EXPECT_GE, 1 };
+	return 0;
+}
+
+static bool cmp(enum expect_op op, uint64_t have, uint64_t want)
+{
+	switch (op) {
+	case EXPECT_EQ:
+		return have == want;
+	case EXPECT_NE:
+		return have != want;
+	case EXPECT_GE:
+		return have >= want;
+	case EXPECT_LE:
+		return have <= want;
+	}
+	return false;
+}
+
+/* The value a key has on an endpoint; false when it has none (an unknown handshake). */
+static bool key_value(int key, const struct sf_lifecycle *lc, uint64_t *v)
+{
+	switch (key) {
+	case K_ROLE:
+		*v = lc->role;
+		return true;
+	case K_LPORT:
+		*v = lc->lport;
+		return true;
+	case K_RPORT:
+		*v = lc->rport;
+		return true;
+	case K_FAMILY:
+		*v = lc->family == 10;
+		return true;
+	case K_CLOSE:
+		*v = lc->close;
+		return true;
+	case K_CLOSER:
+		*v = lc->closer;
+		return true;
+	case K_TIME_WAIT:
+		*v = lc->time_wait;
+		return true;
+	case K_HANDSHAKE_US:
+		*v = (uint64_t)lc->handshake_us;
+		return lc->handshake_us >= 0;
+	case K_ALIVE:
+		*v = lc->alive;
+		return true;
+	case K_HALF_CLOSE:
+		*v = lc->half_close;
+		return true;
+	case K_LAST_STATE:
+		*v = lc->last_state;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool cond_holds(const struct expect_cond *c, const struct sf_lifecycle *lc)
+{
+	uint64_t v;
+
+	if (c->key == K_PORT) {
+		bool l = cmp(c->op, lc->lport, c->value), r = cmp(c->op, lc->rport, c->value);
+
+		/* "port!=80": neither end is 80; otherwise either end will do */
+		return c->op == EXPECT_NE ? l && r : l || r;
+	}
+	return key_value(c->key, lc, &v) && cmp(c->op, v, c->value);
+}
+
+void expect_eval(const struct expect *x, const struct sf_lifecycle *lcs, size_t n,
+		 struct expect_result *res, size_t *violators, size_t max)
+{
+	memset(res, 0, sizeof(*res));
+	for (size_t i = 0; i < n; i++) {
+		bool selected = true, ok = true;
+
+		for (int c = 0; c < x->nconds && selected; c++)
+			if (keys[x->conds[c].key].selector && !cond_holds(&x->conds[c], &lcs[i]))
+				selected = false;
+		if (!selected)
+			continue;
+		res->matched++;
+		for (int c = 0; c < x->nconds && ok; c++)
+			if (!keys[x->conds[c].key].selector && !cond_holds(&x->conds[c], &lcs[i]))
+				ok = false;
+		if (ok)
+			continue;
+		if (violators && res->nviolators < max)
+			violators[res->nviolators] = i;
+		res->nviolators++;
+	}
+	res->count_ok = cmp(x->count.op, res->matched, x->count.value);
+	res->pass = res->count_ok && !res->nviolators;
+}
+
+static size_t describe_value(int key, const struct sf_lifecycle *lc, char *buf, size_t len)
+{
+	const struct key_def *k = &keys[key];
+	uint64_t v;
+
+	if (!key_value(key, lc, &v))
+		return snprintf(buf, len, "unknown");
+	if (k->kind == V_ENUM && v < (uint64_t)k->nnames)
+		return snprintf(buf, len, "%s", k->names[v]);
+	return snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+size_t expect_describe(const struct expect *x, const struct sf_lifecycle *lc, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (int c = 0; c < x->nconds && off < len; c++) {
+		const struct expect_cond *cond = &x->conds[c];
+		const struct key_def *k = &keys[cond->key];
+		char want[32];
+
+		if (k->selector || cond_holds(cond, lc))
+			continue;
+		off += snprintf(buf + off, len - off, "%s%s=", off ? ", " : "", k->name);
+		if (off < len)
+			off += describe_value(cond->key, lc, buf + off, len - off);
+		if (k->kind == V_ENUM)
+			snprintf(want, sizeof(want), "%s", k->names[cond->value]);
+		else
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)cond->value);
+		if (off < len)
+			off += snprintf(buf + off, len - off, " (want %s%s)",
+					cond->op == EXPECT_EQ ? "" : op_names[cond->op], want);
+	}
+	return off < len ? off : len - 1;
+}

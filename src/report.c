@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "output.h"
+#include "report.h"
+#include "util.h"
+
+#define MAX_SHOWN 10
+#define JSON_LINE 8192
+
+int lc_vec_push(struct lc_vec *vec, const struct sf_lifecycle *lc)
+{
+	if (vec->n == vec->cap) {
+		size_t ncap = vec->cap ? vec->cap * 2 : 64;
+		struct sf_lifecycle *nv = realloc(vec->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		vec->v = nv;
+		vec->cap = ncap;
+	}
+	vec->v[vec->n++] = *lc;
+	return 0;
+}
+
+void lc_vec_free(struct lc_vec *vec)
+{
+	free(vec->v);
+	memset(vec, 0, sizeof(*vec));
+}
+
+size_t outcome_evaluate(struct outcome *o)
+{
+	size_t failed = 0;
+
+	for (size_t i = 0; i < o->nx; i++) {
+		expect_eval(&o->x[i], o->lcs->v, o->lcs->n, &o->res[i], NULL, 0);
+		failed += !o->res[i].pass;
+	}
+	return failed;
+}
+
+static const struct sf_lifecycle *partner(const struct lc_vec *lcs, const struct sf_lifecycle *lc)
+{
+	if (!lc->pair)
+		return NULL;
+	for (size_t i = 0; i < lcs->n; i++)
+		if (&lcs->v[i] != lc && lcs->v[i].pair == lc->pair)
+			return &lcs->v[i];
+	return NULL;
+}
+
+static void endpoint_line(char *buf, size_t len, const struct sf_lifecycle *lc)
+{
+	char la[SF_ADDRSTRLEN], ra[SF_ADDRSTRLEN];
+	size_t off;
+
+	sf_format_addr(la, sizeof(la), lc->family, lc->laddr);
+	sf_format_addr(ra, sizeof(ra), lc->family, lc->raddr);
+	off = snprintf(buf, len, "%s %s:%u -> %s:%u: close=%s closer=%s time_wait=%s states=",
+		       sf_role_name(lc->role), la, lc->lport, ra, lc->rport,
+		       lc->alive ? "open" : sf_close_name(lc->close), sf_closer_name(lc->closer),
+		       lc->time_wait ? "yes" : "no");
+	for (int i = 0; i < lc->nhops && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? ">" : "",
+				sf_state_name(lc->hops[i].state));
+}
+
+static const char *op_text(const struct expect_cond *c)
+{
+	static const char *const ops[] = { "=", "!=", ">=", "<=" };
+
+	return ops[c->op];
+}
+
+/* The readable diff of one failed expectation, one line each, into buf. */
+static size_t failure_text(const struct outcome *o, size_t i, char *buf, size_t len)
+{
+	const struct expect *x = &o->x[i];
+	const struct expect_result *r = &o->res[i];
+	size_t off = 0, shown = 0;
+
+	buf[0] = 0;
+	if (!r->count_ok)
+		off += snprintf(buf + off, len - off,
+				"count: %zu endpoints matched, want count%s%" PRIu64 "\n",
+				r->matched, op_text(&x->count), x->count.value);
+	for (size_t k = 0; k < o->lcs->n && off < len; k++) {
+		const struct sf_lifecycle *lc = &o->lcs->v[k];
+		struct expect_result one;
+		char what[256], line[512];
+
+		expect_eval(x, lc, 1, &one, NULL, 0);
+		if (!one.matched || !one.nviolators)
+			continue;
+		if (++shown > MAX_SHOWN) {
+			off += snprintf(buf + off, len - off, "... and %zu more\n",
+					r->nviolators - MAX_SHOWN);
+			break;
+		}
+		expect_describe(x, lc, what, sizeof(what));
+		endpoint_line(line, sizeof(line), lc);
+		off += snprintf(buf + off, len - off, "%s\n    broke: %s\n", line, what);
+	}
+	return off < len ? off : len - 1;
+}
+
+static const struct sf_lifecycle *first_violator(const struct outcome *o, size_t i)
+{
+	for (size_t k = 0; k < o->lcs->n; k++) {
+		struct expect_result one;
+
+		expect_eval(&o->x[i], &o->lcs->v[k], 1, &one, NULL, 0);
+		if (one.matched && one.nviolators)
+			return &o->lcs->v[k];
+	}
+	return NULL;
+}
+
+void report_text(FILE *out, const struct outcome *o, bool ladders)
+{
+	char *buf = malloc(JSON_LINE);
+	size_t failed = 0;
+
+	if (!buf)
+		return;
+	if (o->command)
+		fprintf(out, "%s: %s\n", o->command, o->command_status ? o->command_status : "ok");
+	if (o->notes && *o->notes)
+		fprintf(out, "%s\n", o->notes);
+	fprintf(out, "%zu endpoints traced%s\n", o->lcs->n,
+		o->lost ? " (events were lost: some may be incomplete)" : "");
+	for (size_t i = 0; i < o->nx; i++) {
+		const struct expect_result *r = &o->res[i];
+
+		fprintf(out, "%s  %s  (%zu matched)\n", r->pass ? "PASS" : "FAIL", o->x[i].text,
+			r->matched);
+		if (r->pass)
+			continue;
+		failed++;
+		failure_text(o, i, buf, JSON_LINE);
+		for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+			fprintf(out, "      %s\n", line);
+		if (ladders) {
+			const struct sf_lifecycle *v = first_violator(o, i);
+
+			if (v) {
+				fprintf(out, "\n");
+				sf_print_ladder(out, v, partner(o->lcs, v));
+			}
+		}
+	}
+	fprintf(out, "%zu of %zu expectations held\n", o->nx - failed, o->nx);
+	free(buf);
+}
+
+static void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+void report_json(FILE *out, const struct outcome *o)
+{
+	char *line = malloc(JSON_LINE);
+	size_t failed = 0;
+
+	if (!line)
+		return;
+	for (size_t k = 0; k < o->lcs->n; k++) {
+		sf_lifecycle_json(line, JSON_LINE, &o->lcs->v[k]);
+		fprintf(out, "%s\n", line);
+	}
+	for (size_t i = 0; i < o->nx; i++) {
+		const struct expect_result *r = &o->res[i];
+		bool first = true;
+
+		failed += !r->pass;
+		fprintf(out, "{\"type\":\"expectation\",\"expr\":");
+		json_str(out, o->x[i].text);
+		fprintf(out, ",\"pass\":%s,\"matched\":%zu,\"count_ok\":%s,\"violators\":[",
+			r->pass ? "true" : "false", r->matched, r->count_ok ? "true" : "false");
+		for (size_t k = 0; k < o->lcs->n; k++) {
+			struct expect_result one;
+
+			expect_eval(&o->x[i], &o->lcs->v[k], 1, &one, NULL, 0);
+			if (!one.matched || !one.nviolators)
+				continue;
+			fprintf(out, "%s%" PRIu64, first ? "" : ",", o->lcs->v[k].id);
+			first = false;
+		}
+		fprintf(out, "]}\n");
+	}
+	fprintf(out, "{\"type\":\"result\",\"name\":");
+	json_str(out, o->name);
+	fprintf(out, ",\"passed\":%s,\"expectations\":%zu,\"failed\":%zu,\"command_ok\":%s",
+		!failed && !o->command_status ? "true" : "false", o->nx, failed,
+		o->command_status ? "false" : "true");
+	if (o->command_status) {
+		fprintf(out, ",\"command_status\":");
+		json_str(out, o->command_status);
+	}
+	if (o->notes && *o->notes) {
+		fprintf(out, ",\"notes\":");
+		json_str(out, o->notes);
+	}
+	fprintf(out, ",\"connections\":%zu,\"lost\":%" PRIu64 "}\n", o->lcs->n, o->lost);
+	free(line);
+}
+
+static void xml_text(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		switch (c) {
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		default:
+			/* XML 1.0 allows no other control characters */
+			if (c < 0x20 && c != '\n' && c != '\t')
+				fputc('?', out);
+			else
+				fputc(c, out);
+		}
+	}
+}
+
+int report_junit(const char *path, const struct outcome *o, char *err, size_t errlen)
+{
+	size_t failed = 0, tests = o->nx + (o->command_status ? 1 : 0);
+	char *buf = malloc(JSON_LINE);
+	FILE *out = NULL;
+	int fd, ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		out = fdopen(fd, "w");
+	if (!out) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		return ret;
+	}
+	for (size_t i = 0; i < o->nx; i++)
+		failed += !o->res[i].pass;
+	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(out, "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"%d\" time=\"%.3f\">\n",
+		tests, failed, o->command_status ? 1 : 0, o->seconds);
+	fprintf(out, "  <testsuite name=\"");
+	xml_text(out, o->name);
+	fprintf(out,
+		"\" tests=\"%zu\" failures=\"%zu\" errors=\"%d\" skipped=\"0\" time=\"%.3f\">\n",
+		tests, failed, o->command_status ? 1 : 0, o->seconds);
+	if (o->command_status) {
+		fprintf(out, "    <testcase classname=\"synfin.command\" name=\"");
+		xml_text(out, o->command ? o->command : "command");
+		fprintf(out, "\" time=\"%.3f\">\n      <error message=\"", o->seconds);
+		xml_text(out, o->command_status);
+		fprintf(out, "\"/>\n    </testcase>\n");
+	}
+	for (size_t i = 0; i < o->nx; i++) {
+		fprintf(out, "    <testcase classname=\"synfin.expect\" name=\"");
+		xml_text(out, o->x[i].text);
+		fprintf(out, "\" time=\"0\">\n");
+		if (!o->res[i].pass) {
+			failure_text(o, i, buf, JSON_LINE);
+			fprintf(out,
+				"      <failure message=\"%zu of %zu matched endpoints broke it%s\">",
+				o->res[i].nviolators, o->res[i].matched,
+				o->res[i].count_ok ? "" : "; count not met");
+			xml_text(out, buf);
+			fprintf(out, "</failure>\n");
+		}
+		fprintf(out, "    </testcase>\n");
+	}
+	fprintf(out, "    <system-out>");
+	for (size_t k = 0; k < o->lcs->n; k++) {
+		sf_lifecycle_json(buf, JSON_LINE, &o->lcs->v[k]);
+		xml_text(out, buf);
+		fputc('\n', out);
+	}
+	fprintf(out, "</system-out>\n  </testsuite>\n</testsuites>\n");
+	if (fclose(out)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+	}
+	free(buf);
+	return ret;
+}

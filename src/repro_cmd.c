@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * synfin repro: play a sequence from the seeds on a real client/server pair in
+ * a private network namespace, trace it, and check it came out as it must.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "commands.h"
+#include "expect.h"
+#include "output.h"
+#include "report.h"
+#include "scenario.h"
+#include "session.h"
+#include "util.h"
+
+#define PORT 8080
+#define SETTLE_MS 2000
+#define TRIES_RACY 3
+
+struct repro {
+	int family;
+	bool json;
+	bool keep_going;
+	bool verbose;
+	const char *pcap;
+	const char *record;
+	struct lc_vec lcs;
+};
+
+static const char repro_usage[] =
+	"Usage: synfin repro SCENARIO|all [--ipv6] [--ladder|--json] [--keep-going]\n"
+	"       synfin repro --list\n"
+	"Play a TCP sequence on a real client and server in a private network namespace,\n"
+	"trace it, and check that it came out as it must (exit 0 only then).\n"
+	"\n"
+	"  --ipv6         use ::1 instead of 127.0.0.1\n"
+	"  --ladder       the sequence diagram (default)\n"
+	"  --json         JSON Lines: the connections, the expectations, the result\n"
+	"  --keep-going   with 'all': run every scenario even after a failure\n"
+	"  --pcap FILE    also capture the traffic with tcpdump, in the same namespace\n"
+	"  --record FILE  also record the raw events, for synfin replay\n"
+	"  -v, --verbose  show libbpf's messages\n";
+
+static void collect(const struct sf_lifecycle *lc, void *ctx)
+{
+	lc_vec_push(&((struct repro *)ctx)->lcs, lc);
+}
+
+static pid_t start_tcpdump(const char *path, char *err, size_t errlen)
+{
+	char line[256];
+	int fds[2];
+	pid_t pid;
+	FILE *f;
+
+	if (pipe(fds)) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execlp("tcpdump", "tcpdump", "-i", "lo", "--immediate-mode", "-U", "-nn", "-w",
+		       path, "tcp", (char *)NULL);
+		fprintf(stderr, "cannot run tcpdump: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	/* tcpdump says "listening on" once its capture is in place */
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strstr(line, "listening on")) {
+			fclose(f);
+			return pid;
+		}
+	}
+	snprintf(err, errlen, "tcpdump did not start%s%s", f ? ": " : "", f ? line : "");
+	if (f)
+		fclose(f);
+	else
+		close(fds[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static void print_ladders(const struct lc_vec *lcs)
+{
+	for (size_t i = 0; i < lcs->n; i++) {
+		const struct sf_lifecycle *lc = &lcs->v[i], *p = NULL;
+		bool shown = false;
+
+		for (size_t k = 0; k < lcs->n && lc->pair; k++) {
+			if (k == i || lcs->v[k].pair != lc->pair)
+				continue;
+			p = &lcs->v[k];
+			shown = k < i;
+		}
+		if (!shown)
+			sf_print_ladder(stdout, lc, p);
+	}
+}
+
+/* One attempt, in the calling (child) process: returns its exit status. */
+static int run_once(struct repro *r, const struct scenario *sc, int attempt)
+{
+	struct session_opts so = { 0 };
+	struct session *sess = NULL;
+	struct expect x[SCENARIO_MAX_EXPECT];
+	struct expect_result res[SCENARIO_MAX_EXPECT];
+	struct scenario_out out = { 0 };
+	struct tracker_stats st;
+	struct outcome o = { 0 };
+	char err[600], title[256], notes[700];
+	uint64_t deadline, want_live;
+	pid_t dump = -1;
+	struct stat nst;
+	size_t nx = 0;
+	int ret;
+
+	for (int i = 0; i < SCENARIO_MAX_EXPECT && sc->expect[i]; i++) {
+		if (expect_parse(sc->expect[i], &x[nx++], err, sizeof(err))) {
+			fprintf(stderr, "synfin repro: %s: bad built-in expectation: %s\n",
+				sc->name, err);
+			return 1;
+		}
+	}
+	if (sf_enter_new_netns(err, sizeof(err))) {
+		fprintf(stderr, "synfin repro: %s\n", err);
+		return 1;
+	}
+	if (stat("/proc/self/ns/net", &nst)) {
+		fprintf(stderr, "synfin repro: /proc/self/ns/net: %s\n", strerror(errno));
+		return 1;
+	}
+	if (r->pcap) {
+		dump = start_tcpdump(r->pcap, err, sizeof(err));
+		if (dump < 0) {
+			fprintf(stderr, "synfin repro: %s\n", err);
+			return 1;
+		}
+	}
+	so.tracer.netns = (uint32_t)nst.st_ino;
+	so.tracer.verbose = r->verbose;
+	so.record = r->record;
+	so.ops = (struct tracker_ops){ collect, NULL, r };
+	so.realtime_offset_ns =
+		(int64_t)(sf_clock_ns(CLOCK_REALTIME) - sf_clock_ns(CLOCK_MONOTONIC));
+	ret = session__open(&sess, &so, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "synfin repro: %s\n", err);
+		ret = 1;
+		goto cleanup;
+	}
+	ret = scenario_run(sc, r->family, PORT, &out, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "synfin repro: %s: %s\n", sc->name, err);
+		ret = 1;
+		goto cleanup;
+	}
+	/* let the closes finish; a leaked CLOSE_WAIT stays open on purpose */
+	want_live = out.leftover_pid ? 1 : 0;
+	deadline = sf_clock_ns(CLOCK_MONOTONIC) + SETTLE_MS * 1000000ull;
+	for (;;) {
+		if (session__poll(sess, 20) < 0)
+			break;
+		session__stats(sess, &st);
+		if (st.live <= want_live || sf_clock_ns(CLOCK_MONOTONIC) >= deadline)
+			break;
+	}
+	if (session__finish(sess, err, sizeof(err)))
+		fprintf(stderr, "synfin repro: %s\n", err);
+	session__stats(sess, &st);
+
+	snprintf(title, sizeof(title), "%s: %s", sc->name, sc->what);
+	snprintf(notes, sizeof(notes), "%s%s%s", out.notes, out.notes[0] && attempt > 1 ? "; " : "",
+		 attempt > 1 ? "second try or later" : "");
+	o.name = sc->name;
+	o.x = x;
+	o.nx = nx;
+	o.res = res;
+	o.lcs = &r->lcs;
+	o.command = NULL;
+	o.notes = notes;
+	o.lost = st.lost;
+	ret = outcome_evaluate(&o) ? 1 : 0;
+	if (r->json) {
+		report_json(stdout, &o);
+	} else {
+		printf("== %s\n", title);
+		print_ladders(&r->lcs);
+		report_text(stdout, &o, false);
+		printf("\n");
+	}
+cleanup:
+	fflush(stdout);
+	if (out.leftover_pid > 0) {
+		kill(out.leftover_pid, SIGKILL);
+		waitpid(out.leftover_pid, NULL, 0);
+	}
+	session__close(sess);
+	if (dump > 0) {
+		kill(dump, SIGINT);
+		waitpid(dump, NULL, 0);
+	}
+	return ret;
+}
+
+/* Each attempt runs in a child, in a namespace of its own. */
+static int run_scenario(struct repro *r, const struct scenario *sc)
+{
+	bool racy = !strcmp(sc->name, "simultaneous");
+	int status = 1;
+
+	for (int attempt = 1; attempt <= (racy ? TRIES_RACY : 1); attempt++) {
+		pid_t pid;
+
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0) {
+			fprintf(stderr, "synfin repro: fork: %s\n", strerror(errno));
+			return 1;
+		}
+		if (pid == 0)
+			_exit(run_once(r, sc, attempt));
+		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+			return 1;
+		status = WEXITSTATUS(status);
+		if (!status)
+			break;
+	}
+	return status;
+}
+
+int cmd_repro(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ipv6", no_argument, NULL, '6' },
+		{ "ladder", no_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "keep-going", no_argument, NULL, 'k' },
+		{ "list", no_argument, NULL, 'L' },
+		{ "pcap", required_argument, NULL, 'p' },
+		{ "record", required_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct repro r = { .family = AF_INET };
+	bool list = false, ladder = false;
+	const char *name;
+	int opt, failed = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case '6':
+			r.family = AF_INET6;
+			break;
+		case 'l':
+			ladder = true;
+			break;
+		case 'j':
+			r.json = true;
+			break;
+		case 'k':
+			r.keep_going = true;
+			break;
+		case 'L':
+			list = true;
+			break;
+		case 'p':
+			r.pcap = optarg;
+			break;
+		case 'r':
+			r.record = optarg;
+			break;
+		case 'v':
+			r.verbose = true;
+			break;
+		case 'h':
+			fputs(repro_usage, stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "synfin repro: option %s needs a value\n",
+				argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr,
+				"synfin repro: unknown option '%s' (see synfin repro --help)\n",
+				argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (list) {
+		for (size_t i = 0; i < sf_nscenarios; i++)
+			printf("%-16s %s\n", sf_scenarios[i].name, sf_scenarios[i].what);
+		return 0;
+	}
+	if (ladder && r.json) {
+		fprintf(stderr, "synfin repro: --ladder and --json exclude each other\n");
+		return 2;
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "synfin repro: name one SCENARIO, or all (synfin repro --list)\n");
+		return 2;
+	}
+	name = argv[optind];
+	if (strcmp(name, "all") && !scenario_find(name)) {
+		fprintf(stderr, "synfin repro: unknown scenario '%s' (synfin repro --list)\n",
+			name);
+		return 2;
+	}
+	if ((r.pcap || r.record) && !strcmp(name, "all")) {
+		fprintf(stderr, "synfin repro: --pcap and --record take one scenario, not all\n");
+		return 2;
+	}
+	if (geteuid() != 0 || !sf_have_bpf_privileges()) {
+		fprintf(stderr, "synfin repro: needs root (BPF and network namespaces)\n");
+		return 1;
+	}
+	for (size_t i = 0; i < sf_nscenarios; i++) {
+		if (strcmp(name, "all") && strcmp(name, sf_scenarios[i].name))
+			continue;
+		if (run_scenario(&r, &sf_scenarios[i])) {
+			failed++;
+			if (!r.keep_going)
+				break;
+		}
+	}
+	return failed ? 1 : 0;
+}
