@@ -37,8 +37,11 @@ int sf_resolve_netns(const char *s, uint32_t *inum, char *err, size_t errlen);
 /* A cgroup v2 directory; its id is its inode number. */
 int sf_resolve_cgroup(const char *path, uint64_t *id, char *err, size_t errlen);
 
-/* Where the cgroup v2 hierarchy is mounted; -ENOENT when nowhere. */
-int sf_cgroup2_root(char *buf, size_t len);
+/*
+ * Where the cgroup v2 hierarchy is mounted. When no mount is visible it mounts
+ * one on a temporary folder and sets *mounted: the caller unmounts it.
+ */
+int sf_cgroup2_root(char *buf, size_t len, bool *mounted);
 /* Moves the calling process into a new network namespace with loopback up. */
 int sf_enter_new_netns(char *err, size_t errlen);
 

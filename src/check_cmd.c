@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,6 +45,8 @@ struct check {
 	bool verbose;
 	char **argv;
 	char cgroup[512];
+	char cgroot[256];
+	bool cgroot_mounted;
 	struct lc_vec lcs;
 };
 
@@ -221,13 +224,14 @@ static int write_file(const char *path, const char *text)
 
 static int make_cgroup(struct check *c, char *err, size_t errlen)
 {
-	char root[256];
+	int ret = sf_cgroup2_root(c->cgroot, sizeof(c->cgroot), &c->cgroot_mounted);
 
-	if (sf_cgroup2_root(root, sizeof(root))) {
-		snprintf(err, errlen, "no cgroup v2 hierarchy is mounted");
-		return -ENOENT;
+	if (ret) {
+		snprintf(err, errlen, "no cgroup v2 hierarchy, and mounting one failed: %s",
+			 strerror(-ret));
+		return ret;
 	}
-	snprintf(c->cgroup, sizeof(c->cgroup), "%s/synfin-check.%d", root, (int)getpid());
+	snprintf(c->cgroup, sizeof(c->cgroup), "%s/synfin-check.%d", c->cgroot, (int)getpid());
 	if (mkdir(c->cgroup, 0755)) {
 		int e = errno;
 
@@ -244,7 +248,7 @@ static void remove_cgroup(struct check *c)
 	char path[600], line[32];
 
 	if (!c->cgroup[0])
-		return;
+		goto unmount;
 	snprintf(path, sizeof(path), "%s/cgroup.kill", c->cgroup);
 	if (write_file(path, "1")) {
 		/* before Linux 5.14: kill them one by one */
@@ -260,6 +264,12 @@ static void remove_cgroup(struct check *c)
 	for (int i = 0; i < 100 && rmdir(c->cgroup) && errno == EBUSY; i++)
 		usleep(10000);
 	c->cgroup[0] = 0;
+unmount:
+	if (c->cgroot_mounted) {
+		umount2(c->cgroot, MNT_DETACH);
+		rmdir(c->cgroot);
+		c->cgroot_mounted = false;
+	}
 }
 
 static void collect(const struct sf_lifecycle *lc, void *ctx)

@@ -457,11 +457,18 @@ static void print_ladder(struct view *v, const struct sf_lifecycle *a, const str
 			"  note: the %s's FIN_WAIT2 went to a timewait mini-socket before "
 			"the peer's FIN; what follows there is not traced\n",
 			a->fw2_handoff ? sf_role_name(a->role) : sf_role_name(b->role));
-	if (a->gaps || (b && b->gaps))
-		fprintf(v->o.out, "  note: incomplete record (%s)\n",
-			(a->gaps | (b ? b->gaps : 0)) & SF_GAP_LOST  ? "events were lost" :
-			(a->gaps | (b ? b->gaps : 0)) & SF_GAP_ALIVE ? "still open" :
-								       "seen mid-life");
+	for (const struct sf_lifecycle *e = a; e; e = e == a ? b : NULL) {
+		if (e->alive)
+			fprintf(v->o.out, "  note: the %s is still open, in %s\n",
+				sf_role_name(e->role), sf_state_name(e->last_state));
+		if (e->gaps & ~(SF_GAP_ALIVE | SF_GAP_MIDLIFE))
+			fprintf(v->o.out, "  note: the %s's record is incomplete (%s)\n",
+				sf_role_name(e->role),
+				e->gaps & SF_GAP_LOST ? "events were lost" : "transitions missing");
+		else if (e->gaps & SF_GAP_MIDLIFE)
+			fprintf(v->o.out, "  note: the %s existed before tracing began\n",
+				sf_role_name(e->role));
+	}
 	fprintf(v->o.out, "\n");
 }
 

@@ -205,38 +205,64 @@ static int run_once(struct repro *r, const struct scenario *sc, int attempt)
 	}
 cleanup:
 	fflush(stdout);
+	/* the capture ends with the trace, before the leaked socket is let go */
+	if (dump > 0) {
+		kill(dump, SIGINT);
+		waitpid(dump, NULL, 0);
+	}
 	if (out.leftover_pid > 0) {
 		kill(out.leftover_pid, SIGKILL);
 		waitpid(out.leftover_pid, NULL, 0);
 	}
 	session__close(sess);
-	if (dump > 0) {
-		kill(dump, SIGINT);
-		waitpid(dump, NULL, 0);
-	}
 	return ret;
 }
 
-/* Each attempt runs in a child, in a namespace of its own. */
+static void copy_out(FILE *from)
+{
+	char buf[4096];
+	size_t n;
+
+	rewind(from);
+	while ((n = fread(buf, 1, sizeof(buf), from)) > 0)
+		fwrite(buf, 1, n, stdout);
+	fflush(stdout);
+}
+
+/*
+ * Each attempt runs in a child, in a namespace of its own. A racy scenario may
+ * take more than one; only the last attempt's output is shown.
+ */
 static int run_scenario(struct repro *r, const struct scenario *sc)
 {
-	bool racy = !strcmp(sc->name, "simultaneous");
+	int tries = strcmp(sc->name, "simultaneous") ? 1 : TRIES_RACY;
 	int status = 1;
 
-	for (int attempt = 1; attempt <= (racy ? TRIES_RACY : 1); attempt++) {
+	for (int attempt = 1; attempt <= tries; attempt++) {
+		FILE *tmp = tries > 1 ? tmpfile() : NULL;
 		pid_t pid;
 
 		fflush(NULL);
 		pid = fork();
 		if (pid < 0) {
 			fprintf(stderr, "synfin repro: fork: %s\n", strerror(errno));
+			if (tmp)
+				fclose(tmp);
 			return 1;
 		}
-		if (pid == 0)
+		if (pid == 0) {
+			if (tmp)
+				dup2(fileno(tmp), STDOUT_FILENO);
 			_exit(run_once(r, sc, attempt));
+		}
 		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
-			return 1;
-		status = WEXITSTATUS(status);
+			status = 1;
+		else
+			status = WEXITSTATUS(status);
+		if (tmp && (!status || attempt == tries))
+			copy_out(tmp);
+		if (tmp)
+			fclose(tmp);
 		if (!status)
 			break;
 	}

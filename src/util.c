@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -150,12 +151,14 @@ int sf_resolve_cgroup(const char *path, uint64_t *id, char *err, size_t errlen)
 	return 0;
 }
 
-int sf_cgroup2_root(char *buf, size_t len)
+int sf_cgroup2_root(char *buf, size_t len, bool *mounted)
 {
 	FILE *f = fopen("/proc/self/mounts", "r");
 	char dev[256], dir[512], type[64];
+	char tmpl[] = "/tmp/synfin-cgroup2.XXXXXX";
 	int ret = -ENOENT;
 
+	*mounted = false;
 	if (!f)
 		return -errno;
 	while (fscanf(f, "%255s %511s %63s %*[^\n]", dev, dir, type) == 3) {
@@ -166,7 +169,19 @@ int sf_cgroup2_root(char *buf, size_t len)
 		break;
 	}
 	fclose(f);
-	return ret;
+	if (!ret)
+		return 0;
+	/* none visible (ip netns exec remounts /sys): mount the one hierarchy ourselves */
+	if (!mkdtemp(tmpl))
+		return -errno;
+	if (mount("none", tmpl, "cgroup2", 0, NULL)) {
+		ret = -errno;
+		rmdir(tmpl);
+		return ret;
+	}
+	snprintf(buf, len, "%s", tmpl);
+	*mounted = true;
+	return 0;
 }
 
 int sf_enter_new_netns(char *err, size_t errlen)

@@ -12,7 +12,9 @@ if [ "$(id -u)" != 0 ]; then
 	echo "e2e: needs root (BPF and network namespaces)" >&2
 	exit 1
 fi
-for tool in tcpdump nft ip python3; do
+PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
+export PYTHON
+for tool in tcpdump nft ip; do
 	command -v "$tool" >/dev/null || { echo "e2e: $tool is not installed" >&2; exit 1; }
 done
 
@@ -82,7 +84,7 @@ run_case() {
 	fi
 	tcpdump -nn -S -tt -r "$dir/cap.pcap" >"$dir/cap.txt" 2>/dev/null
 	"$SYNFIN" replay --json "$dir/rec.sfr" >"$dir/replay.json" 2>"$dir/replay.err"
-	python3 tests/e2e/check.py "$scen" "$port" "$dir" >"$dir/result" 2>&1
+	"$PYTHON" tests/e2e/check.py "$scen" "$port" "$dir" >"$dir/result" 2>&1
 }
 
 # case NAME SCENARIO FAMILY PORT [options]: retries a scenario whose traffic did not
@@ -111,6 +113,33 @@ case_ four-way-v6 four-way 6 9110
 case_ reset-v6 reset 6 9111
 case_ four-way-tracepoint four-way 4 9112 --attach tracepoint
 case_ reset-tracepoint reset 4 9113 --attach tracepoint
+
+# synfin repro in its own namespace, with its own tcpdump: check.py holds its JSON
+# against the capture as for synfin trace.
+repro_case() { # NAME SCENARIO [--ipv6]
+	local name=$1 scen=$2
+	shift 2
+	local dir=$OUT/$name
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	"$SYNFIN" repro "$scen" --json --pcap "$dir/cap.pcap" --record "$dir/rec.sfr" "$@" \
+		>"$dir/live.json" 2>"$dir/repro.err"
+	local rc=$?
+	if [ $rc != 0 ]; then
+		{ echo "synfin repro exit $rc"; cat "$dir/repro.err" "$dir/live.json"; } >"$dir/result"
+		return 1
+	fi
+	"$SYNFIN" replay --json "$dir/rec.sfr" >"$dir/replay.json" 2>"$dir/replay.err"
+	"$PYTHON" tests/e2e/check.py "$scen" 8080 "$dir" >"$dir/result" 2>&1
+}
+
+for s in handshake four-way three-way server-first simultaneous reset refused half-close \
+	time-wait close-wait-leak; do
+	repro_case "repro-$s" "$s"
+	report_case "repro-$s" $?
+done
+repro_case repro-four-way-v6 four-way --ipv6
+report_case repro-four-way-v6 $?
 
 # Filters: only the traffic of one cgroup, and only IPv6 on one port, must show.
 filter_case() { # NAME EXPECTED_PORT EXPECTED_FAMILY [synfin trace options]
@@ -142,7 +171,7 @@ filter_case() { # NAME EXPECTED_PORT EXPECTED_FAMILY [synfin trace options]
 	TRACE_PID=
 	ip netns del "$NS"
 	[ -n "$cg" ] && rmdir "$cg"
-	python3 - "$dir/live.json" "$want_port" "$want_fam" >"$dir/result" 2>&1 <<'PY'
+	"$PYTHON" - "$dir/live.json" "$want_port" "$want_fam" >"$dir/result" 2>&1 <<'PY'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 conns = [x for x in lines if x["type"] == "connection"]
@@ -163,6 +192,21 @@ else
 	echo "e2e: no cgroup v2 mount, cannot test --cgroup" >&2
 	fail=$((fail + 1))
 fi
+
+# synfin check, run inside the private namespace
+check_tests() {
+	local dir=$OUT/check
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	ip netns add "$NS" && ip -n "$NS" link set lo up || return 1
+	SYNFIN="$(realpath "$SYNFIN")" SCEN="$(realpath "$SCEN")" NSNAME=$NS DIR=$dir \
+		tests/e2e/check_cmd.sh >"$dir/result" 2>&1
+	local rc=$?
+	ip netns del "$NS"
+	return $rc
+}
+check_tests
+report_case check $?
 
 echo "e2e: $pass passed, $fail failed"
 [ $fail = 0 ]
