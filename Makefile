@@ -12,16 +12,18 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iinclude -I$(OUTPUT) -DSYNFIN_VERSION='"$(VERSION)"' -D_GNU_SOURCE
-LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
+LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lmicrohttpd \
+	-lpthread -lm
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-BPF_PROGS := tracer
+BPF_PROGS := tracer snapshot
 # the pure engine and the formatting code: no libbpf, testable without a kernel
-CORE_SRCS := tracker.c record.c output.c util.c expect.c report.c
-APP_SRCS := $(CORE_SRCS) scenario.c tracer.c session.c trace_cmd.c check_cmd.c repro_cmd.c main.c
+CORE_SRCS := tracker.c record.c output.c util.c expect.c report.c alert.c watch.c
+APP_SRCS := $(CORE_SRCS) scenario.c tracer.c session.c snapshot.c procmap.c metrics.c \
+	trace_cmd.c check_cmd.c repro_cmd.c watch_cmd.c main.c
 APP_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(APP_SRCS))
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 UNIT_TESTS := test_tracker test_record test_expect
@@ -52,7 +54,7 @@ trace: deps
 $(OUTPUT):
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c include/tracer.h $(VMLINUX) | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c include/%.h $(VMLINUX) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Iinclude -Ivmlinux/$(ARCH) \
 		-Wall -Werror -c $< -o $@.tmp
@@ -77,7 +79,7 @@ synfin: $(APP_OBJS)
 $(OUTPUT)/test_%: tests/unit/test_%.c $(CORE_OBJS) $(wildcard include/*.h) | $(OUTPUT)
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -DSF_TEST_DATA='"tests/data"' $< $(CORE_OBJS) \
-		$(LDFLAGS) -lcmocka -o $@
+		$(LDFLAGS) -lcmocka -lm -o $@
 
 unit: $(patsubst %,$(OUTPUT)/%,$(UNIT_TESTS))
 	$(Q)for t in $^; do echo "== $$t"; $$t || exit 1; done

@@ -7,5 +7,7 @@ int cmd_trace(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_repro(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 #endif

@@ -2,7 +2,7 @@
 # Installs, from Debian's packages, whatever synfin needs to build, run and test
 # that is not installed yet. Does nothing when all is there.
 set -eu
-PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config \
+PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev pkg-config \
 libcmocka-dev tcpdump nftables iproute2 python3 python3-junitparser clang-format"
 missing=""
 for p in $PKGS; do

@@ -12,6 +12,8 @@ static const char usage[] =
 	"  replay    run the engine on a recording made with trace --record\n"
 	"  check     run a command and check how its connections closed (CI)\n"
 	"  repro     reproduce a handshake or close sequence and check it\n"
+	"  snapshot  the sockets that exist now, by service port and state\n"
+	"  watch     live counts per port, TIME_WAIT/CLOSE_WAIT alerts, Prometheus metrics\n"
 	"\n"
 	"synfin COMMAND --help shows a command's options; synfin --version its version.\n";
 
@@ -19,10 +21,8 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{ "trace", cmd_trace },
-	{ "replay", cmd_replay },
-	{ "check", cmd_check },
-	{ "repro", cmd_repro },
+	{ "trace", cmd_trace }, { "replay", cmd_replay },     { "check", cmd_check },
+	{ "repro", cmd_repro }, { "snapshot", cmd_snapshot }, { "watch", cmd_watch },
 };
 
 int main(int argc, char **argv)
@@ -42,7 +42,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "synfin: unknown command '%s' (commands: trace, replay, check, repro)\n",
+	fprintf(stderr,
+		"synfin: unknown command '%s' (commands: trace, replay, check, repro, snapshot, watch)\n",
 		argv[1]);
 	return 2;
 }

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Alert rules for synfin watch: "[port=N] METRIC OP VALUE [for DURATION]",
+ * e.g. "port=8080 close_wait>10 for 30s". Evaluated per service port; an
+ * alert fires after the condition has held for DURATION and clears only when
+ * the value is back 10% (at least 1) on the safe side, so it does not flap.
+ * Pure: time is passed in.
+ */
+#ifndef SYNFIN_ALERT_H
+#define SYNFIN_ALERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum alert_metric {
+	/* 0 .. SF_TCP_MAX_STATES-1: the socket count in that TCP state */
+	ALERT_CLOSE_WAIT_AGE = 100, /* seconds, the oldest CLOSE_WAIT */
+	ALERT_OPENS_PER_S,
+	ALERT_CLOSES_PER_S,
+	ALERT_RESETS_PER_S,
+};
+
+enum alert_op {
+	ALERT_GT,
+	ALERT_GE,
+	ALERT_LT,
+	ALERT_LE,
+};
+
+struct alert_rule {
+	char text[160];
+	bool has_port;
+	uint16_t port;
+	int metric;
+	enum alert_op op;
+	double threshold;
+	uint64_t for_ns;
+};
+
+int alert_parse(const char *text, struct alert_rule *r, char *err, size_t errlen);
+const char *alert_metric_name(int metric);
+
+/* Where one rule stands for one port. */
+struct alert_inst {
+	uint16_t port;
+	bool firing;
+	uint64_t pending_since; /* condition true since; 0: not now */
+	double value;
+};
+
+enum alert_change {
+	ALERT_NONE,
+	ALERT_FIRED,
+	ALERT_CLEARED,
+};
+
+/*
+ * Feeds one observation of the rule's metric for one port at now_ns; says
+ * whether the alert fired or cleared. ignore_for: judge at once (--once).
+ */
+enum alert_change alert_step(const struct alert_rule *r, struct alert_inst *inst, double value,
+			     uint64_t now_ns, bool ignore_for);
+
+#endif

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Socket inode -> owning process, read from /proc/PID/fd as ss -p does. */
+#ifndef SYNFIN_PROCMAP_H
+#define SYNFIN_PROCMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sf_owner {
+	uint32_t pid;
+	char comm[16];
+};
+
+struct procmap;
+
+/* Finds the owners of the given socket inodes (one scan of /proc). */
+int procmap_build(struct procmap **out, const uint64_t *inodes, size_t n);
+bool procmap_get(const struct procmap *m, uint64_t ino, struct sf_owner *owner);
+void procmap_free(struct procmap *m);
+
+#endif

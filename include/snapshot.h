@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The socket record the iter/tcp program writes for every TCP socket of a
+ * network namespace (full, timewait and request sockets), shared by BPF and
+ * user space; and the user-space API that runs the iterator.
+ */
+#ifndef SYNFIN_SNAPSHOT_H
+#define SYNFIN_SNAPSHOT_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define SF_AGE_UNKNOWN 0xffffffffu
+
+struct sf_sock_rec {
+	__u64 cookie;
+	__u64 ino; /* socket inode; 0 for timewait and request sockets */
+	__u32 netns;
+	__u32 age_ms; /* TIME_WAIT: since it began; CLOSE_WAIT: since the last ACK in */
+	__u16 lport;
+	__u16 rport;
+	__u8 family;
+	__u8 state; /* a timewait socket reports its substate (TIME_WAIT or FIN_WAIT2) */
+	__u8 timewait; /* a timewait mini-socket, whatever its substate */
+	__u8 pad;
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+#ifndef __VMLINUX_H__
+#include <stdbool.h>
+#include <stddef.h>
+
+struct snapshot;
+
+/* Loads the iterator program. On failure -errno and one line in err. */
+int snapshot__open(struct snapshot **out, bool verbose, char *err, size_t errlen);
+/*
+ * Reads every TCP socket of the network namespace at netns_path (NULL: ours)
+ * into *recs (malloc'd, *n of them).
+ */
+int snapshot__read(struct snapshot *s, const char *netns_path, struct sf_sock_rec **recs, size_t *n,
+		   char *err, size_t errlen);
+void snapshot__close(struct snapshot *s);
+#endif
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The model behind synfin watch: socket counts per service port and state,
+ * started from an iterator snapshot, kept live from transitions, reconciled by
+ * later snapshots (TIME_WAIT exits have no event); open/close/reset rates, the
+ * close-kind mix, CLOSE_WAIT ages, and the alert rules. Pure: time is passed in.
+ */
+#ifndef SYNFIN_WATCH_H
+#define SYNFIN_WATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "alert.h"
+#include "snapshot.h"
+#include "tracker.h"
+
+#define WATCH_NKINDS 7
+
+struct watch_group {
+	uint16_t port;
+	int64_t counts[SF_TCP_MAX_STATES];
+	uint64_t opens, closes, resets; /* since the start */
+	uint64_t kinds[WATCH_NKINDS]; /* closes by kind, since the start */
+	double opens_per_s, closes_per_s, resets_per_s;
+	int64_t oldest_cw_ms; /* -1: no CLOSE_WAIT */
+	struct alert_inst *alerts; /* one per rule */
+	/* for rates */
+	uint64_t prev_opens, prev_closes, prev_resets;
+};
+
+/* A CLOSE_WAIT socket: for its age and, when an alert fires, its owner. */
+struct watch_cw {
+	uint64_t key; /* cookie, or inode | 1 << 63 */
+	uint64_t ino;
+	uint64_t enter_ns;
+	uint16_t port;
+};
+
+struct watch_alert_event {
+	const struct alert_rule *rule;
+	const struct watch_group *group;
+	enum alert_change change;
+	double value;
+};
+
+typedef void (*watch_alert_fn)(const struct watch_alert_event *ev, void *ctx);
+
+struct watch;
+
+int watch__new(struct watch **out, const struct alert_rule *rules, size_t nrules);
+/* Counts become the snapshot's; now_ns is CLOCK_MONOTONIC when it was taken. */
+int watch__snapshot(struct watch *w, const struct sf_sock_rec *recs, size_t n, uint64_t now_ns);
+void watch__transition(struct watch *w, const struct sf_transition *tr);
+void watch__lifecycle(struct watch *w, const struct sf_lifecycle *lc);
+/* Rates over the time since the last tick, CLOSE_WAIT ages, then the alerts. */
+void watch__tick(struct watch *w, uint64_t now_ns, bool ignore_for, watch_alert_fn fn, void *ctx);
+
+/* Groups with any socket or activity, most sockets first; *n of them (owned by w). */
+const struct watch_group *const *watch__groups(struct watch *w, size_t *n);
+/* The CLOSE_WAIT sockets of a port (owned by w, valid until the next call). */
+const struct watch_cw *watch__close_waits(struct watch *w, uint16_t port, size_t *n);
+/* Closes by kind and handshake times over all ports. */
+void watch__totals(const struct watch *w, uint64_t kinds[WATCH_NKINDS]);
+int64_t watch__total_state(const struct watch_group *g);
+void watch__free(struct watch *w);
+
+#endif

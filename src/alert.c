@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "alert.h"
+#include "tracker.h"
+
+static const struct {
+	const char *name;
+	int metric;
+} metrics[] = {
+	{ "established", SF_TCP_ESTABLISHED },
+	{ "syn_sent", SF_TCP_SYN_SENT },
+	{ "syn_recv", SF_TCP_SYN_RECV },
+	{ "fin_wait1", SF_TCP_FIN_WAIT1 },
+	{ "fin_wait2", SF_TCP_FIN_WAIT2 },
+	{ "time_wait", SF_TCP_TIME_WAIT },
+	{ "close_wait", SF_TCP_CLOSE_WAIT },
+	{ "last_ack", SF_TCP_LAST_ACK },
+	{ "listen", SF_TCP_LISTEN },
+	{ "closing", SF_TCP_CLOSING },
+	{ "close_wait_age", ALERT_CLOSE_WAIT_AGE },
+	{ "opens_per_s", ALERT_OPENS_PER_S },
+	{ "closes_per_s", ALERT_CLOSES_PER_S },
+	{ "resets_per_s", ALERT_RESETS_PER_S },
+};
+
+#define NMETRICS (sizeof(metrics) / sizeof(metrics[0]))
+
+const char *alert_metric_name(int metric)
+{
+	for (size_t i = 0; i < NMETRICS; i++)
+		if (metrics[i].metric == metric)
+			return metrics[i].name;
+	return "?";
+}
+
+/* "30s", "2m", "500ms", "1h", or plain seconds. */
+static int parse_duration(const char *s, double *secs)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0 || !isfinite(v))
+		return -EINVAL;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		*secs = v;
+	else if (!strcmp(end, "ms"))
+		*secs = v / 1000;
+	else if (!strcmp(end, "m"))
+		*secs = v * 60;
+	else if (!strcmp(end, "h"))
+		*secs = v * 3600;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static void list_metrics(char *buf, size_t len)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < NMETRICS && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", metrics[i].name);
+}
+
+static int parse_condition(const char *tok, struct alert_rule *r, char *err, size_t errlen)
+{
+	static const char *const ops[] = { ">=", "<=", ">", "<" };
+	static const enum alert_op codes[] = { ALERT_GE, ALERT_LE, ALERT_GT, ALERT_LT };
+	char name[64], list[400];
+	const char *p = NULL;
+	size_t i, op;
+
+	for (i = 0; tok[i] && !p; i++)
+		for (op = 0; op < 4 && !p; op++)
+			if (!strncmp(tok + i, ops[op], strlen(ops[op])))
+				p = tok + i;
+	if (!p) {
+		snprintf(err, errlen, "'%s' is not METRIC>VALUE (operators: >, >=, <, <=)", tok);
+		return -EINVAL;
+	}
+	for (op = 0; strncmp(p, ops[op], strlen(ops[op])); op++)
+		;
+	if ((size_t)(p - tok) >= sizeof(name) || p == tok) {
+		snprintf(err, errlen, "'%s' has no metric", tok);
+		return -EINVAL;
+	}
+	memcpy(name, tok, p - tok);
+	name[p - tok] = 0;
+	r->op = codes[op];
+	r->metric = -1;
+	for (i = 0; i < NMETRICS; i++)
+		if (!strcmp(metrics[i].name, name))
+			r->metric = metrics[i].metric;
+	if (r->metric < 0) {
+		list_metrics(list, sizeof(list));
+		snprintf(err, errlen, "unknown metric '%s' (valid: %s)", name, list);
+		return -EINVAL;
+	}
+	p += strlen(ops[op]);
+	if (r->metric == ALERT_CLOSE_WAIT_AGE) {
+		if (parse_duration(p, &r->threshold)) {
+			snprintf(err, errlen, "invalid age '%s' (e.g. 30s, 5m, 500ms)", p);
+			return -EINVAL;
+		}
+	} else {
+		char *end;
+
+		errno = 0;
+		r->threshold = strtod(p, &end);
+		if (errno || end == p || *end || r->threshold < 0 || !isfinite(r->threshold)) {
+			snprintf(err, errlen, "invalid value '%s' for %s (a number)", p, name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int alert_parse(const char *text, struct alert_rule *r, char *err, size_t errlen)
+{
+	char buf[160], *save = NULL, *tok;
+	bool have_cond = false;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (strlen(text) >= sizeof(buf)) {
+		snprintf(err, errlen, "alert rule too long");
+		return -EINVAL;
+	}
+	strcpy(buf, text);
+	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		if (!strncmp(tok, "port=", 5)) {
+			char *end;
+			unsigned long v = strtoul(tok + 5, &end, 10);
+
+			if (r->has_port || *end || !v || v > 65535 || tok[5] == '-') {
+				snprintf(err, errlen, "invalid '%s' (port=1..65535, once)", tok);
+				return -EINVAL;
+			}
+			r->has_port = true;
+			r->port = (uint16_t)v;
+		} else if (!strcmp(tok, "for")) {
+			double secs;
+
+			tok = strtok_r(NULL, " \t", &save);
+			if (!tok || parse_duration(tok, &secs)) {
+				snprintf(err, errlen, "'for' needs a duration (e.g. for 30s)");
+				return -EINVAL;
+			}
+			r->for_ns = (uint64_t)(secs * 1e9);
+		} else if (!have_cond) {
+			ret = parse_condition(tok, r, err, errlen);
+			if (ret)
+				return ret;
+			have_cond = true;
+		} else {
+			snprintf(err, errlen,
+				 "unexpected '%s' (a rule is [port=N] METRIC>VALUE [for 30s])",
+				 tok);
+			return -EINVAL;
+		}
+	}
+	if (!have_cond) {
+		snprintf(err, errlen, "'%s' has no condition (e.g. close_wait>10)", text);
+		return -EINVAL;
+	}
+	snprintf(r->text, sizeof(r->text), "%s", text);
+	return 0;
+}
+
+static bool holds(enum alert_op op, double v, double t)
+{
+	switch (op) {
+	case ALERT_GT:
+		return v > t;
+	case ALERT_GE:
+		return v >= t;
+	case ALERT_LT:
+		return v < t;
+	case ALERT_LE:
+		return v <= t;
+	}
+	return false;
+}
+
+/* Back on the safe side of the threshold by 10%, and by at least 1. */
+static bool cleared(const struct alert_rule *r, double v)
+{
+	double margin = fmax(fabs(r->threshold) * 0.1, 1.0);
+
+	if (r->metric == ALERT_CLOSE_WAIT_AGE)
+		margin = fabs(r->threshold) * 0.1;
+	if (r->op == ALERT_GT || r->op == ALERT_GE)
+		return v < r->threshold - margin || (v == 0 && r->threshold <= margin);
+	return v > r->threshold + margin;
+}
+
+enum alert_change alert_step(const struct alert_rule *r, struct alert_inst *inst, double value,
+			     uint64_t now_ns, bool ignore_for)
+{
+	inst->value = value;
+	if (inst->firing) {
+		if (!cleared(r, value))
+			return ALERT_NONE;
+		inst->firing = false;
+		inst->pending_since = 0;
+		return ALERT_CLEARED;
+	}
+	if (!holds(r->op, value, r->threshold)) {
+		inst->pending_since = 0;
+		return ALERT_NONE;
+	}
+	if (!inst->pending_since)
+		inst->pending_since = now_ns ? now_ns : 1;
+	if (!ignore_for && now_ns - inst->pending_since < r->for_ns)
+		return ALERT_NONE;
+	inst->firing = true;
+	return ALERT_FIRED;
+}

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+#include "snapshot.h"
+#include "snapshot.skel.h"
+
+struct snapshot {
+	struct snapshot_bpf *skel;
+	struct bpf_link *link;
+};
+
+static bool verbose;
+
+static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	(void)level;
+	return verbose ? vfprintf(stderr, fmt, args) : 0;
+}
+
+int snapshot__open(struct snapshot **out, bool verb, char *err, size_t errlen)
+{
+	struct snapshot *s;
+	int ret;
+
+	verbose = verb;
+	libbpf_set_print(print_fn);
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(err, errlen, "kernel has no BTF (/sys/kernel/btf/vmlinux missing)");
+		return -ENOTSUP;
+	}
+	if (!sf_have_bpf_privileges()) {
+		snprintf(err, errlen, "reading sockets needs root, or CAP_BPF and CAP_PERFMON");
+		return -EPERM;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->skel = snapshot_bpf__open_and_load();
+	if (!s->skel) {
+		ret = -errno;
+		snprintf(
+			err, errlen,
+			"cannot load the socket iterator (iter/tcp): %s; run with -v for libbpf's log",
+			strerror(errno));
+		goto cleanup;
+	}
+	s->link = bpf_program__attach_iter(s->skel->progs.dump_tcp, NULL);
+	if (!s->link) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot attach the socket iterator: %s", strerror(errno));
+		goto cleanup;
+	}
+	*out = s;
+	return 0;
+cleanup:
+	snapshot__close(s);
+	return ret;
+}
+
+/* The iterator walks the network namespace current is in when it is created. */
+static int iter_fd_in(struct snapshot *s, const char *netns_path, char *err, size_t errlen)
+{
+	int self = -1, target = -1, fd, ret;
+
+	if (!netns_path)
+		return bpf_iter_create(bpf_link__fd(s->link));
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	target = open(netns_path, O_RDONLY | O_CLOEXEC);
+	if (self < 0 || target < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "--netns %s: %s", netns_path, strerror(errno));
+		goto out;
+	}
+	if (setns(target, CLONE_NEWNET)) {
+		ret = -errno;
+		snprintf(err, errlen, "--netns %s: cannot enter it: %s", netns_path,
+			 strerror(errno));
+		goto out;
+	}
+	fd = bpf_iter_create(bpf_link__fd(s->link));
+	ret = fd < 0 ? -errno : fd;
+	if (setns(self, CLONE_NEWNET)) {
+		/* stranded in another namespace: nothing after this would be right */
+		fprintf(stderr, "synfin: cannot return to our network namespace: %s\n",
+			strerror(errno));
+		abort();
+	}
+out:
+	if (self >= 0)
+		close(self);
+	if (target >= 0)
+		close(target);
+	return ret;
+}
+
+int snapshot__read(struct snapshot *s, const char *netns_path, struct sf_sock_rec **recs, size_t *n,
+		   char *err, size_t errlen)
+{
+	size_t cap = 1024, len = 0;
+	char *buf = malloc(cap * sizeof(struct sf_sock_rec));
+	int fd = iter_fd_in(s, netns_path, err, errlen), ret = 0;
+
+	if (fd < 0) {
+		if (!err[0])
+			snprintf(err, errlen, "cannot start the socket iterator: %s",
+				 strerror(-fd));
+		free(buf);
+		return fd;
+	}
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (len == cap * sizeof(struct sf_sock_rec)) {
+			char *nb = realloc(buf, cap * 2 * sizeof(struct sf_sock_rec));
+
+			if (!nb) {
+				ret = -ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + len, cap * sizeof(struct sf_sock_rec) - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "reading the socket iterator: %s", strerror(errno));
+			break;
+		}
+		if (r == 0)
+			break;
+		len += r;
+	}
+	close(fd);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	*recs = (struct sf_sock_rec *)buf;
+	*n = len / sizeof(struct sf_sock_rec);
+	return 0;
+}
+
+void snapshot__close(struct snapshot *s)
+{
+	if (!s)
+		return;
+	bpf_link__destroy(s->link);
+	snapshot_bpf__destroy(s->skel);
+	free(s);
+}
