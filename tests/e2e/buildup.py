@@ -5,7 +5,7 @@ Usage: buildup.py TW_PORT CW_PORT N_TW N_CW
 Makes N_TW connections whose client closes first (TIME_WAIT on the client side,
 service port TW_PORT) and N_CW connections whose server never closes (CLOSE_WAIT
 held by this process, service port CW_PORT). Prints "ready PID", then obeys
-stdin lines: "cw N" makes N more CLOSE_WAIT sockets, "close" closes them all,
+stdin lines: "cw N" makes N more CLOSE_WAIT sockets, "close [N]" closes N (all),
 "exit" exits.
 """
 import os
@@ -52,9 +52,10 @@ for line in sys.stdin:
     if cmd[0] == "cw":
         make_cw(int(cmd[1]))
     elif cmd[0] == "close":
-        for s in held:
+        n = int(cmd[1]) if len(cmd) > 1 else len(held)
+        for s in held[:n]:
             s.close()
-        held.clear()
+        del held[:n]
     elif cmd[0] == "exit":
         break
     print("done", flush=True)

@@ -208,5 +208,19 @@ check_tests() {
 check_tests
 report_case check $?
 
+# synfin snapshot and watch: buildup before start, alerts, metrics, bad input
+watch_tests() {
+	local dir=$OUT/watch
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	ip netns add "$NS" && ip -n "$NS" link set lo up || return 1
+	ip netns exec "$NS" "$PYTHON" tests/e2e/watch_test.py "$(realpath "$SYNFIN")" >"$dir/result" 2>&1
+	local rc=$?
+	ip netns del "$NS"
+	return $rc
+}
+watch_tests
+report_case watch $?
+
 echo "e2e: $pass passed, $fail failed"
 [ $fail = 0 ]
