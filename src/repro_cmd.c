@@ -205,8 +205,10 @@ static int run_once(struct repro *r, const struct scenario *sc, int attempt)
 	}
 cleanup:
 	fflush(stdout);
-	/* the capture ends with the trace, before the leaked socket is let go */
+	/* the capture ends with the trace, before the leaked socket is let go; tcpdump
+	 * drops what it has not read yet when interrupted, so let it catch up */
 	if (dump > 0) {
+		usleep(300000);
 		kill(dump, SIGINT);
 		waitpid(dump, NULL, 0);
 	}
