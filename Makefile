@@ -39,7 +39,7 @@ endif
 # keep the BPF objects between the skeletons and the build
 .SECONDARY:
 
-.PHONY: all clean deps trace test unit unit-san e2e check-format format
+.PHONY: all clean deps trace bench test unit unit-san e2e check-format format
 all: synfin
 
 # what a fresh machine lacks, from Debian's packages
@@ -88,8 +88,16 @@ $(OUTPUT)/scen: tests/e2e/scen.c $(OUTPUT)/scenario.o $(OUTPUT)/util.o | $(OUTPU
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $^ $(LDFLAGS) -o $@
 
-e2e: synfin $(OUTPUT)/scen
+e2e: synfin $(OUTPUT)/scen $(OUTPUT)/loadgen
 	$(Q)tests/e2e/run.sh
+
+$(OUTPUT)/loadgen: bench/loadgen.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
+
+# speed and memory against the alternatives: not a test, no thresholds (root)
+bench: synfin $(OUTPUT)/loadgen
+	$(Q)bench/run.sh
 
 # the unit tests again under ASan and UBSan, in their own build folder
 unit-san:

@@ -631,9 +631,8 @@ void view__finish(struct view *v, const struct tracker_stats *st)
 			"{\"type\":\"summary\",\"events\":%" PRIu64 ",\"lost\":%" PRIu64
 			",\"connections\":%" PRIu64 "}\n",
 			st->events, st->lost, v->printed);
-	else
-		fprintf(stderr,
-			"synfin: %" PRIu64 " events, %" PRIu64 " lost, %" PRIu64 " %s shown\n",
-			st->events, st->lost, v->printed,
-			v->o.mode == SF_VIEW_STATES ? "transitions" : "connections");
+	/* on stderr in every view, so it is seen when stdout goes elsewhere */
+	fprintf(stderr, "synfin: %" PRIu64 " events, %" PRIu64 " lost, %" PRIu64 " %s shown\n",
+		st->events, st->lost, v->printed,
+		v->o.mode == SF_VIEW_STATES ? "transitions" : "connections");
 }
