@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,29 +108,68 @@ static void *client(void *arg)
 	return NULL;
 }
 
-static int hold(void)
+/* One worker's share: both ends of n connections, two descriptors each. */
+static int hold_some(unsigned long first, unsigned long n)
 {
-	struct rlimit rl = { opt.hold * 2 + 64, opt.hold * 2 + 64 };
-	int *fds = calloc(opt.hold * 2, sizeof(int));
-	char c;
+	for (unsigned long i = first; i < first + n; i++) {
+		int fd = connect_one(i);
 
-	if (!fds || setrlimit(RLIMIT_NOFILE, &rl)) {
-		fprintf(stderr, "loadgen: cannot hold %lu connections: %s\n", opt.hold,
-			strerror(errno));
-		return 1;
-	}
-	for (unsigned long i = 0; i < opt.hold; i++) {
-		fds[2 * i] = connect_one(i);
-		if (fds[2 * i] < 0) {
-			fprintf(stderr, "loadgen: connect %lu: %s\n", i, strerror(-fds[2 * i]));
+		if (fd < 0 || accept(lfd, NULL, NULL) < 0) {
+			fprintf(stderr, "loadgen: connect %lu: %s\n", i, strerror(fd < 0 ? -fd : errno));
 			return 1;
 		}
-		fds[2 * i + 1] = accept(lfd, NULL, NULL);
 	}
+	return 0;
+}
+
+/*
+ * Holds opt.hold connections open until stdin closes. Descriptors are spread
+ * over worker processes, each within the RLIMIT_NOFILE it may have.
+ */
+static int hold(void)
+{
+	struct rlimit rl;
+	unsigned long per, started = 0;
+	int ready[2];
+	char c;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	per = rl.rlim_cur > 100 ? (rl.rlim_cur - 64) / 2 : 1;
+	if (pipe(ready))
+		return 1;
+	while (started < opt.hold) {
+		unsigned long n = opt.hold - started < per ? opt.hold - started : per;
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			fprintf(stderr, "loadgen: fork: %s\n", strerror(errno));
+			return 1;
+		}
+		if (pid == 0) {
+			close(ready[0]);
+			if (hold_some(started, n))
+				_exit(1);
+			if (write(ready[1], "r", 1) != 1)
+				_exit(1);
+			/* until the parent goes */
+			while (read(STDIN_FILENO, &c, 1) > 0)
+				;
+			_exit(0);
+		}
+		started += n;
+	}
+	close(ready[1]);
+	for (unsigned long done_workers = 0; read(ready[0], &c, 1) == 1;)
+		if (++done_workers * per >= opt.hold)
+			break;
 	printf("held %lu\n", opt.hold);
 	fflush(stdout);
-	/* until stdin closes */
+	/* the workers share our stdin: they go when it closes, as we do */
 	while (read(STDIN_FILENO, &c, 1) > 0)
+		;
+	while (wait(NULL) > 0)
 		;
 	return 0;
 }

@@ -133,20 +133,23 @@ fi
 "$SYNFIN" trace --json --netns "/run/netns/$NS" >/dev/null 2>"$OUT/mem.err" &
 TOOL_PID=$!
 sleep 2
-rss0=$(awk '/VmRSS/ {print $2}' /proc/$TOOL_PID/status)
+# anonymous memory only: the ring buffer's shared pages are the kernel's, not our state
+rss0=$(awk '/RssAnon/ {print $2}' /proc/$TOOL_PID/status)
 coproc HOLDER { ip netns exec "$NS" "$LOADGEN" --hold "$HOLD" --port 7001; }
-read -r _ <&"${HOLDER[0]}"
+holder_pid=$HOLDER_PID
+read -r held <&"${HOLDER[0]}"
+[ "$held" = "held $HOLD" ] || die "the load generator could not hold $HOLD connections"
 sleep 2
-hwm=$(awk '/VmHWM/ {print $2}' /proc/$TOOL_PID/status)
-exec {HOLDER[1]}>&-
-wait "$HOLDER_PID" 2>/dev/null
+hwm=$(awk '/RssAnon/ {print $2}' /proc/$TOOL_PID/status)
+eval "exec ${HOLDER[1]}>&-"
+wait "$holder_pid" 2>/dev/null
 kill -INT $TOOL_PID
 wait $TOOL_PID
 TOOL_PID=
 mem_line=$("$PYTHON" -c "
 hold, rss0, hwm = $HOLD, $rss0, $hwm
-print(f'{hold} connections ({2 * hold} endpoints): RSS {rss0} KiB idle, peak {hwm} KiB: '
-      f'{(hwm - rss0) * 1024 / (2 * hold):.0f} bytes per tracked endpoint')")
+print(f'{hold} connections ({2 * hold} endpoints) held: anonymous RSS {rss0} KiB idle, '
+      f'{hwm} KiB while tracking them: {(hwm - rss0) * 1024 / (2 * hold):.0f} bytes per tracked endpoint')")
 
 # ring buffer headroom: events lost at peak churn, per ring size
 headroom=""

@@ -26,6 +26,12 @@ const volatile __u16 targ_port = 0;
 const volatile __u16 targ_lport = 0;
 const volatile __u16 targ_rport = 0;
 
+/*
+ * Wake the reader only when this much is waiting: a wakeup per event costs more
+ * than the event. The reader also polls on a timer, so nothing waits long.
+ */
+const volatile __u32 wakeup_bytes = 256 << 10;
+
 /* Total of failed reserves; every event carries the value it saw (lost_seq). */
 __u64 lost_seq = 0;
 
@@ -40,6 +46,13 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost_events SEC(".maps");
+
+static __always_inline void submit(struct sf_event *e)
+{
+	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(e, pending >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
 
 static __always_inline struct sf_event *reserve(void)
 {
@@ -150,7 +163,12 @@ static __always_inline void fill_common(struct sf_event *e, struct sock *sk, __u
 		bpf_core_read(e->daddr, sizeof(e->daddr), &sk->__sk_common.skc_v6_daddr);
 	}
 	so = RD(direct, sk, sk_socket);
-	e->sock_ino = so ? BPF_CORE_READ(so, file, f_inode, i_ino) : 0;
+	if (!so)
+		e->sock_ino = 0;
+	else if (direct)
+		e->sock_ino = so->file->f_inode->i_ino;
+	else
+		e->sock_ino = BPF_CORE_READ(so, file, f_inode, i_ino);
 	e->cgroup_id = sock_cgroup_id(sk, direct);
 	/* the fallback flavour cannot call the helper: read the cookie if one was assigned */
 	e->cookie = direct ? bpf_get_socket_cookie(sk) :
@@ -222,7 +240,7 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	fill_tcp(e, sk, direct);
 	e->oldstate = oldstate;
 	e->newstate = newstate;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -253,7 +271,7 @@ static __always_inline int handle_sk_event(struct sock *sk, __u8 kind, __u8 tcp_
 	fill_tcp(e, sk, direct);
 	e->oldstate = e->newstate = RD(direct, sk, __sk_common.skc_state);
 	e->tcp_flags = tcp_flags;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 

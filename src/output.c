@@ -51,9 +51,12 @@ static void sb_printf(struct sb *b, const char *fmt, ...)
 		b->len = b->cap - 1;
 }
 
+static inline __attribute__((always_inline)) void sb_put(struct sb *b, const char *s,
+							size_t n);
+
 static void sb_json_str(struct sb *b, const char *s, size_t max)
 {
-	sb_printf(b, "\"");
+	sb_put(b, "\"", 1);
 	for (size_t i = 0; i < max && s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -62,9 +65,9 @@ static void sb_json_str(struct sb *b, const char *s, size_t max)
 		else if (c < 0x20 || c >= 0x7f)
 			sb_printf(b, "\\u%04x", c);
 		else
-			sb_printf(b, "%c", c);
+			sb_put(b, (const char *)&s[i], 1);
 	}
-	sb_printf(b, "\"");
+	sb_put(b, "\"", 1);
 }
 
 static void flags_str(char *buf, size_t len, uint8_t flags)
@@ -87,26 +90,133 @@ static void flags_str(char *buf, size_t len, uint8_t flags)
 	}
 }
 
+/*
+ * The JSON of lifecycles is the hot path of --json and replay: built with
+ * memcpy and a hand-rolled integer writer, not printf. Callers size buf for
+ * the largest lifecycle (LINE_MAX_LEN); the appenders still never overrun.
+ */
+/* Inlined so that the literals' constant sizes become plain moves. */
+static inline __attribute__((always_inline)) void sb_put(struct sb *b, const char *s, size_t n)
+{
+	if (__builtin_expect(b->len + n >= b->cap, 0))
+		n = b->cap > b->len + 1 ? b->cap - b->len - 1 : 0;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+#define SB_LIT(b, s) sb_put(b, s, sizeof(s) - 1)
+
+static void sb_str(struct sb *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+static void sb_u64(struct sb *b, uint64_t v)
+{
+	static const char digits[201] = "00010203040506070809101112131415161718192021222324"
+					 "25262728293031323334353637383940414243444546474849"
+					 "50515253545556575859606162636465666768697071727374"
+					 "75767778798081828384858687888990919293949596979899";
+	char tmp[20];
+	int i = sizeof(tmp);
+
+	/* two digits per division */
+	while (v >= 100) {
+		unsigned int d = (unsigned int)(v % 100) * 2;
+
+		v /= 100;
+		tmp[--i] = digits[d + 1];
+		tmp[--i] = digits[d];
+	}
+	if (v >= 10) {
+		tmp[--i] = digits[v * 2 + 1];
+		tmp[--i] = digits[v * 2];
+	} else {
+		tmp[--i] = (char)('0' + v);
+	}
+	sb_put(b, tmp + i, sizeof(tmp) - i);
+}
+
+static void sb_addr(struct sb *b, uint8_t family, const uint8_t *addr)
+{
+	char a[SF_ADDRSTRLEN];
+
+	if (family == 10) {
+		sf_format_addr(a, sizeof(a), family, addr);
+		sb_str(b, a);
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			SB_LIT(b, ".");
+		sb_u64(b, addr[i]);
+	}
+}
+
+static void sb_bool(struct sb *b, bool v)
+{
+	if (v)
+		SB_LIT(b, "true");
+	else
+		SB_LIT(b, "false");
+}
+
+static const char *flags_name(uint8_t flags)
+{
+	switch (flags) {
+	case SF_TH_SYN:
+		return "SYN";
+	case SF_TH_SYN | SF_TH_ACK:
+		return "SYN,ACK";
+	case SF_TH_ACK:
+		return "ACK";
+	case SF_TH_FIN | SF_TH_ACK:
+		return "FIN,ACK";
+	case SF_TH_FIN:
+		return "FIN";
+	case SF_TH_RST | SF_TH_ACK:
+		return "RST,ACK";
+	case SF_TH_RST:
+		return "RST";
+	default:
+		return NULL;
+	}
+}
+
 static void sb_waves(struct sb *b, const struct sf_wave *w, int n)
 {
 	char fl[24];
 
-	sb_printf(b, "[");
+	SB_LIT(b, "[");
 	for (int i = 0; i < n; i++) {
-		flags_str(fl, sizeof(fl), w[i].flags);
-		sb_printf(b, "%s{\"dir\":\"%s\",\"flags\":\"%s\"", i ? "," : "",
-			  w[i].dir == SF_DIR_OUT ? "out" : "in", fl);
+		const char *name = flags_name(w[i].flags);
+
+		if (!name) {
+			flags_str(fl, sizeof(fl), w[i].flags);
+			name = fl;
+		}
+		if (i)
+			SB_LIT(b, ",");
+		if (w[i].dir == SF_DIR_OUT)
+			SB_LIT(b, "{\"dir\":\"out\",\"flags\":\"");
+		else
+			SB_LIT(b, "{\"dir\":\"in\",\"flags\":\"");
+		sb_str(b, name);
+		SB_LIT(b, "\",\"seq\":");
 		if (w[i].has_seq)
-			sb_printf(b, ",\"seq\":%" PRIu32, w[i].seq);
+			sb_u64(b, w[i].seq);
 		else
-			sb_printf(b, ",\"seq\":null");
+			SB_LIT(b, "null");
+		SB_LIT(b, ",\"ack\":");
 		if (w[i].has_ack)
-			sb_printf(b, ",\"ack\":%" PRIu32, w[i].ack);
+			sb_u64(b, w[i].ack);
 		else
-			sb_printf(b, ",\"ack\":null");
-		sb_printf(b, ",\"state\":\"%s\"}", sf_state_name(w[i].state));
+			SB_LIT(b, "null");
+		SB_LIT(b, ",\"state\":\"");
+		sb_str(b, sf_state_name(w[i].state));
+		SB_LIT(b, "\"}");
 	}
-	sb_printf(b, "]");
+	SB_LIT(b, "]");
 }
 
 static const char *family_name(uint8_t family)
@@ -118,63 +228,110 @@ size_t sf_lifecycle_json(char *buf, size_t len, const struct sf_lifecycle *lc)
 {
 	static const char *const gap_names[] = { "midlife", "lost", "order", "alive", "unseen" };
 	struct sb b = { buf, 0, len };
-	char la[SF_ADDRSTRLEN], ra[SF_ADDRSTRLEN];
 	bool first = true;
 
-	sf_format_addr(la, sizeof(la), lc->family, lc->laddr);
-	sf_format_addr(ra, sizeof(ra), lc->family, lc->raddr);
-	sb_printf(&b, "{\"type\":\"connection\",\"id\":%" PRIu64 ",", lc->id);
+	buf[0] = 0;
+	SB_LIT(&b, "{\"type\":\"connection\",\"id\":");
+	sb_u64(&b, lc->id);
+	SB_LIT(&b, ",\"pair\":");
 	if (lc->pair)
-		sb_printf(&b, "\"pair\":%" PRIu64 ",", lc->pair);
+		sb_u64(&b, lc->pair);
 	else
-		sb_printf(&b, "\"pair\":null,");
-	sb_printf(&b,
-		  "\"cookie\":%" PRIu64 ",\"netns\":%" PRIu32 ",\"cgroup\":%" PRIu64
-		  ",\"sock_ino\":%" PRIu64 ",\"family\":\"%s\",\"laddr\":\"%s\",\"lport\":%u,"
-		  "\"raddr\":\"%s\",\"rport\":%u,\"role\":\"%s\",\"pid\":%" PRIu32 ",\"comm\":",
-		  lc->cookie, lc->netns, lc->cgroup_id, lc->sock_ino, family_name(lc->family), la,
-		  lc->lport, ra, lc->rport, sf_role_name(lc->role), lc->pid);
+		SB_LIT(&b, "null");
+	SB_LIT(&b, ",\"cookie\":");
+	sb_u64(&b, lc->cookie);
+	SB_LIT(&b, ",\"netns\":");
+	sb_u64(&b, lc->netns);
+	SB_LIT(&b, ",\"cgroup\":");
+	sb_u64(&b, lc->cgroup_id);
+	SB_LIT(&b, ",\"sock_ino\":");
+	sb_u64(&b, lc->sock_ino);
+	SB_LIT(&b, ",\"family\":\"");
+	sb_str(&b, family_name(lc->family));
+	SB_LIT(&b, "\",\"laddr\":\"");
+	sb_addr(&b, lc->family, lc->laddr);
+	SB_LIT(&b, "\",\"lport\":");
+	sb_u64(&b, lc->lport);
+	SB_LIT(&b, ",\"raddr\":\"");
+	sb_addr(&b, lc->family, lc->raddr);
+	SB_LIT(&b, "\",\"rport\":");
+	sb_u64(&b, lc->rport);
+	SB_LIT(&b, ",\"role\":\"");
+	sb_str(&b, sf_role_name(lc->role));
+	SB_LIT(&b, "\",\"pid\":");
+	sb_u64(&b, lc->pid);
+	SB_LIT(&b, ",\"comm\":");
 	sb_json_str(&b, lc->comm, SF_COMM_LEN);
-	sb_printf(&b, ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"alive\":%s,",
-		  lc->start_ns, lc->end_ns, lc->alive ? "true" : "false");
+	SB_LIT(&b, ",\"start_ns\":");
+	sb_u64(&b, lc->start_ns);
+	SB_LIT(&b, ",\"end_ns\":");
+	sb_u64(&b, lc->end_ns);
+	SB_LIT(&b, ",\"alive\":");
+	sb_bool(&b, lc->alive);
+	SB_LIT(&b, ",\"handshake_us\":");
 	if (lc->handshake_us >= 0)
-		sb_printf(&b, "\"handshake_us\":%" PRId64 ",", lc->handshake_us);
+		sb_u64(&b, (uint64_t)lc->handshake_us);
 	else
-		sb_printf(&b, "\"handshake_us\":null,");
-	sb_printf(&b,
-		  "\"close\":\"%s\",\"closer\":\"%s\",\"time_wait\":%s,\"fw2_handoff\":%s,"
-		  "\"half_close\":%s,\"last_state\":\"%s\",\"gaps\":[",
-		  sf_close_name(lc->close), sf_closer_name(lc->closer),
-		  lc->time_wait ? "true" : "false", lc->fw2_handoff ? "true" : "false",
-		  lc->half_close ? "true" : "false", sf_state_name(lc->last_state));
+		SB_LIT(&b, "null");
+	SB_LIT(&b, ",\"close\":\"");
+	sb_str(&b, sf_close_name(lc->close));
+	SB_LIT(&b, "\",\"closer\":\"");
+	sb_str(&b, sf_closer_name(lc->closer));
+	SB_LIT(&b, "\",\"time_wait\":");
+	sb_bool(&b, lc->time_wait);
+	SB_LIT(&b, ",\"fw2_handoff\":");
+	sb_bool(&b, lc->fw2_handoff);
+	SB_LIT(&b, ",\"half_close\":");
+	sb_bool(&b, lc->half_close);
+	SB_LIT(&b, ",\"last_state\":\"");
+	sb_str(&b, sf_state_name(lc->last_state));
+	SB_LIT(&b, "\",\"gaps\":[");
 	for (unsigned int i = 0; i < sizeof(gap_names) / sizeof(gap_names[0]); i++) {
 		if (!(lc->gaps & (1u << i)))
 			continue;
-		sb_printf(&b, "%s\"%s\"", first ? "" : ",", gap_names[i]);
+		if (!first)
+			SB_LIT(&b, ",");
+		SB_LIT(&b, "\"");
+		sb_str(&b, gap_names[i]);
+		SB_LIT(&b, "\"");
 		first = false;
 	}
-	sb_printf(&b, "],\"states\":[");
+	SB_LIT(&b, "],\"states\":[");
 	for (int i = 0; i < lc->nhops; i++) {
-		sb_printf(&b, "%s{\"state\":\"%s\",\"us\":", i ? "," : "",
-			  sf_state_name(lc->hops[i].state));
+		if (i)
+			SB_LIT(&b, ",");
+		SB_LIT(&b, "{\"state\":\"");
+		sb_str(&b, sf_state_name(lc->hops[i].state));
+		SB_LIT(&b, "\",\"us\":");
 		if (lc->hops[i].known_us)
-			sb_printf(&b, "%" PRIu64 "}", lc->hops[i].us);
+			sb_u64(&b, lc->hops[i].us);
 		else
-			sb_printf(&b, "null}");
+			SB_LIT(&b, "null");
+		SB_LIT(&b, "}");
 	}
-	sb_printf(&b, "],\"handshake\":");
+	SB_LIT(&b, "],\"handshake\":");
 	sb_waves(&b, lc->open, lc->nopen);
-	sb_printf(&b, ",\"waves\":");
+	SB_LIT(&b, ",\"waves\":");
 	sb_waves(&b, lc->waves, lc->nwaves);
-	if (lc->alive)
-		sb_printf(&b, ",\"segs_in\":null,\"segs_out\":null,\"bytes_received\":null,"
-			      "\"bytes_acked\":null");
-	else
-		sb_printf(&b,
-			  ",\"segs_in\":%" PRIu32 ",\"segs_out\":%" PRIu32
-			  ",\"bytes_received\":%" PRIu64 ",\"bytes_acked\":%" PRIu64,
-			  lc->segs_in, lc->segs_out, lc->bytes_received, lc->bytes_acked);
-	sb_printf(&b, ",\"retrans_syn\":%u,\"retrans_fin\":%u}", lc->retrans_syn, lc->retrans_fin);
+	if (lc->alive) {
+		SB_LIT(&b, ",\"segs_in\":null,\"segs_out\":null,\"bytes_received\":null,"
+			   "\"bytes_acked\":null");
+	} else {
+		SB_LIT(&b, ",\"segs_in\":");
+		sb_u64(&b, lc->segs_in);
+		SB_LIT(&b, ",\"segs_out\":");
+		sb_u64(&b, lc->segs_out);
+		SB_LIT(&b, ",\"bytes_received\":");
+		sb_u64(&b, lc->bytes_received);
+		SB_LIT(&b, ",\"bytes_acked\":");
+		sb_u64(&b, lc->bytes_acked);
+	}
+	SB_LIT(&b, ",\"retrans_syn\":");
+	sb_u64(&b, lc->retrans_syn);
+	SB_LIT(&b, ",\"retrans_fin\":");
+	sb_u64(&b, lc->retrans_fin);
+	SB_LIT(&b, "}");
+	buf[b.len] = 0;
 	return b.len;
 }
 

@@ -19,7 +19,14 @@ struct reader {
 	FILE *f;
 	char *buf;
 	uint64_t index;
+	/* events are read in bulk and handed out from here */
+	struct sf_event *batch;
+	size_t pos;
+	size_t len;
+	size_t tail; /* bytes of a partial record after the last whole one */
 };
+
+#define BATCH 4096
 
 _Static_assert(sizeof(struct sf_rec_header) == 64, "recording header is 64 bytes");
 _Static_assert(sizeof(struct sf_event) == 176, "event size is part of the recording format");
@@ -155,22 +162,39 @@ cleanup:
 
 int reader__next(struct reader *r, struct sf_event *e, char *err, size_t errlen)
 {
-	size_t n = fread(e, 1, sizeof(*e), r->f);
+	size_t n;
 
-	if (n == sizeof(*e)) {
-		r->index++;
-		return 1;
+	if (r->pos == r->len) {
+		if (r->tail) {
+			snprintf(err, errlen, "truncated record %llu (%zu of %zu bytes)",
+				 (unsigned long long)r->index, r->tail, sizeof(*e));
+			return -EBADMSG;
+		}
+		if (!r->batch) {
+			r->batch = malloc(BATCH * sizeof(*r->batch));
+			if (!r->batch)
+				return -ENOMEM;
+		}
+		n = fread(r->batch, 1, BATCH * sizeof(*r->batch), r->f);
+		if (ferror(r->f)) {
+			snprintf(err, errlen, "read error after record %llu: %s",
+				 (unsigned long long)r->index, strerror(errno));
+			return -EIO;
+		}
+		r->pos = 0;
+		r->len = n / sizeof(*e);
+		r->tail = n % sizeof(*e);
+		if (!r->len) {
+			if (!r->tail)
+				return 0;
+			snprintf(err, errlen, "truncated record %llu (%zu of %zu bytes)",
+				 (unsigned long long)r->index, r->tail, sizeof(*e));
+			return -EBADMSG;
+		}
 	}
-	if (ferror(r->f)) {
-		snprintf(err, errlen, "read error after record %llu: %s",
-			 (unsigned long long)r->index, strerror(errno));
-		return -EIO;
-	}
-	if (n == 0)
-		return 0;
-	snprintf(err, errlen, "truncated record %llu (%zu of %zu bytes)",
-		 (unsigned long long)r->index, n, sizeof(*e));
-	return -EBADMSG;
+	*e = r->batch[r->pos++];
+	r->index++;
+	return 1;
 }
 
 void reader__close(struct reader *r)
@@ -180,5 +204,6 @@ void reader__close(struct reader *r)
 	if (r->f)
 		fclose(r->f);
 	free(r->buf);
+	free(r->batch);
 	free(r);
 }

@@ -156,6 +156,7 @@ static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum trac
 			const struct btf *vmlinux, char *err, size_t errlen)
 {
 	struct tracer_bpf *skel;
+	size_t size;
 	int ret;
 
 	skel = tracer_bpf__open();
@@ -170,8 +171,11 @@ static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum trac
 	skel->rodata->targ_port = o->port;
 	skel->rodata->targ_lport = o->lport;
 	skel->rodata->targ_rport = o->rport;
-	ret = bpf_map__set_max_entries(skel->maps.events,
-				       o->ringbuf_size ? o->ringbuf_size : DEFAULT_RINGBUF);
+	size = o->ringbuf_size ? o->ringbuf_size : DEFAULT_RINGBUF;
+	/* wake the reader well before the ring fills, whatever its size */
+	if (skel->rodata->wakeup_bytes > size / 4)
+		skel->rodata->wakeup_bytes = size / 4;
+	ret = bpf_map__set_max_entries(skel->maps.events, size);
 	if (ret) {
 		snprintf(err, errlen, "invalid ring buffer size: %s", strerror(-ret));
 		goto cleanup;
@@ -268,9 +272,15 @@ cleanup:
 
 int tracer__poll(struct tracer *t, int timeout_ms)
 {
-	int n = ring_buffer__poll(t->rb, timeout_ms);
+	int n = ring_buffer__poll(t->rb, timeout_ms), more;
 
-	return n == -EINTR ? 0 : n;
+	if (n < 0 && n != -EINTR)
+		return n;
+	/* events below the wakeup threshold raise no epoll event: take them now */
+	more = ring_buffer__consume(t->rb);
+	if (more < 0)
+		return more;
+	return (n > 0 ? n : 0) + more;
 }
 
 int tracer__lost(struct tracer *t, uint64_t *total)

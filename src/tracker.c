@@ -166,13 +166,12 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
-static uint64_t bytes_hash(uint64_t h, const void *p, size_t n)
+static uint64_t words_hash(uint64_t h, const uint8_t *a16)
 {
-	const uint8_t *b = p;
+	uint64_t w[2];
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return h;
+	memcpy(w, a16, sizeof(w));
+	return mix64(h ^ w[0]) ^ mix64(h + w[1]);
 }
 
 /*
@@ -183,26 +182,21 @@ static uint64_t bytes_hash(uint64_t h, const void *p, size_t n)
 static uint64_t pair_key(const struct conn *c)
 {
 	int cmp = memcmp(c->laddr, c->raddr, 16);
-	uint64_t h = 0xcbf29ce484222325ULL;
-	uint32_t lo_isn, hi_isn;
-	uint16_t lo_port, hi_port;
+	uint64_t lo_part, hi_part;
 	const uint8_t *lo, *hi;
 
 	if (cmp < 0 || (cmp == 0 && c->lport <= c->rport)) {
-		lo = c->laddr, hi = c->raddr, lo_port = c->lport, hi_port = c->rport;
-		lo_isn = c->isn, hi_isn = c->peer_isn;
+		lo = c->laddr, hi = c->raddr;
+		lo_part = (uint64_t)c->lport << 32 | c->isn;
+		hi_part = (uint64_t)c->rport << 32 | c->peer_isn;
 	} else {
-		lo = c->raddr, hi = c->laddr, lo_port = c->rport, hi_port = c->lport;
-		lo_isn = c->peer_isn, hi_isn = c->isn;
+		lo = c->raddr, hi = c->laddr;
+		lo_part = (uint64_t)c->rport << 32 | c->peer_isn;
+		hi_part = (uint64_t)c->lport << 32 | c->isn;
 	}
-	h = bytes_hash(h, &c->family, 1);
-	h = bytes_hash(h, lo, 16);
-	h = bytes_hash(h, &lo_port, 2);
-	h = bytes_hash(h, &lo_isn, 4);
-	h = bytes_hash(h, hi, 16);
-	h = bytes_hash(h, &hi_port, 2);
-	h = bytes_hash(h, &hi_isn, 4);
-	return mix64(h) | 1;
+	return mix64(words_hash(c->family, lo) ^ mix64(lo_part) ^
+		     mix64(words_hash(~lo_part, hi) + hi_part)) |
+	       1;
 }
 
 static bool is_partner(const struct conn *a, const struct conn *b)
