@@ -51,8 +51,7 @@ static void sb_printf(struct sb *b, const char *fmt, ...)
 		b->len = b->cap - 1;
 }
 
-static inline __attribute__((always_inline)) void sb_put(struct sb *b, const char *s,
-							size_t n);
+static inline __attribute__((always_inline)) void sb_put(struct sb *b, const char *s, size_t n);
 
 static void sb_json_str(struct sb *b, const char *s, size_t max)
 {
@@ -114,9 +113,9 @@ static void sb_str(struct sb *b, const char *s)
 static void sb_u64(struct sb *b, uint64_t v)
 {
 	static const char digits[201] = "00010203040506070809101112131415161718192021222324"
-					 "25262728293031323334353637383940414243444546474849"
-					 "50515253545556575859606162636465666768697071727374"
-					 "75767778798081828384858687888990919293949596979899";
+					"25262728293031323334353637383940414243444546474849"
+					"50515253545556575859606162636465666768697071727374"
+					"75767778798081828384858687888990919293949596979899";
 	char tmp[20];
 	int i = sizeof(tmp);
 

@@ -15,7 +15,7 @@
 #include "tracker.h"
 
 #define DEFAULT_MAX_CONNS (1u << 20)
-#define HOPS_KEPT 6
+#define HOPS_KEPT 5 /* the longest real path: SYN_SENT SYN_RECV ESTABLISHED FIN_WAIT1 CLOSING */
 
 /* which snapshots a conn holds */
 enum {
@@ -31,6 +31,8 @@ enum {
 	HAVE_SYN = 1 << 9, /* isn known without the handshake completing */
 	HAVE_HALF = 1 << 10, /* data went out between the peer's FIN and ours */
 	HAVE_COOKIE = 1 << 11, /* the cookie is final (seen at ESTABLISHED) */
+	HAVE_HS = 1 << 12, /* hs_us is known */
+	HAVE_PAIRED = 1 << 13, /* pair/partner name the other local endpoint */
 };
 
 /* resets and retransmits of untracked sockets, kept briefly for a CLOSE that follows */
@@ -52,8 +54,8 @@ struct conn {
 	uint64_t id;
 	uint64_t pair;
 	uint64_t cgroup_id;
-	uint64_t sock_ino;
 	uint64_t enter_ns[HOPS_KEPT]; /* 0: unknown */
+	uint32_t sock_ino; /* sockfs inodes are 32-bit (get_next_ino) */
 	uint32_t partner; /* slot of the paired endpoint */
 	uint32_t lost_seq;
 	uint32_t netns;
@@ -72,8 +74,8 @@ struct conn {
 	uint32_t rst_ack;
 	uint16_t lport;
 	uint16_t rport;
-	uint16_t retrans_syn;
-	uint16_t retrans_fin;
+	uint8_t retrans_syn; /* counts stop at 255 */
+	uint8_t retrans_fin;
 	uint16_t have;
 	uint8_t hop_state[HOPS_KEPT];
 	uint8_t family;
@@ -82,8 +84,6 @@ struct conn {
 	uint8_t gaps;
 	uint8_t nhops;
 	uint8_t closer;
-	uint8_t paired;
-	uint8_t hs_known;
 	char comm[SF_COMM_LEN];
 	uint8_t laddr[16];
 	uint8_t raddr[16];
@@ -102,8 +102,7 @@ struct tracker {
 	struct conn *conns;
 	uint32_t cap; /* slots allocated */
 	uint32_t used; /* slots ever handed out (high-water mark) */
-	uint32_t *free; /* stack of freed slots */
-	uint32_t nfree;
+	uint32_t free_head; /* freed slots, linked through conn.partner; slot + 1, 0: none */
 	struct index by_addr;
 	struct index by_pair; /* established endpoints not yet paired */
 	uint64_t next_id;
@@ -337,7 +336,6 @@ void tracker__free(struct tracker *t)
 	if (!t)
 		return;
 	free(t->conns);
-	free(t->free);
 	free(t->by_addr.cells);
 	free(t->by_pair.cells);
 	free(t);
@@ -365,13 +363,13 @@ static struct conn *conn_alloc(struct tracker *t, const struct sf_event *e)
 	struct conn *c;
 	uint32_t slot;
 
-	if (t->nfree) {
-		slot = t->free[--t->nfree];
+	if (t->free_head) {
+		slot = t->free_head - 1;
+		t->free_head = t->conns[slot].partner;
 	} else {
 		if (t->used == t->cap) {
 			uint32_t ncap = t->cap ? t->cap * 2 : 1024;
 			struct conn *nc;
-			uint32_t *nf;
 
 			if (t->cap >= t->max_conns)
 				return NULL;
@@ -381,10 +379,6 @@ static struct conn *conn_alloc(struct tracker *t, const struct sf_event *e)
 			if (!nc)
 				return NULL;
 			t->conns = nc;
-			nf = realloc(t->free, (size_t)ncap * sizeof(*nf));
-			if (!nf)
-				return NULL;
-			t->free = nf;
 			t->cap = ncap;
 		}
 		slot = t->used++;
@@ -395,7 +389,8 @@ static struct conn *conn_alloc(struct tracker *t, const struct sf_event *e)
 	c->id = t->next_id++;
 	if (index_put(t, &t->by_addr, addr_key, slot)) {
 		c->skaddr = 0;
-		t->free[t->nfree++] = slot;
+		c->partner = t->free_head;
+		t->free_head = slot + 1;
 		return NULL;
 	}
 	t->st.live++;
@@ -426,7 +421,7 @@ static void conn_update_ident(struct conn *c, const struct sf_event *e)
 	c->netns = e->netns;
 	c->cgroup_id = e->cgroup_id;
 	if (e->sock_ino)
-		c->sock_ino = e->sock_ino;
+		c->sock_ino = (uint32_t)e->sock_ino;
 	if ((e->flags & SF_F_PROC) && !c->pid) {
 		c->pid = e->tgid;
 		memcpy(c->comm, e->comm, SF_COMM_LEN);
@@ -604,7 +599,7 @@ static void produce(struct tracker *t, struct conn *c, const struct verdict *v,
 	lc->alive = alive;
 	lc->start_ns = c->enter_ns[0];
 	lc->end_ns = end_ns;
-	lc->handshake_us = c->hs_known ? (int64_t)c->hs_us : -1;
+	lc->handshake_us = c->have & HAVE_HS ? (int64_t)c->hs_us : -1;
 	lc->retrans_syn = c->retrans_syn;
 	lc->retrans_fin = c->retrans_fin;
 	if (last) {
@@ -613,7 +608,7 @@ static void produce(struct tracker *t, struct conn *c, const struct verdict *v,
 		lc->bytes_received = last->bytes_received;
 		lc->bytes_acked = last->bytes_acked;
 	}
-	if (c->paired) {
+	if (c->have & HAVE_PAIRED) {
 		const struct conn *p = &t->conns[c->partner];
 
 		if (p->skaddr && p->pair == c->pair)
@@ -685,14 +680,15 @@ static void try_pair(struct tracker *t, struct conn *c)
 		return;
 	index_del(t, &t->by_pair, pairing_key, key);
 	p->pair = c->pair = p->id < c->id ? p->id : c->id;
-	p->paired = c->paired = 1;
+	p->have |= HAVE_PAIRED;
+	c->have |= HAVE_PAIRED;
 	p->partner = slot_of(t, c);
 	c->partner = (uint32_t)slot;
 }
 
 static void conn_release(struct tracker *t, struct conn *c)
 {
-	if (c->have & HAVE_ISN && !c->paired) {
+	if (c->have & HAVE_ISN && !(c->have & HAVE_PAIRED)) {
 		uint64_t key = pair_key(c);
 
 		if (index_get(t, &t->by_pair, pairing_key, key) == slot_of(t, c))
@@ -700,7 +696,8 @@ static void conn_release(struct tracker *t, struct conn *c)
 	}
 	index_del(t, &t->by_addr, addr_key, c->skaddr);
 	c->skaddr = 0;
-	t->free[t->nfree++] = slot_of(t, c);
+	c->partner = t->free_head;
+	t->free_head = slot_of(t, c) + 1;
 	t->st.live--;
 }
 
@@ -725,11 +722,11 @@ static void capture(struct tracker *t, struct conn *c, const struct sf_event *e)
 		c->have |= HAVE_ISN;
 		if (old == SF_TCP_SYN_SENT && c->enter_ns[0] && e->ts_ns >= c->enter_ns[0]) {
 			c->hs_us = (uint32_t)((e->ts_ns - c->enter_ns[0]) / 1000);
-			c->hs_known = 1;
+			c->have |= HAVE_HS;
 		} else if (old == SF_TCP_SYN_RECV && e->srtt_us) {
 			/* the passive side's first RTT sample is SYN-ACK to ACK */
 			c->hs_us = e->srtt_us >> 3;
-			c->hs_known = 1;
+			c->have |= HAVE_HS;
 		}
 		try_pair(t, c);
 		break;
@@ -1035,9 +1032,9 @@ static void on_sk_event(struct tracker *t, const struct sf_event *e)
 		apply_reset(c, SF_EV_RESET_RX, e->rcv_nxt, 0, e);
 		break;
 	case SF_EV_RETRANS:
-		if (e->tcp_flags & SF_TH_SYN && c->retrans_syn < UINT16_MAX)
+		if (e->tcp_flags & SF_TH_SYN && c->retrans_syn < UINT8_MAX)
 			c->retrans_syn++;
-		if (e->tcp_flags & SF_TH_FIN && c->retrans_fin < UINT16_MAX)
+		if (e->tcp_flags & SF_TH_FIN && c->retrans_fin < UINT8_MAX)
 			c->retrans_fin++;
 		break;
 	}
