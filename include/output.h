@@ -30,6 +30,8 @@ void view__lifecycle(struct view *v, const struct sf_lifecycle *lc, bool match);
 void view__transition(struct view *v, const struct sf_transition *tr, bool match);
 /* Human views hold one half of a local pair until the other ends; let go after 1 s. */
 void view__advance(struct view *v, uint64_t now_ns);
+/* Write out buffered JSON lines; before anything else goes to the same stream. */
+void view__flush(struct view *v);
 /* Print what is held and the summary. */
 void view__finish(struct view *v, const struct tracker_stats *st);
 void view__free(struct view *v);

@@ -36,8 +36,11 @@ int recorder__close(struct recorder *r);
 
 int reader__open(struct reader **out, const char *path, struct sf_rec_header *hdr, char *err,
 		 size_t errlen);
-/* 1: an event was read; 0: end of file; -EBADMSG: truncated record (err says where). */
-int reader__next(struct reader *r, struct sf_event *e, char *err, size_t errlen);
+/*
+ * 1: *e points at the next event (valid until the next call); 0: end of file;
+ * -EBADMSG: truncated record (err says where).
+ */
+int reader__next(struct reader *r, const struct sf_event **e, char *err, size_t errlen);
 void reader__close(struct reader *r);
 
 void sf_rec_header_init(struct sf_rec_header *hdr, uint64_t realtime_offset_ns, uint64_t start_ns,

@@ -17,8 +17,13 @@ struct held {
 	bool match;
 };
 
+#define JBUF_SIZE (1 << 18)
+
 struct view {
 	struct view_opts o;
+	/* JSON lines collect here and go out in large writes, past stdio's buffer */
+	char *jbuf;
+	size_t jlen;
 	struct held *held; /* first-ended halves of local pairs */
 	size_t nheld;
 	uint64_t printed;
@@ -110,30 +115,44 @@ static void sb_str(struct sb *b, const char *s)
 	sb_put(b, s, strlen(s));
 }
 
+static unsigned int digits10(uint64_t v)
+{
+	unsigned int n = 1;
+
+	while (v >= 10000) {
+		v /= 10000;
+		n += 4;
+	}
+	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* Straight into the buffer, two digits per division. */
 static void sb_u64(struct sb *b, uint64_t v)
 {
 	static const char digits[201] = "00010203040506070809101112131415161718192021222324"
 					"25262728293031323334353637383940414243444546474849"
 					"50515253545556575859606162636465666768697071727374"
 					"75767778798081828384858687888990919293949596979899";
-	char tmp[20];
-	int i = sizeof(tmp);
+	unsigned int n = digits10(v);
+	char *p;
 
-	/* two digits per division */
+	if (b->len + n >= b->cap)
+		return;
+	p = b->p + b->len + n;
+	b->len += n;
 	while (v >= 100) {
 		unsigned int d = (unsigned int)(v % 100) * 2;
 
 		v /= 100;
-		tmp[--i] = digits[d + 1];
-		tmp[--i] = digits[d];
+		*--p = digits[d + 1];
+		*--p = digits[d];
 	}
 	if (v >= 10) {
-		tmp[--i] = digits[v * 2 + 1];
-		tmp[--i] = digits[v * 2];
+		*--p = digits[v * 2 + 1];
+		*--p = digits[v * 2];
 	} else {
-		tmp[--i] = (char)('0' + v);
+		*--p = (char)('0' + v);
 	}
-	sb_put(b, tmp + i, sizeof(tmp) - i);
 }
 
 static void sb_addr(struct sb *b, uint8_t family, const uint8_t *addr)
@@ -341,6 +360,11 @@ int view__new(struct view **out, const struct view_opts *opts)
 	if (!v)
 		return -ENOMEM;
 	v->o = *opts;
+	v->jbuf = malloc(JBUF_SIZE);
+	if (!v->jbuf) {
+		free(v);
+		return -ENOMEM;
+	}
 	*out = v;
 	return 0;
 }
@@ -350,6 +374,7 @@ void view__free(struct view *v)
 	if (!v)
 		return;
 	free(v->held);
+	free(v->jbuf);
 	free(v);
 }
 
@@ -668,6 +693,23 @@ static void release_held(struct view *v, size_t i)
 	v->held[i] = v->held[--v->nheld];
 }
 
+void view__flush(struct view *v)
+{
+	if (!v->jlen)
+		return;
+	fflush(v->o.out);
+	fwrite(v->jbuf, 1, v->jlen, v->o.out);
+	v->jlen = 0;
+}
+
+/* Room for one more JSON line, flushing first when the buffer is nearly full. */
+static char *json_slot(struct view *v)
+{
+	if (v->jlen + LINE_MAX_LEN > JBUF_SIZE)
+		view__flush(v);
+	return v->jbuf + v->jlen;
+}
+
 void view__lifecycle(struct view *v, const struct sf_lifecycle *lc, bool match)
 {
 	if (v->o.mode == SF_VIEW_JSON) {
@@ -675,9 +717,11 @@ void view__lifecycle(struct view *v, const struct sf_lifecycle *lc, bool match)
 
 		if (!match)
 			return;
-		n = sf_lifecycle_json(v->line, sizeof(v->line) - 1, lc);
-		v->line[n++] = '\n';
-		fwrite(v->line, 1, n, v->o.out);
+		char *dst = json_slot(v);
+
+		n = sf_lifecycle_json(dst, LINE_MAX_LEN - 1, lc);
+		dst[n++] = '\n';
+		v->jlen += n;
 		v->printed++;
 		return;
 	}
@@ -737,7 +781,7 @@ void view__transition(struct view *v, const struct sf_transition *tr, bool match
 	endpoint_str(l, sizeof(l), e->family, tr->laddr, tr->lport);
 	endpoint_str(r, sizeof(r), e->family, tr->raddr, tr->rport);
 	if (v->o.mode == SF_VIEW_JSON) {
-		struct sb b = { v->line, 0, sizeof(v->line) - 1 };
+		struct sb b = { json_slot(v), 0, LINE_MAX_LEN - 1 };
 		char la[SF_ADDRSTRLEN], ra[SF_ADDRSTRLEN];
 
 		sf_format_addr(la, sizeof(la), e->family, tr->laddr);
@@ -757,7 +801,7 @@ void view__transition(struct view *v, const struct sf_transition *tr, bool match
 			  e->flags & SF_F_PROC ? "true" : "false", tr->pid);
 		sb_json_str(&b, tr->comm ? tr->comm : "", SF_COMM_LEN);
 		sb_printf(&b, "}\n");
-		fwrite(v->line, 1, b.len, v->o.out);
+		v->jlen += b.len;
 		return;
 	}
 	if (!v->header_done) {
@@ -782,6 +826,7 @@ void view__finish(struct view *v, const struct tracker_stats *st)
 {
 	while (v->nheld)
 		release_held(v, 0);
+	view__flush(v);
 	if (v->o.mode == SF_VIEW_JSON)
 		fprintf(v->o.out,
 			"{\"type\":\"summary\",\"events\":%" PRIu64 ",\"lost\":%" PRIu64

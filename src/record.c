@@ -160,14 +160,14 @@ cleanup:
 	return ret;
 }
 
-int reader__next(struct reader *r, struct sf_event *e, char *err, size_t errlen)
+int reader__next(struct reader *r, const struct sf_event **e, char *err, size_t errlen)
 {
 	size_t n;
 
 	if (r->pos == r->len) {
 		if (r->tail) {
 			snprintf(err, errlen, "truncated record %llu (%zu of %zu bytes)",
-				 (unsigned long long)r->index, r->tail, sizeof(*e));
+				 (unsigned long long)r->index, r->tail, sizeof(**e));
 			return -EBADMSG;
 		}
 		if (!r->batch) {
@@ -182,17 +182,17 @@ int reader__next(struct reader *r, struct sf_event *e, char *err, size_t errlen)
 			return -EIO;
 		}
 		r->pos = 0;
-		r->len = n / sizeof(*e);
-		r->tail = n % sizeof(*e);
+		r->len = n / sizeof(**e);
+		r->tail = n % sizeof(**e);
 		if (!r->len) {
 			if (!r->tail)
 				return 0;
 			snprintf(err, errlen, "truncated record %llu (%zu of %zu bytes)",
-				 (unsigned long long)r->index, r->tail, sizeof(*e));
+				 (unsigned long long)r->index, r->tail, sizeof(**e));
 			return -EBADMSG;
 		}
 	}
-	*e = r->batch[r->pos++];
+	*e = &r->batch[r->pos++];
 	r->index++;
 	return 1;
 }

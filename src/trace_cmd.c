@@ -396,6 +396,7 @@ int cmd_trace(int argc, char **argv)
 			view__advance(r.view, now);
 		}
 		/* stop once the reader of our output has gone (EPIPE) */
+		view__flush(r.view);
 		if (fflush(stdout) || ferror(stdout))
 			break;
 		if (deadline && now >= deadline)
@@ -423,7 +424,7 @@ int cmd_replay(int argc, char **argv)
 	struct tracker_stats st;
 	struct sf_rec_header hdr;
 	struct reader *rd = NULL;
-	struct sf_event e;
+	const struct sf_event *e;
 	uint64_t last_ts = 0, n = 0;
 	bool ended = false;
 	struct cmd_opts o;
@@ -469,15 +470,15 @@ int cmd_replay(int argc, char **argv)
 			ret = 1;
 			goto cleanup;
 		}
-		if (tracker__feed(r.trk, &e)) {
+		if (tracker__feed(r.trk, e)) {
 			fprintf(stderr, "synfin replay: %s: record %llu is not a valid event\n",
 				o.pos[0], (unsigned long long)n - 1);
 			ret = 1;
 			goto cleanup;
 		}
-		if (e.ts_ns > last_ts)
-			last_ts = e.ts_ns;
-		if (e.kind == SF_EV_END)
+		if (e->ts_ns > last_ts)
+			last_ts = e->ts_ns;
+		if (e->kind == SF_EV_END)
 			ended = true;
 		view__advance(r.view, last_ts);
 		if (ferror(stdout))

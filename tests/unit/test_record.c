@@ -49,7 +49,8 @@ static void test_round_trip(void **state)
 	struct sf_rec_header hdr, back;
 	struct recorder *w = NULL;
 	struct reader *r = NULL;
-	struct sf_event e, got;
+	const struct sf_event *got;
+	struct sf_event e;
 	char err[256];
 	struct stat st;
 
@@ -71,7 +72,7 @@ static void test_round_trip(void **state)
 	assert_string_equal(back.attach, "tp_btf");
 	for (int i = 0; i < 1000; i++) {
 		assert_int_equal(reader__next(r, &got, err, sizeof(err)), 1);
-		assert_int_equal(got.ts_ns, i);
+		assert_int_equal(got->ts_ns, i);
 	}
 	assert_int_equal(reader__next(r, &got, err, sizeof(err)), 0);
 	reader__close(r);
@@ -118,7 +119,7 @@ static void test_truncated_record(void **state)
 	char buf[sizeof(struct sf_rec_header) + sizeof(struct sf_event) + 10];
 	struct sf_rec_header hdr;
 	struct reader *r = NULL;
-	struct sf_event e;
+	const struct sf_event *e;
 	char err[256];
 
 	(void)state;

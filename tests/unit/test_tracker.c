@@ -38,7 +38,7 @@ static struct collected *replay(const char *name)
 	struct sf_rec_header hdr;
 	struct reader *rd = NULL;
 	struct tracker *t = NULL;
-	struct sf_event e;
+	const struct sf_event *e;
 	char path[256], err[256];
 	int ret;
 
@@ -47,7 +47,7 @@ static struct collected *replay(const char *name)
 	assert_int_equal(reader__open(&rd, path, &hdr, err, sizeof(err)), 0);
 	assert_int_equal(tracker__new(&t, NULL, &ops), 0);
 	while ((ret = reader__next(rd, &e, err, sizeof(err))) == 1)
-		assert_int_equal(tracker__feed(t, &e), 0);
+		assert_int_equal(tracker__feed(t, e), 0);
 	assert_int_equal(ret, 0);
 	tracker__stats(t, &c->st);
 	assert_int_equal(c->st.live, 0);
