@@ -148,7 +148,6 @@ static __always_inline void fill_common(struct sf_event *e, struct sock *sk, __u
 	e->lost_seq = lost_seq;
 	e->pid = (__u32)id;
 	e->tgid = id >> 32;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	net = RD(direct, sk, __sk_common.skc_net.net);
 	e->netns = RD(direct, net, ns.inum);
 	e->sport = RD(direct, sk, __sk_common.skc_num);
@@ -212,6 +211,15 @@ static __always_inline void fill_tcp(struct sf_event *e, struct sock *sk, const 
 	e->srtt_us = RD(direct, tp, srtt_us);
 }
 
+/* The current task names the socket's owner only in its process context. */
+static __always_inline void fill_comm(struct sf_event *e)
+{
+	if (e->flags & SF_F_PROC)
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	else
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+}
+
 static __always_inline void zero_tcp(struct sf_event *e)
 {
 	e->flags = 0;
@@ -238,6 +246,7 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	zero_tcp(e);
 	fill_common(e, sk, family, SF_EV_STATE, direct);
 	fill_tcp(e, sk, direct);
+	fill_comm(e);
 	e->oldstate = oldstate;
 	e->newstate = newstate;
 	submit(e);
@@ -269,6 +278,7 @@ static __always_inline int handle_sk_event(struct sock *sk, __u8 kind, __u8 tcp_
 	zero_tcp(e);
 	fill_common(e, sk, family, kind, direct);
 	fill_tcp(e, sk, direct);
+	fill_comm(e);
 	e->oldstate = e->newstate = RD(direct, sk, __sk_common.skc_state);
 	e->tcp_flags = tcp_flags;
 	submit(e);
