@@ -46,5 +46,10 @@ void tracer__close(struct tracer *t);
 
 /* Whether the process may load BPF tracing programs (root, or CAP_BPF + CAP_PERFMON). */
 bool sf_have_bpf_privileges(void);
+/*
+ * Sets libbpf's logging (quiet unless verbose) and checks what every BPF
+ * command needs: kernel BTF and the privileges. what names the job in err.
+ */
+int sf_bpf_ready(bool verbose, const char *what, char *err, size_t errlen);
 
 #endif

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,29 +17,14 @@ struct snapshot {
 	struct bpf_link *link;
 };
 
-static bool verbose;
-
-static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	(void)level;
-	return verbose ? vfprintf(stderr, fmt, args) : 0;
-}
-
 int snapshot__open(struct snapshot **out, bool verb, char *err, size_t errlen)
 {
 	struct snapshot *s;
 	int ret;
 
-	verbose = verb;
-	libbpf_set_print(print_fn);
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		snprintf(err, errlen, "kernel has no BTF (/sys/kernel/btf/vmlinux missing)");
-		return -ENOTSUP;
-	}
-	if (!sf_have_bpf_privileges()) {
-		snprintf(err, errlen, "reading sockets needs root, or CAP_BPF and CAP_PERFMON");
-		return -EPERM;
-	}
+	ret = sf_bpf_ready(verb, "reading sockets", err, errlen);
+	if (ret)
+		return ret;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;

@@ -45,6 +45,21 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args
 	return vfprintf(stderr, fmt, args);
 }
 
+int sf_bpf_ready(bool verb, const char *what, char *err, size_t errlen)
+{
+	verbose = verb;
+	libbpf_set_print(print_fn);
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(err, errlen, "kernel has no BTF (/sys/kernel/btf/vmlinux missing)");
+		return -ENOTSUP;
+	}
+	if (!sf_have_bpf_privileges()) {
+		snprintf(err, errlen, "%s needs root, or CAP_BPF and CAP_PERFMON", what);
+		return -EPERM;
+	}
+	return 0;
+}
+
 bool sf_have_bpf_privileges(void)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -219,16 +234,9 @@ int tracer__open(struct tracer **out, const struct tracer_opts *o, tracer_event_
 	struct tracer *t;
 	int ret;
 
-	verbose = o->verbose;
-	libbpf_set_print(print_fn);
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		snprintf(err, errlen, "kernel has no BTF (/sys/kernel/btf/vmlinux missing)");
-		return -ENOTSUP;
-	}
-	if (!sf_have_bpf_privileges()) {
-		snprintf(err, errlen, "tracing needs root, or CAP_BPF and CAP_PERFMON");
-		return -EPERM;
-	}
+	ret = sf_bpf_ready(o->verbose, "tracing", err, errlen);
+	if (ret)
+		return ret;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;

@@ -52,30 +52,32 @@ static bool owner_ok(const struct sf_filter *f, uint32_t pid, const char *comm)
 	return true;
 }
 
+static bool filter_match(const struct sf_filter *f, uint8_t family, uint32_t netns,
+			 uint64_t cgroup_id, uint16_t lport, uint16_t rport, const uint8_t *laddr,
+			 const uint8_t *raddr, uint32_t pid, const char *comm)
+{
+	if (f->family && family != f->family)
+		return false;
+	if (f->netns && netns != f->netns)
+		return false;
+	if (f->cgroup_id && cgroup_id != f->cgroup_id)
+		return false;
+	return port_ok(f, lport, rport) && addr_ok(f, family, laddr, raddr) &&
+	       owner_ok(f, pid, comm);
+}
+
 bool sf_filter_lifecycle(const struct sf_filter *f, const struct sf_lifecycle *lc)
 {
-	if (f->family && lc->family != f->family)
-		return false;
-	if (f->netns && lc->netns != f->netns)
-		return false;
-	if (f->cgroup_id && lc->cgroup_id != f->cgroup_id)
-		return false;
-	return port_ok(f, lc->lport, lc->rport) && addr_ok(f, lc->family, lc->laddr, lc->raddr) &&
-	       owner_ok(f, lc->pid, lc->comm);
+	return filter_match(f, lc->family, lc->netns, lc->cgroup_id, lc->lport, lc->rport,
+			    lc->laddr, lc->raddr, lc->pid, lc->comm);
 }
 
 bool sf_filter_transition(const struct sf_filter *f, const struct sf_transition *tr)
 {
 	const struct sf_event *e = tr->ev;
 
-	if (f->family && e->family != f->family)
-		return false;
-	if (f->netns && e->netns != f->netns)
-		return false;
-	if (f->cgroup_id && e->cgroup_id != f->cgroup_id)
-		return false;
-	return port_ok(f, tr->lport, tr->rport) && addr_ok(f, e->family, tr->laddr, tr->raddr) &&
-	       owner_ok(f, tr->pid, tr->comm);
+	return filter_match(f, e->family, e->netns, e->cgroup_id, tr->lport, tr->rport, tr->laddr,
+			    tr->raddr, tr->pid, tr->comm);
 }
 
 int sf_parse_u64(const char *s, uint64_t max, uint64_t *out)
