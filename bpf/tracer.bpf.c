@@ -195,6 +195,9 @@ static __always_inline void fill_tcp(struct sf_event *e, struct sock *sk, const 
 	if (RD(direct, tp, rcv_nxt) - RD(direct, tp, copied_seq) > ((flags & SF_F_FIN_IN) ? 1 : 0))
 		flags |= SF_F_UNREAD;
 	e->flags = flags;
+	/* at CLOSE the port is already released (inet_num is 0); inet_sport keeps it */
+	if (!e->sport)
+		e->sport = bpf_ntohs(RD(direct, tp, inet_conn.icsk_inet.inet_sport));
 	e->shutdown = direct ? BPF_CORE_READ_BITFIELD(sk, sk_shutdown) :
 			       BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown);
 	e->ack_pending = RD(direct, tp, inet_conn.icsk_ack.pending);

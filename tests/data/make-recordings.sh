@@ -38,6 +38,11 @@ start syn-retrans.sfr
 ip netns exec $NS python3 tests/data/synretrans.py 9200
 stop
 
+# a connect that times out in SYN_SENT: aborted
+start aborted.sfr
+ip netns exec $NS python3 tests/data/aborted.py 9200
+stop
+
 # a connection that exists before tracing starts
 ip netns add $NS
 ip -n $NS link set lo up

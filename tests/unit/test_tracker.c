@@ -227,6 +227,26 @@ static void test_refused(void **state)
 	free(c);
 }
 
+static void test_aborted(void **state)
+{
+	struct collected *c = replay("aborted.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT);
+
+	(void)state;
+	assert_int_equal(c->n, 1);
+	/* SYNs dropped, the client gave up: no RST either way */
+	assert_int_equal(cl->close, SF_CLOSE_ABORTED);
+	assert_int_equal(cl->closer, SF_CLOSER_LOCAL);
+	assert_int_equal(cl->last_state, SF_TCP_SYN_SENT);
+	assert_int_equal(cl->handshake_us, -1);
+	assert_int_equal(cl->nwaves, 0);
+	/* the port, released before the CLOSE event, still comes from inet_sport */
+	assert_int_equal(cl->rport, 9200);
+	assert_true(cl->lport != 0);
+	assert_true(cl->hops[0].us >= 300000);
+	free(c);
+}
+
 static void test_half_close(void **state)
 {
 	struct collected *c = replay("half-close.sfr");
@@ -551,15 +571,25 @@ static void test_invalid_events(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_four_way),       cmocka_unit_test(test_three_way),
-		cmocka_unit_test(test_server_first),   cmocka_unit_test(test_simultaneous),
-		cmocka_unit_test(test_reset),	       cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_half_close),     cmocka_unit_test(test_ipv6),
-		cmocka_unit_test(test_syn_retrans),    cmocka_unit_test(test_preexisting),
-		cmocka_unit_test(test_lost),	       cmocka_unit_test(test_order_gap),
-		cmocka_unit_test(test_midlife_unseen), cmocka_unit_test(test_reuse_and_listeners),
-		cmocka_unit_test(test_flush_alive),    cmocka_unit_test(test_table_full),
-		cmocka_unit_test(test_index_churn),    cmocka_unit_test(test_invalid_events),
+		cmocka_unit_test(test_four_way),
+		cmocka_unit_test(test_three_way),
+		cmocka_unit_test(test_server_first),
+		cmocka_unit_test(test_simultaneous),
+		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_aborted),
+		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_syn_retrans),
+		cmocka_unit_test(test_preexisting),
+		cmocka_unit_test(test_lost),
+		cmocka_unit_test(test_order_gap),
+		cmocka_unit_test(test_midlife_unseen),
+		cmocka_unit_test(test_reuse_and_listeners),
+		cmocka_unit_test(test_flush_alive),
+		cmocka_unit_test(test_table_full),
+		cmocka_unit_test(test_index_churn),
+		cmocka_unit_test(test_invalid_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
