@@ -42,6 +42,11 @@ int sf_resolve_cgroup(const char *path, uint64_t *id, char *err, size_t errlen);
  * one on a temporary folder and sets *mounted: the caller unmounts it.
  */
 int sf_cgroup2_root(char *buf, size_t len, bool *mounted);
+/*
+ * Sets no_new_privs and empties every capability set (effective, permitted,
+ * inheritable, bounding): for after the BPF objects are loaded and attached.
+ */
+int sf_drop_privileges(char *err, size_t errlen);
 /* Moves the calling process into a new network namespace with loopback up. */
 int sf_enter_new_netns(char *err, size_t errlen);
 

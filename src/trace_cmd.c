@@ -377,6 +377,13 @@ int cmd_trace(int argc, char **argv)
 		ret = 1;
 		goto cleanup;
 	}
+	/* loaded, attached, ring buffer and recording open: nothing more needs privilege */
+	ret = sf_drop_privileges(err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "synfin trace: %s\n", err);
+		ret = 1;
+		goto cleanup;
+	}
 	/* on stderr in every view: scripts wait for this line before they start traffic */
 	fprintf(stderr, "synfin: tracing TCP lifecycles (%s); Ctrl-C to stop\n",
 		session__attach_name(sess));

@@ -5,6 +5,9 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -214,4 +217,24 @@ int sf_enter_new_netns(char *err, size_t errlen)
 		snprintf(err, errlen, "cannot bring up loopback: %s", strerror(-ret));
 	close(fd);
 	return ret;
+}
+
+int sf_drop_privileges(char *err, size_t errlen)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+
+	/* no capability regained through exec or setuid binaries, and none kept */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+		snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
+		return -errno;
+	}
+	for (unsigned long cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL && errno != EPERM)
+			break;
+	if (syscall(SYS_capset, &hdr, data)) {
+		snprintf(err, errlen, "cannot drop capabilities: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
 }

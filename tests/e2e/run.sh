@@ -222,6 +222,34 @@ watch_tests() {
 watch_tests
 report_case watch $?
 
+# least privilege: while tracing, no capability is left and no_new_privs is set;
+# SIGTERM ends it cleanly and no BPF link stays behind
+priv_test() {
+	local dir=$OUT/privileges links0 links1 links2 pid
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	links0=$(bpftool link 2>/dev/null | grep -c .)
+	"$SYNFIN" trace >/dev/null 2>"$dir/trace.err" &
+	pid=$!
+	wait_for "$dir/trace.err" "tracing TCP" || return 1
+	grep -E 'CapEff|CapPrm|NoNewPrivs' /proc/$pid/status >"$dir/status"
+	links1=$(bpftool link 2>/dev/null | grep -c .)
+	kill -TERM $pid
+	wait $pid
+	local rc=$?
+	links2=$(bpftool link 2>/dev/null | grep -c .)
+	{
+		cat "$dir/status"
+		echo "links before $links0, during $links1, after $links2; exit $rc"
+	} >"$dir/result"
+	grep -q 'CapEff:[[:space:]]*0000000000000000' "$dir/status" &&
+		grep -q 'CapPrm:[[:space:]]*0000000000000000' "$dir/status" &&
+		grep -q 'NoNewPrivs:[[:space:]]*1' "$dir/status" && [ "$links1" -gt "$links0" ] &&
+		[ "$links2" = "$links0" ] && [ $rc = 0 ] && grep -q 'events, 0 lost' "$dir/trace.err"
+}
+priv_test
+report_case privileges $?
+
 # the bench still runs (100 connections, no figures judged)
 mkdir -p "$OUT/bench"
 if bench/run.sh --quick >"$OUT/bench/result" 2>&1 && grep -q '^| synfin trace' "$OUT/bench/result" &&
