@@ -39,7 +39,7 @@ endif
 # keep the BPF objects between the skeletons and the build
 .SECONDARY:
 
-.PHONY: all clean deps trace bench test unit unit-san e2e check-format format
+.PHONY: all clean install deps trace bench test unit unit-san e2e check-format format
 all: synfin
 
 # what a fresh machine lacks, from Debian's packages
@@ -113,6 +113,23 @@ check-format:
 
 format:
 	$(Q)clang-format -i src/*.c include/*.h bpf/*.bpf.c tests/unit/*.c tests/e2e/*.c
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+install: synfin
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 synfin $(DESTDIR)$(PREFIX)/sbin/synfin
+	$(Q)install -D -m 0644 docs/synfin.8 $(DESTDIR)$(PREFIX)/share/man/man8/synfin.8
+	$(Q)install -D -m 0644 scripts/synfin.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/synfin
+	$(Q)sed 's|/usr/local/sbin/synfin|$(PREFIX)/sbin/synfin|' scripts/synfin-watch.service > \
+		$(OUTPUT)/synfin-watch.service
+	$(Q)install -D -m 0644 $(OUTPUT)/synfin-watch.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/synfin-watch.service
+	$(Q)install -D -m 0644 docs/lifecycle.md $(DESTDIR)$(PREFIX)/share/doc/synfin/lifecycle.md
+	$(Q)install -D -m 0644 docs/prometheus-alerts.yml \
+		$(DESTDIR)$(PREFIX)/share/doc/synfin/prometheus-alerts.yml
 
 clean:
 	$(call msg,CLEAN)

@@ -250,6 +250,31 @@ priv_test() {
 priv_test
 report_case privileges $?
 
+# the command line: --version, --help of every command, install into a DESTDIR
+cli_test() {
+	local dir=$OUT/cli
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	{
+		"$SYNFIN" --version | grep -q '^synfin [0-9]' || echo "no --version"
+		for c in trace replay check repro snapshot watch; do
+			"$SYNFIN" $c --help >"$dir/$c.help" 2>&1 && grep -q "^Usage: synfin $c" "$dir/$c.help" ||
+				echo "synfin $c --help failed"
+		done
+		"$SYNFIN" nosuch 2>/dev/null; [ $? = 2 ] || echo "unknown command is not exit 2"
+		make -s install PREFIX=/usr DESTDIR="$(realpath "$dir")/root" >/dev/null 2>&1 || echo "install failed"
+		for f in usr/sbin/synfin usr/share/man/man8/synfin.8 \
+			usr/share/bash-completion/completions/synfin usr/lib/systemd/system/synfin-watch.service; do
+			[ -s "$dir/root/$f" ] || echo "install: $f missing"
+		done
+		grep -q 'ExecStart=/usr/sbin/synfin watch' "$dir/root/usr/lib/systemd/system/synfin-watch.service" ||
+			echo "the unit does not point at the installed binary"
+	} >"$dir/result" 2>&1
+	[ ! -s "$dir/result" ]
+}
+cli_test
+report_case cli $?
+
 # the bench still runs (100 connections, no figures judged)
 mkdir -p "$OUT/bench"
 if bench/run.sh --quick >"$OUT/bench/result" 2>&1 && grep -q '^| synfin trace' "$OUT/bench/result" &&
