@@ -39,7 +39,7 @@ endif
 # keep the BPF objects between the skeletons and the build
 .SECONDARY:
 
-.PHONY: all clean install deps trace bench test unit unit-san e2e check-format format
+.PHONY: all clean install deps trace bench fuzz test unit unit-san e2e check-format format
 all: synfin
 
 # what a fresh machine lacks, from Debian's packages
@@ -113,6 +113,26 @@ check-format:
 
 format:
 	$(Q)clang-format -i src/*.c include/*.h bpf/*.bpf.c tests/unit/*.c tests/e2e/*.c
+
+# libFuzzer targets for every parser and the engine; FUZZ_SECONDS each
+FUZZ_TARGETS := expect alert tracker record
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := $(addprefix src/,$(CORE_SRCS))
+
+$(OUTPUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard include/*.h) | $(OUTPUT)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$(CPPFLAGS) $< $(FUZZ_SRCS) -lm -o $@
+
+fuzz: $(patsubst %,$(OUTPUT)/fuzz_%,$(FUZZ_TARGETS))
+	$(Q)for t in $(FUZZ_TARGETS); do \
+		echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
+		mkdir -p $(OUTPUT)/corpus/$$t; \
+		$(OUTPUT)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(OUTPUT)/ \
+			$(OUTPUT)/corpus/$$t tests/fuzz/corpus/$$t 2>$(OUTPUT)/fuzz_$$t.log || \
+			{ tail -40 $(OUTPUT)/fuzz_$$t.log; exit 1; }; \
+		grep -E '^#[0-9]+.*DONE' $(OUTPUT)/fuzz_$$t.log | tail -1; \
+	done
 
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -57,7 +57,8 @@ static int parse_duration(const char *s, double *secs)
 		*secs = v * 3600;
 	else
 		return -EINVAL;
-	return 0;
+	/* a year is plenty, and keeps nanoseconds within 64 bits */
+	return *secs > 366 * 86400.0 ? -EINVAL : 0;
 }
 
 static void list_metrics(char *buf, size_t len)
@@ -148,8 +149,9 @@ int alert_parse(const char *text, struct alert_rule *r, char *err, size_t errlen
 			double secs;
 
 			tok = strtok_r(NULL, " \t", &save);
-			if (!tok || parse_duration(tok, &secs)) {
-				snprintf(err, errlen, "'for' needs a duration (e.g. for 30s)");
+			if (!tok || parse_duration(tok, &secs) || r->for_ns) {
+				snprintf(err, errlen,
+					 "'for' needs one duration up to a year (e.g. for 30s)");
 				return -EINVAL;
 			}
 			r->for_ns = (uint64_t)(secs * 1e9);

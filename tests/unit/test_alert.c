@@ -46,8 +46,11 @@ static void test_parse(void **state)
 	assert_bad("close_wait=1", "is not METRIC>VALUE");
 	assert_bad("close_wait>x", "invalid value 'x'");
 	assert_bad("close_wait_age>30y", "invalid age '30y'");
-	assert_bad("close_wait>1 for", "'for' needs a duration");
-	assert_bad("close_wait>1 for soon", "'for' needs a duration");
+	assert_bad("close_wait>1 for", "'for' needs one duration");
+	assert_bad("close_wait>1 for soon", "'for' needs one duration");
+	/* found by fuzz_alert: a hold too long for 64-bit nanoseconds */
+	assert_bad("close_wait>1 for 3888888888880", "'for' needs one duration");
+	assert_bad("close_wait>1 for 30s for 1s", "'for' needs one duration");
 	assert_bad("port=0 close_wait>1", "invalid 'port=0'");
 	assert_bad("port=1 port=2 close_wait>1", "invalid 'port=2'");
 	assert_bad("close_wait>1 time_wait>1", "unexpected 'time_wait>1'");
