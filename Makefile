@@ -11,7 +11,8 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
-CPPFLAGS += -Iinclude -I$(OUTPUT) -DSYNFIN_VERSION='"$(VERSION)"' -D_GNU_SOURCE
+CPPFLAGS += -Iinclude -I$(OUTPUT) -DSYNFIN_VERSION='"$(VERSION)"' -D_GNU_SOURCE $(CPPFLAGS_EXTRA)
+BINARY ?= synfin
 LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lmicrohttpd \
 	-lpthread -lm
 ifeq ($(SAN),1)
@@ -39,7 +40,7 @@ endif
 # keep the BPF objects between the skeletons and the build
 .SECONDARY:
 
-.PHONY: all clean install deps trace bench fuzz test unit unit-san e2e check-format format
+.PHONY: all clean install static vmtest deps trace bench fuzz test unit unit-san e2e check-format format
 all: synfin
 
 # what a fresh machine lacks, from Debian's packages
@@ -72,7 +73,7 @@ $(OUTPUT)/%.o: src/%.c $(wildcard include/*.h) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-synfin: $(APP_OBJS)
+$(BINARY): $(APP_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
@@ -133,6 +134,16 @@ fuzz: $(patsubst %,$(OUTPUT)/fuzz_%,$(FUZZ_TARGETS))
 			{ tail -40 $(OUTPUT)/fuzz_$$t.log; exit 1; }; \
 		grep -E '^#[0-9]+.*DONE' $(OUTPUT)/fuzz_$$t.log | tail -1; \
 	done
+
+# A static synfin for other kernels (make vmtest), without the metrics endpoint
+static:
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/static CPPFLAGS_EXTRA=-DSF_NO_METRICS \
+		LDFLAGS=-static LIBS="-lbpf -lelf -lz -lzstd -lpthread -lm" \
+		BINARY=$(OUTPUT)/static/synfin $(OUTPUT)/static/synfin
+
+# CO-RE on a second kernel: Debian's 6.1 under QEMU runs the trace scenarios
+vmtest: static
+	$(Q)scripts/vmtest.sh $(OUTPUT)/static/synfin
 
 PREFIX ?= /usr/local
 DESTDIR ?=
