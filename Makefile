@@ -40,7 +40,7 @@ endif
 # keep the BPF objects between the skeletons and the build
 .SECONDARY:
 
-.PHONY: all clean install static vmtest deps trace bench fuzz test unit unit-san e2e check-format format
+.PHONY: all clean install static vmtest deps trace bench fuzz test e2e-san valgrind unit unit-san e2e check-format format
 all: synfin
 
 # what a fresh machine lacks, from Debian's packages
@@ -99,6 +99,20 @@ $(OUTPUT)/loadgen: bench/loadgen.c | $(OUTPUT)
 # speed and memory against the alternatives: not a test, no thresholds (root)
 bench: synfin $(OUTPUT)/loadgen
 	$(Q)bench/run.sh
+
+# the end-to-end suite with synfin built with ASan and UBSan
+e2e-san: $(OUTPUT)/scen $(OUTPUT)/loadgen
+	$(Q)$(MAKE) --no-print-directory SAN=1 OUTPUT=$(OUTPUT)/san BINARY=$(OUTPUT)/san/synfin \
+		$(OUTPUT)/san/synfin
+	$(Q)SYNFIN=$(OUTPUT)/san/synfin E2E_OUT=$(OUTPUT)/e2e-san tests/e2e/run.sh
+
+# replay, every view, on every recording, under valgrind: no leak, no error
+valgrind: synfin
+	$(Q)for f in tests/data/*.sfr; do for v in --json --ladder --states ""; do \
+		valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=99 \
+			./synfin replay $$v $$f >/dev/null 2>$(OUTPUT)/valgrind.log; \
+		[ $$? = 99 ] && { cat $(OUTPUT)/valgrind.log; exit 1; }; \
+	done; done; echo "valgrind: replay clean on $$(ls tests/data/*.sfr | wc -l) recordings"
 
 # the unit tests again under ASan and UBSan, in their own build folder
 unit-san:

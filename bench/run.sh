@@ -5,7 +5,7 @@
 # buffer headroom. Needs root. --quick: tiny sizes, to check the bench runs.
 set -u
 cd "$(dirname "$0")/.."
-SYNFIN=$(realpath ./synfin)
+SYNFIN=$(realpath "${SYNFIN:-./synfin}")
 LOADGEN=$(realpath build/loadgen)
 PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 QUICK=0

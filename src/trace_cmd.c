@@ -64,6 +64,7 @@ enum opt_ids {
 	OPT_RECORD,
 	OPT_RINGBUF,
 	OPT_ATTACH,
+	OPT_MAX_CONNS,
 };
 
 static const struct option trace_long[] = {
@@ -85,6 +86,7 @@ static const struct option trace_long[] = {
 	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "attach", required_argument, NULL, OPT_ATTACH },
+	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{},
@@ -112,6 +114,8 @@ static const char trace_usage[] =
 	"      --record FILE       also write the raw events, for synfin replay (mode 0600)\n"
 	"      --ringbuf-size SIZE ring buffer bytes, a power of two (K/M suffix; default 16M)\n"
 	"      --attach MODE       auto (default), tp_btf or tracepoint\n"
+	"      --max-conns N       endpoints tracked at once (default 1048576); past it new\n"
+	"                          ones are not tracked, and counted as untracked\n"
 	"  -v, --verbose           show libbpf's messages\n";
 
 static const char replay_usage[] =
@@ -124,6 +128,7 @@ struct cmd_opts {
 	struct sf_filter filter;
 	struct view_opts view;
 	struct tracer_opts tracer;
+	struct tracker_opts tracker;
 	const char *record;
 	uint64_t duration_s;
 	bool states;
@@ -269,6 +274,12 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct cmd_opts *o
 						   "4K to 2G)",
 						   optarg);
 			break;
+		case OPT_MAX_CONNS:
+			if (sf_parse_u64(optarg, 1 << 30, &v) || !v)
+				return usage_error(cmd, "invalid --max-conns '%s' (1 to 2^30)",
+						   optarg);
+			o->tracker.max_conns = v;
+			break;
 		case OPT_ATTACH:
 			if (!live)
 				return usage_error(cmd, "%s", "--attach is for synfin trace");
@@ -368,6 +379,7 @@ int cmd_trace(int argc, char **argv)
 	}
 	setup_signals();
 	so.tracer = o.tracer;
+	so.tracker = o.tracker;
 	so.record = o.record;
 	so.ops = (struct tracker_ops){ on_lifecycle, o.states ? on_transition : NULL, &r };
 	so.realtime_offset_ns = o.view.realtime_offset_ns;
@@ -450,7 +462,7 @@ int cmd_replay(int argc, char **argv)
 		setvbuf(stdout, obuf, _IOFBF, OUT_BUF);
 	signal(SIGPIPE, SIG_IGN);
 	if (run_init(&r, &o, stdout) ||
-	    tracker__new(&r.trk, NULL,
+	    tracker__new(&r.trk, &o.tracker,
 			 &(struct tracker_ops){ on_lifecycle, o.states ? on_transition : NULL,
 						&r })) {
 		fprintf(stderr, "synfin replay: out of memory\n");
