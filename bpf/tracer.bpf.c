@@ -301,6 +301,45 @@ static __always_inline int handle_retrans(struct sock *sk, struct sk_buff *skb, 
 	return handle_sk_event(sk, SF_EV_RETRANS, fl, direct);
 }
 
+/*
+ * A SYN-ACK sent again from a request socket, before the child socket exists:
+ * the event carries the request's address and tuple, the engine matches it to
+ * the child by tuple.
+ */
+static __always_inline int handle_synack(struct sock *lsk, struct request_sock *req,
+					 const bool direct)
+{
+	struct sock_common *rc = (struct sock_common *)req;
+	struct sf_event *e;
+	__u16 family;
+
+	if (!req || !sock_passes(lsk, direct, &family))
+		return 0;
+	e = reserve();
+	if (!e)
+		return 0;
+	zero_tcp(e);
+	fill_common(e, lsk, family, SF_EV_RETRANS, direct);
+	__builtin_memset(e->comm, 0, sizeof(e->comm));
+	e->skaddr = (__u64)req;
+	e->cookie = 0;
+	e->sock_ino = 0;
+	e->sport = BPF_CORE_READ(rc, skc_num);
+	e->dport = bpf_ntohs(BPF_CORE_READ(rc, skc_dport));
+	if (family == AF_INET) {
+		*(__u32 *)e->saddr = BPF_CORE_READ(rc, skc_rcv_saddr);
+		*(__u32 *)e->daddr = BPF_CORE_READ(rc, skc_daddr);
+	} else {
+		bpf_core_read(e->saddr, sizeof(e->saddr), &rc->skc_v6_rcv_saddr);
+		bpf_core_read(e->daddr, sizeof(e->daddr), &rc->skc_v6_daddr);
+	}
+	e->flags = SF_F_SYNACK;
+	e->tcp_flags = SF_TH_SYN | SF_TH_ACK;
+	e->oldstate = e->newstate = SF_TCP_SYN_RECV;
+	submit(e);
+	return 0;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(btf_state, struct sock *sk, int oldstate, int newstate)
 {
@@ -323,6 +362,12 @@ SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(btf_retransmit, struct sock *sk, struct sk_buff *skb)
 {
 	return handle_retrans(sk, skb, true);
+}
+
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(btf_retransmit_synack, struct sock *sk, struct request_sock *req)
+{
+	return handle_synack(sk, req, true);
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
@@ -352,6 +397,13 @@ int tp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 {
 	return handle_retrans((struct sock *)BPF_CORE_READ(ctx, skaddr),
 			      (struct sk_buff *)BPF_CORE_READ(ctx, skbaddr), false);
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_synack")
+int tp_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
+{
+	return handle_synack((struct sock *)BPF_CORE_READ(ctx, skaddr),
+			     (struct request_sock *)BPF_CORE_READ(ctx, req), false);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -49,6 +49,7 @@ enum sf_flag {
 	SF_F_FIN_IN = 1 << 2, /* SOCK_DONE: the peer's FIN has been received */
 	SF_F_LINGER0 = 1 << 3, /* SO_LINGER with zero timeout: close() sends RST */
 	SF_F_UNREAD = 1 << 4, /* received data was never read: close() sends RST */
+	SF_F_SYNACK = 1 << 5, /* SF_EV_RETRANS of a SYN-ACK: skaddr and tuple are the request's */
 };
 
 /* TCP header flag bits, as in tcp_flags */

@@ -639,6 +639,13 @@ static void print_ladder(struct view *v, const struct sf_lifecycle *a, const str
 			"the peer's FIN; what follows there is not traced\n",
 			a->fw2_handoff ? sf_role_name(a->role) : sf_role_name(b->role));
 	for (const struct sf_lifecycle *e = a; e; e = e == a ? b : NULL) {
+		if (e->retrans_syn)
+			fprintf(v->o.out, "  note: the %s sent its %s %u more time(s)\n",
+				sf_role_name(e->role),
+				e->role == SF_ROLE_SERVER ? "SYN-ACK" : "SYN", e->retrans_syn);
+		if (e->retrans_fin)
+			fprintf(v->o.out, "  note: the %s sent its FIN %u more time(s)\n",
+				sf_role_name(e->role), e->retrans_fin);
 		if (e->alive)
 			fprintf(v->o.out, "  note: the %s is still open, in %s\n",
 				sf_role_name(e->role), sf_state_name(e->last_state));

@@ -133,6 +133,8 @@ static int choose_programs(struct tracer_bpf *skel, enum tracer_attach attach,
 		  "tcp_receive_reset" },
 		{ skel->progs.btf_retransmit, skel->progs.tp_retransmit, "tcp",
 		  "tcp_retransmit_skb" },
+		{ skel->progs.btf_retransmit_synack, skel->progs.tp_retransmit_synack, "tcp",
+		  "tcp_retransmit_synack" },
 	};
 	const char *root = NULL;
 	int ret;

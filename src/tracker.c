@@ -47,6 +47,17 @@ struct recent {
 	uint8_t kind;
 };
 
+/* SYN-ACKs sent again by request sockets, until their child socket appears */
+#define SYNACKS 64
+
+struct synack {
+	uint32_t netns;
+	uint16_t lport;
+	uint16_t rport;
+	uint8_t raddr[16];
+	uint8_t count;
+};
+
 /* Compact per-endpoint state: this is what every tracked connection costs. */
 struct conn {
 	uint64_t skaddr; /* 0: free slot */
@@ -110,6 +121,8 @@ struct tracker {
 	struct sf_lifecycle lc; /* scratch for the lifecycle being produced */
 	struct recent recent[RECENT_EVENTS];
 	unsigned int nrecent;
+	struct synack synacks[SYNACKS];
+	unsigned int nsynacks;
 };
 
 static const char *const state_names[SF_TCP_MAX_STATES] = {
@@ -708,6 +721,19 @@ static bool need_reset(unsigned int state)
 	       state == SF_TCP_FIN_WAIT1 || state == SF_TCP_FIN_WAIT2 || state == SF_TCP_SYN_RECV;
 }
 
+static struct synack *synack_find(struct tracker *t, uint32_t netns, uint16_t lport, uint16_t rport,
+				  const uint8_t *raddr)
+{
+	for (unsigned int i = 0; i < SYNACKS; i++) {
+		struct synack *s = &t->synacks[i];
+
+		if (s->count && s->netns == netns && s->lport == lport && s->rport == rport &&
+		    !memcmp(s->raddr, raddr, 16))
+			return s;
+	}
+	return NULL;
+}
+
 /* Record what a transition tells, before the state changes. */
 static void capture(struct tracker *t, struct conn *c, const struct sf_event *e)
 {
@@ -720,11 +746,21 @@ static void capture(struct tracker *t, struct conn *c, const struct sf_event *e)
 		c->isn = e->snd_una - 1;
 		c->peer_isn = e->rcv_nxt - 1;
 		c->have |= HAVE_ISN;
+		if (old == SF_TCP_SYN_RECV) {
+			struct synack *s = synack_find(t, e->netns, e->sport, e->dport, e->daddr);
+
+			/* the request socket's SYN-ACK retransmits are this child's */
+			if (s) {
+				c->retrans_syn = s->count;
+				s->count = 0;
+			}
+		}
 		if (old == SF_TCP_SYN_SENT && c->enter_ns[0] && e->ts_ns >= c->enter_ns[0]) {
 			c->hs_us = (uint32_t)((e->ts_ns - c->enter_ns[0]) / 1000);
 			c->have |= HAVE_HS;
-		} else if (old == SF_TCP_SYN_RECV && e->srtt_us) {
-			/* the passive side's first RTT sample is SYN-ACK to ACK */
+		} else if (old == SF_TCP_SYN_RECV && e->srtt_us && !c->retrans_syn) {
+			/* the passive side's first RTT sample is SYN-ACK to ACK; after a
+			 * retransmitted SYN-ACK the kernel takes no sample (Karn) */
 			c->hs_us = e->srtt_us >> 3;
 			c->have |= HAVE_HS;
 		}
@@ -1013,9 +1049,28 @@ static int on_state(struct tracker *t, const struct sf_event *e)
 	return 0;
 }
 
+static void note_synack(struct tracker *t, const struct sf_event *e)
+{
+	struct synack *s = synack_find(t, e->netns, e->sport, e->dport, e->daddr);
+
+	if (!s) {
+		s = &t->synacks[t->nsynacks++ % SYNACKS];
+		*s = (struct synack){ .netns = e->netns, .lport = e->sport, .rport = e->dport };
+		memcpy(s->raddr, e->daddr, 16);
+	}
+	if (s->count < UINT8_MAX)
+		s->count++;
+}
+
 static void on_sk_event(struct tracker *t, const struct sf_event *e)
 {
-	struct conn *c = conn_lookup(t, e->skaddr);
+	struct conn *c;
+
+	if (e->kind == SF_EV_RETRANS && e->flags & SF_F_SYNACK) {
+		note_synack(t, e);
+		return;
+	}
+	c = conn_lookup(t, e->skaddr);
 
 	if (!c) {
 		t->st.ignored++;

@@ -300,6 +300,24 @@ static void test_syn_retrans(void **state)
 	free(c);
 }
 
+static void test_synack_retrans(void **state)
+{
+	struct collected *c = replay("synack-retrans.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT),
+				  *sv = find_role(c, SF_ROLE_SERVER);
+
+	(void)state;
+	assert_pair(cl, sv);
+	/* SYN-ACKs dropped for 1.5 s: the request socket sent them again, and the
+	 * client its SYN; the count reaches the child that the request became */
+	assert_true(sv->retrans_syn >= 1);
+	assert_true(cl->retrans_syn >= 1);
+	assert_true(cl->handshake_us > 1000000);
+	/* no RTT sample after a retransmitted SYN-ACK: the server's time is unknown */
+	assert_int_equal(sv->handshake_us, -1);
+	free(c);
+}
+
 static void test_preexisting(void **state)
 {
 	struct collected *c = replay("preexisting.sfr");
@@ -571,25 +589,16 @@ static void test_invalid_events(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_four_way),
-		cmocka_unit_test(test_three_way),
-		cmocka_unit_test(test_server_first),
-		cmocka_unit_test(test_simultaneous),
-		cmocka_unit_test(test_reset),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_aborted),
-		cmocka_unit_test(test_half_close),
-		cmocka_unit_test(test_ipv6),
-		cmocka_unit_test(test_syn_retrans),
-		cmocka_unit_test(test_preexisting),
-		cmocka_unit_test(test_lost),
-		cmocka_unit_test(test_order_gap),
-		cmocka_unit_test(test_midlife_unseen),
-		cmocka_unit_test(test_reuse_and_listeners),
-		cmocka_unit_test(test_flush_alive),
-		cmocka_unit_test(test_table_full),
-		cmocka_unit_test(test_index_churn),
-		cmocka_unit_test(test_invalid_events),
+		cmocka_unit_test(test_four_way),       cmocka_unit_test(test_three_way),
+		cmocka_unit_test(test_server_first),   cmocka_unit_test(test_simultaneous),
+		cmocka_unit_test(test_reset),	       cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_aborted),	       cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_ipv6),	       cmocka_unit_test(test_syn_retrans),
+		cmocka_unit_test(test_synack_retrans), cmocka_unit_test(test_preexisting),
+		cmocka_unit_test(test_lost),	       cmocka_unit_test(test_order_gap),
+		cmocka_unit_test(test_midlife_unseen), cmocka_unit_test(test_reuse_and_listeners),
+		cmocka_unit_test(test_flush_alive),    cmocka_unit_test(test_table_full),
+		cmocka_unit_test(test_index_churn),    cmocka_unit_test(test_invalid_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
