@@ -40,7 +40,7 @@ stop
 
 # the server's SYN-ACKs dropped for 1.5 s: it sends them again from its request socket
 start synack-retrans.sfr
-ip netns exec $NS python3 tests/data/synackretrans.py 9200
+ip netns exec $NS python3 tests/data/synretrans.py 9200 synack
 stop
 
 # a connect that times out in SYN_SENT: aborted

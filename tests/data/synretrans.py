@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Connect while nftables drops SYNs to the port; lift the rule after 1.5 s so the
-second retransmitted SYN gets through (needs nft, run inside a private netns)."""
+"""Connect while nftables drops the SYNs to the port (or, with "synack", the
+server's SYN-ACKs); lift the rule after 1.5 s so a retransmission gets through.
+Needs nft; run inside a private netns. Usage: synretrans.py PORT [synack]"""
 import socket
 import subprocess
 import sys
@@ -8,8 +9,12 @@ import threading
 import time
 
 port = int(sys.argv[1])
+if len(sys.argv) > 2 and sys.argv[2] == "synack":
+    match = f"tcp sport {port} tcp flags & (syn | ack) == syn | ack"
+else:
+    match = f"tcp dport {port} tcp flags & syn == syn"
 rule = ("table inet synfin_syn {\n chain in {\n  type filter hook input priority 0;\n"
-        f"  tcp dport {port} tcp flags & syn == syn drop\n }}\n}}\n")
+        f"  {match} drop\n }}\n}}\n")
 subprocess.run(["nft", "-f", "-"], input=rule.encode(), check=True)
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
