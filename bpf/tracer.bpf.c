@@ -235,25 +235,33 @@ static __always_inline void zero_tcp(struct sf_event *e)
 	e->oldstate = e->newstate = 0;
 }
 
-static __always_inline int handle_state(struct sock *sk, int oldstate, int newstate,
-					const bool direct)
+/* One event for a full socket; the state pair says where it stands. */
+static __always_inline int emit_sock(struct sock *sk, __u16 family, __u8 kind, int oldstate,
+				     int newstate, __u8 tcp_flags, const bool direct)
 {
-	struct sf_event *e;
-	__u16 family;
+	struct sf_event *e = reserve();
 
-	if (!sock_passes(sk, direct, &family))
-		return 0;
-	e = reserve();
 	if (!e)
 		return 0;
 	zero_tcp(e);
-	fill_common(e, sk, family, SF_EV_STATE, direct);
+	fill_common(e, sk, family, kind, direct);
 	fill_tcp(e, sk, direct);
 	fill_comm(e);
 	e->oldstate = oldstate;
 	e->newstate = newstate;
+	e->tcp_flags = tcp_flags;
 	submit(e);
 	return 0;
+}
+
+static __always_inline int handle_state(struct sock *sk, int oldstate, int newstate,
+					const bool direct)
+{
+	__u16 family;
+
+	if (!sock_passes(sk, direct, &family))
+		return 0;
+	return emit_sock(sk, family, SF_EV_STATE, oldstate, newstate, 0, direct);
 }
 
 /* Resets and retransmits also fire for timewait and request sockets: keep full sockets only. */
@@ -270,22 +278,13 @@ static __always_inline bool full_sock(struct sock *sk, const bool direct)
 static __always_inline int handle_sk_event(struct sock *sk, __u8 kind, __u8 tcp_flags,
 					   const bool direct)
 {
-	struct sf_event *e;
 	__u16 family;
+	__u8 state;
 
 	if (!full_sock(sk, direct) || !sock_passes(sk, direct, &family))
 		return 0;
-	e = reserve();
-	if (!e)
-		return 0;
-	zero_tcp(e);
-	fill_common(e, sk, family, kind, direct);
-	fill_tcp(e, sk, direct);
-	fill_comm(e);
-	e->oldstate = e->newstate = RD(direct, sk, __sk_common.skc_state);
-	e->tcp_flags = tcp_flags;
-	submit(e);
-	return 0;
+	state = RD(direct, sk, __sk_common.skc_state);
+	return emit_sock(sk, family, kind, state, state, tcp_flags, direct);
 }
 
 static __always_inline int handle_retrans(struct sock *sk, struct sk_buff *skb, const bool direct)

@@ -38,7 +38,6 @@ enum sf_kind {
 	SF_EV_RETRANS = 4, /* retransmitted SYN or FIN (tcp_flags says which) */
 	/* written by user space into the same stream so replay sees what live saw */
 	SF_EV_LOST = 16, /* lost_seq carries the new total of lost events */
-	SF_EV_TICK = 17, /* time passes with no event (ts_ns only) */
 	SF_EV_END = 18, /* tracing stopped at ts_ns; lost_seq is the final lost total */
 };
 

@@ -812,13 +812,12 @@ static void capture(struct tracker *t, struct conn *c, const struct sf_event *e)
 	}
 }
 
-static void classify_reset(struct conn *c, const struct sf_event *e, struct verdict *v)
+static void classify_reset(const struct conn *c, struct verdict *v)
 {
 	bool in = c->have & HAVE_RST_IN, out = c->have & HAVE_RST_OUT;
 
 	v->close = SF_CLOSE_RESET;
 	v->closer = in && out ? SF_CLOSER_BOTH : in ? SF_CLOSER_PEER : SF_CLOSER_LOCAL;
-	(void)e;
 }
 
 static void classify(struct conn *c, const struct sf_event *e, struct verdict *v)
@@ -850,7 +849,7 @@ static void classify(struct conn *c, const struct sf_event *e, struct verdict *v
 		c->have |= HAVE_RST_OUT;
 	}
 	if (c->have & (HAVE_RST_IN | HAVE_RST_OUT)) {
-		classify_reset(c, e, v);
+		classify_reset(c, v);
 		return;
 	}
 	switch (old) {
@@ -1171,8 +1170,6 @@ int tracker__feed(struct tracker *t, const struct sf_event *e)
 	case SF_EV_LOST:
 		if (e->lost_seq > t->st.lost)
 			t->st.lost = e->lost_seq;
-		return 0;
-	case SF_EV_TICK:
 		return 0;
 	case SF_EV_END:
 		if (e->lost_seq > t->st.lost)
