@@ -70,6 +70,15 @@ static void endpoint_line(char *buf, size_t len, const struct sf_lifecycle *lc)
 				sf_state_name(lc->hops[i].state));
 }
 
+/* Whether one endpoint is selected by x and breaks one of its assertions. */
+static bool breaks(const struct expect *x, const struct sf_lifecycle *lc)
+{
+	struct expect_result one;
+
+	expect_eval(x, lc, 1, &one, NULL, 0);
+	return one.matched && one.nviolators;
+}
+
 static const char *op_text(const struct expect_cond *c)
 {
 	static const char *const ops[] = { "=", "!=", ">=", "<=" };
@@ -91,11 +100,9 @@ static size_t failure_text(const struct outcome *o, size_t i, char *buf, size_t 
 				r->matched, op_text(&x->count), x->count.value);
 	for (size_t k = 0; k < o->lcs->n && off < len; k++) {
 		const struct sf_lifecycle *lc = &o->lcs->v[k];
-		struct expect_result one;
 		char what[256], line[512];
 
-		expect_eval(x, lc, 1, &one, NULL, 0);
-		if (!one.matched || !one.nviolators)
+		if (!breaks(x, lc))
 			continue;
 		if (++shown > MAX_SHOWN) {
 			off += snprintf(buf + off, len - off, "... and %zu more\n",
@@ -112,10 +119,7 @@ static size_t failure_text(const struct outcome *o, size_t i, char *buf, size_t 
 static const struct sf_lifecycle *first_violator(const struct outcome *o, size_t i)
 {
 	for (size_t k = 0; k < o->lcs->n; k++) {
-		struct expect_result one;
-
-		expect_eval(&o->x[i], &o->lcs->v[k], 1, &one, NULL, 0);
-		if (one.matched && one.nviolators)
+		if (breaks(&o->x[i], &o->lcs->v[k]))
 			return &o->lcs->v[k];
 	}
 	return NULL;
@@ -195,10 +199,7 @@ void report_json(FILE *out, const struct outcome *o)
 		fprintf(out, ",\"pass\":%s,\"matched\":%zu,\"count_ok\":%s,\"violators\":[",
 			r->pass ? "true" : "false", r->matched, r->count_ok ? "true" : "false");
 		for (size_t k = 0; k < o->lcs->n; k++) {
-			struct expect_result one;
-
-			expect_eval(&o->x[i], &o->lcs->v[k], 1, &one, NULL, 0);
-			if (!one.matched || !one.nviolators)
+			if (!breaks(&o->x[i], &o->lcs->v[k]))
 				continue;
 			fprintf(out, "%s%" PRIu64, first ? "" : ",", o->lcs->v[k].id);
 			first = false;
