@@ -184,8 +184,11 @@ static int run_once(struct repro *r, const struct scenario *sc, int attempt)
 	session__stats(sess, &st);
 
 	snprintf(title, sizeof(title), "%s: %s", sc->name, sc->what);
-	snprintf(notes, sizeof(notes), "%s%s%s", out.notes, out.notes[0] && attempt > 1 ? "; " : "",
-		 attempt > 1 ? "second try or later" : "");
+	if (attempt > 1)
+		snprintf(notes, sizeof(notes), "%s%sthe FINs crossed on attempt %d", out.notes,
+			 out.notes[0] ? "; " : "", attempt);
+	else
+		snprintf(notes, sizeof(notes), "%s", out.notes);
 	o.name = sc->name;
 	o.x = x;
 	o.nx = nx;

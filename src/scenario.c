@@ -207,6 +207,21 @@ static void wait_peer(int fd)
 		_exit(3);
 }
 
+/*
+ * Wait for the kernel's tick to turn over (the coarse clock moves with it):
+ * both closes then fall early in one jiffy, and so do the FIN retransmit
+ * timers they arm, which must fire in one pass for the FINs to cross.
+ */
+static void start_of_tick(void)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &a);
+	do
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &b);
+	while (b.tv_nsec == a.tv_nsec && b.tv_sec == a.tv_sec);
+}
+
 static void pin_cpu0(void)
 {
 	cpu_set_t set;
@@ -259,7 +274,9 @@ static int server_side(struct ctx *c, const char *name, int lfd)
 		return 0;
 	}
 	if (!strcmp(name, "simultaneous")) {
+		/* ready; close the moment the client has closed */
 		signal_peer(c->s2c[1]);
+		wait_peer(c->c2s[0]);
 		close(fd);
 		return 0;
 	}
@@ -308,6 +325,8 @@ static int client_side(struct ctx *c, const char *name, int fd)
 			return fail(c, "expected EOF from the server, got %zd", n);
 	} else if (!strcmp(name, "simultaneous")) {
 		wait_peer(c->s2c[0]);
+		start_of_tick();
+		signal_peer(c->c2s[1]);
 	} else if (!strcmp(name, "reset")) {
 		if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
 			return fail(c, "SO_LINGER: %s", strerror(errno));
