@@ -27,7 +27,7 @@ APP_SRCS := $(CORE_SRCS) scenario.c tracer.c session.c snapshot.c procmap.c metr
 	trace_cmd.c check_cmd.c repro_cmd.c watch_cmd.c main.c
 APP_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(APP_SRCS))
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
-UNIT_TESTS := test_tracker test_record test_expect test_alert
+UNIT_TESTS := test_tracker test_record test_expect test_alert test_output
 
 ifeq ($(V),1)
 Q =

@@ -39,7 +39,13 @@ void view__free(struct view *v);
 /* The ladder of one endpoint, or of a local pair (either order). */
 void sf_print_ladder(FILE *out, const struct sf_lifecycle *a, const struct sf_lifecycle *b);
 
-/* One lifecycle as a JSON object without trailing newline; returns its length. */
+/* Room for the longest lifecycle's JSON, NUL included. */
+#define SF_JSON_MAX 4096
+
+/*
+ * One lifecycle as a JSON object without trailing newline; returns its length.
+ * len must be at least SF_JSON_MAX, else nothing is written and 0 returned.
+ */
 size_t sf_lifecycle_json(char *buf, size_t len, const struct sf_lifecycle *lc);
 
 #endif

@@ -56,24 +56,6 @@ static void sb_printf(struct sb *b, const char *fmt, ...)
 		b->len = b->cap - 1;
 }
 
-static inline __attribute__((always_inline)) void sb_put(struct sb *b, const char *s, size_t n);
-
-static void sb_json_str(struct sb *b, const char *s, size_t max)
-{
-	sb_put(b, "\"", 1);
-	for (size_t i = 0; i < max && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			sb_printf(b, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			sb_printf(b, "\\u%04x", c);
-		else
-			sb_put(b, (const char *)&s[i], 1);
-	}
-	sb_put(b, "\"", 1);
-}
-
 static void flags_str(char *buf, size_t len, uint8_t flags)
 {
 	static const struct {
@@ -95,88 +77,156 @@ static void flags_str(char *buf, size_t len, uint8_t flags)
 }
 
 /*
- * The JSON of lifecycles is the hot path of --json and replay: built with
- * memcpy and a hand-rolled integer writer, not printf. Callers size buf for
- * the largest lifecycle (LINE_MAX_LEN); the appenders still never overrun.
+ * The JSON of lifecycles is the hot path of --json and replay: written through
+ * a bare pointer with memcpy and a hand-rolled integer writer, no printf and
+ * no bounds checks. The caller provides SF_JSON_MAX bytes, more than the
+ * longest lifecycle can take (the fuzzer and a unit test hold it to that).
  */
-/* Inlined so that the literals' constant sizes become plain moves. */
-static inline __attribute__((always_inline)) void sb_put(struct sb *b, const char *s, size_t n)
+static inline __attribute__((always_inline)) char *put(char *p, const char *s, size_t n)
 {
-	if (__builtin_expect(b->len + n >= b->cap, 0))
-		n = b->cap > b->len + 1 ? b->cap - b->len - 1 : 0;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
+	memcpy(p, s, n);
+	return p + n;
 }
 
-#define SB_LIT(b, s) sb_put(b, s, sizeof(s) - 1)
+#define PUT_LIT(p, s) ((p) = put((p), (s), sizeof(s) - 1))
 
-static void sb_str(struct sb *b, const char *s)
+static char *put_str(char *p, const char *s)
 {
-	sb_put(b, s, strlen(s));
+	return put(p, s, strlen(s));
 }
 
-static unsigned int digits10(uint64_t v)
-{
-	unsigned int n = 1;
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+				     "25262728293031323334353637383940414243444546474849"
+				     "50515253545556575859606162636465666768697071727374"
+				     "75767778798081828384858687888990919293949596979899";
 
-	while (v >= 10000) {
-		v /= 10000;
-		n += 4;
+/*
+ * Integers left to right, two digits per table lookup, the magnitude found by
+ * comparisons: no digit count, no loop, only divisions by constants.
+ */
+static inline char *put2(char *p, uint32_t d)
+{
+	memcpy(p, &digit_pairs[d * 2], 2);
+	return p + 2;
+}
+
+static inline char *put_lead(char *p, uint32_t d)
+{
+	if (d < 10) {
+		*p = (char)('0' + d);
+		return p + 1;
 	}
-	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+	return put2(p, d);
 }
 
-/* Straight into the buffer, two digits per division. */
-static void sb_u64(struct sb *b, uint64_t v)
+static inline char *put4(char *p, uint32_t d)
 {
-	static const char digits[201] = "00010203040506070809101112131415161718192021222324"
-					"25262728293031323334353637383940414243444546474849"
-					"50515253545556575859606162636465666768697071727374"
-					"75767778798081828384858687888990919293949596979899";
-	unsigned int n = digits10(v);
-	char *p;
+	p = put2(p, d / 100);
+	return put2(p, d % 100);
+}
 
-	if (b->len + n >= b->cap)
+static inline char *put8(char *p, uint32_t d)
+{
+	p = put4(p, d / 10000);
+	return put4(p, d % 10000);
+}
+
+static char *put_u32(char *p, uint32_t v)
+{
+	if (v < 100)
+		return put_lead(p, v);
+	if (v < 10000) {
+		p = put_lead(p, v / 100);
+		return put2(p, v % 100);
+	}
+	if (v < 1000000) {
+		p = put_lead(p, v / 10000);
+		return put4(p, v % 10000);
+	}
+	if (v < 100000000) {
+		p = put_lead(p, v / 1000000);
+		p = put2(p, v / 10000 % 100);
+		return put4(p, v % 10000);
+	}
+	p = put_lead(p, v / 100000000);
+	return put8(p, v % 100000000);
+}
+
+static char *put_u64(char *p, uint64_t v)
+{
+	if (v <= UINT32_MAX)
+		return put_u32(p, (uint32_t)v);
+	if (v < 10000000000000000ull) {
+		p = put_u32(p, (uint32_t)(v / 100000000));
+		return put8(p, (uint32_t)(v % 100000000));
+	}
+	p = put_u32(p, (uint32_t)(v / 10000000000000000ull));
+	p = put8(p, (uint32_t)(v / 100000000 % 100000000));
+	return put8(p, (uint32_t)(v % 100000000));
+}
+
+/* At most 2 + 6 * max bytes. */
+static char *put_json_str(char *p, const char *s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	*p++ = '"';
+	for (size_t i = 0; i < max && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			PUT_LIT(p, "\\u00");
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		} else {
+			*p++ = (char)c;
+		}
+	}
+	*p++ = '"';
+	return p;
+}
+
+static void sb_json_str(struct sb *b, const char *s, size_t max)
+{
+	if (b->len + 2 + 6 * max >= b->cap)
 		return;
-	p = b->p + b->len + n;
-	b->len += n;
-	while (v >= 100) {
-		unsigned int d = (unsigned int)(v % 100) * 2;
-
-		v /= 100;
-		*--p = digits[d + 1];
-		*--p = digits[d];
-	}
-	if (v >= 10) {
-		*--p = digits[v * 2 + 1];
-		*--p = digits[v * 2];
-	} else {
-		*--p = (char)('0' + v);
-	}
+	b->len = (size_t)(put_json_str(b->p + b->len, s, max) - b->p);
 }
 
-static void sb_addr(struct sb *b, uint8_t family, const uint8_t *addr)
+static char *put_addr(char *p, uint8_t family, const uint8_t *addr)
 {
 	char a[SF_ADDRSTRLEN];
 
 	if (family == 10) {
 		sf_format_addr(a, sizeof(a), family, addr);
-		sb_str(b, a);
-		return;
+		return put_str(p, a);
 	}
 	for (int i = 0; i < 4; i++) {
 		if (i)
-			SB_LIT(b, ".");
-		sb_u64(b, addr[i]);
+			*p++ = '.';
+		p = put_u32(p, addr[i]);
 	}
+	return p;
 }
 
-static void sb_bool(struct sb *b, bool v)
+static char *put_bool(char *p, bool v)
 {
 	if (v)
-		SB_LIT(b, "true");
+		PUT_LIT(p, "true");
 	else
-		SB_LIT(b, "false");
+		PUT_LIT(p, "false");
+	return p;
+}
+
+static char *put_u64_or_null(char *p, bool known, uint64_t v)
+{
+	if (known)
+		return put_u64(p, v);
+	PUT_LIT(p, "null");
+	return p;
 }
 
 static const char *flags_name(uint8_t flags)
@@ -201,11 +251,11 @@ static const char *flags_name(uint8_t flags)
 	}
 }
 
-static void sb_waves(struct sb *b, const struct sf_wave *w, int n)
+static char *put_waves(char *p, const struct sf_wave *w, int n)
 {
 	char fl[24];
 
-	SB_LIT(b, "[");
+	*p++ = '[';
 	for (int i = 0; i < n; i++) {
 		const char *name = flags_name(w[i].flags);
 
@@ -214,27 +264,22 @@ static void sb_waves(struct sb *b, const struct sf_wave *w, int n)
 			name = fl;
 		}
 		if (i)
-			SB_LIT(b, ",");
+			*p++ = ',';
 		if (w[i].dir == SF_DIR_OUT)
-			SB_LIT(b, "{\"dir\":\"out\",\"flags\":\"");
+			PUT_LIT(p, "{\"dir\":\"out\",\"flags\":\"");
 		else
-			SB_LIT(b, "{\"dir\":\"in\",\"flags\":\"");
-		sb_str(b, name);
-		SB_LIT(b, "\",\"seq\":");
-		if (w[i].has_seq)
-			sb_u64(b, w[i].seq);
-		else
-			SB_LIT(b, "null");
-		SB_LIT(b, ",\"ack\":");
-		if (w[i].has_ack)
-			sb_u64(b, w[i].ack);
-		else
-			SB_LIT(b, "null");
-		SB_LIT(b, ",\"state\":\"");
-		sb_str(b, sf_state_name(w[i].state));
-		SB_LIT(b, "\"}");
+			PUT_LIT(p, "{\"dir\":\"in\",\"flags\":\"");
+		p = put_str(p, name);
+		PUT_LIT(p, "\",\"seq\":");
+		p = put_u64_or_null(p, w[i].has_seq, w[i].seq);
+		PUT_LIT(p, ",\"ack\":");
+		p = put_u64_or_null(p, w[i].has_ack, w[i].ack);
+		PUT_LIT(p, ",\"state\":\"");
+		p = put_str(p, sf_state_name(w[i].state));
+		PUT_LIT(p, "\"}");
 	}
-	SB_LIT(b, "]");
+	*p++ = ']';
+	return p;
 }
 
 static const char *family_name(uint8_t family)
@@ -245,112 +290,107 @@ static const char *family_name(uint8_t family)
 size_t sf_lifecycle_json(char *buf, size_t len, const struct sf_lifecycle *lc)
 {
 	static const char *const gap_names[] = { "midlife", "lost", "order", "alive", "unseen" };
-	struct sb b = { buf, 0, len };
+	char *p = buf;
 	bool first = true;
 
-	buf[0] = 0;
-	SB_LIT(&b, "{\"type\":\"connection\",\"id\":");
-	sb_u64(&b, lc->id);
-	SB_LIT(&b, ",\"pair\":");
-	if (lc->pair)
-		sb_u64(&b, lc->pair);
-	else
-		SB_LIT(&b, "null");
-	SB_LIT(&b, ",\"cookie\":");
-	sb_u64(&b, lc->cookie);
-	SB_LIT(&b, ",\"netns\":");
-	sb_u64(&b, lc->netns);
-	SB_LIT(&b, ",\"cgroup\":");
-	sb_u64(&b, lc->cgroup_id);
-	SB_LIT(&b, ",\"sock_ino\":");
-	sb_u64(&b, lc->sock_ino);
-	SB_LIT(&b, ",\"family\":\"");
-	sb_str(&b, family_name(lc->family));
-	SB_LIT(&b, "\",\"laddr\":\"");
-	sb_addr(&b, lc->family, lc->laddr);
-	SB_LIT(&b, "\",\"lport\":");
-	sb_u64(&b, lc->lport);
-	SB_LIT(&b, ",\"raddr\":\"");
-	sb_addr(&b, lc->family, lc->raddr);
-	SB_LIT(&b, "\",\"rport\":");
-	sb_u64(&b, lc->rport);
-	SB_LIT(&b, ",\"role\":\"");
-	sb_str(&b, sf_role_name(lc->role));
-	SB_LIT(&b, "\",\"pid\":");
-	sb_u64(&b, lc->pid);
-	SB_LIT(&b, ",\"comm\":");
-	sb_json_str(&b, lc->comm, SF_COMM_LEN);
-	SB_LIT(&b, ",\"start_ns\":");
-	sb_u64(&b, lc->start_ns);
-	SB_LIT(&b, ",\"end_ns\":");
-	sb_u64(&b, lc->end_ns);
-	SB_LIT(&b, ",\"alive\":");
-	sb_bool(&b, lc->alive);
-	SB_LIT(&b, ",\"handshake_us\":");
-	if (lc->handshake_us >= 0)
-		sb_u64(&b, (uint64_t)lc->handshake_us);
-	else
-		SB_LIT(&b, "null");
-	SB_LIT(&b, ",\"close\":\"");
-	sb_str(&b, sf_close_name(lc->close));
-	SB_LIT(&b, "\",\"closer\":\"");
-	sb_str(&b, sf_closer_name(lc->closer));
-	SB_LIT(&b, "\",\"time_wait\":");
-	sb_bool(&b, lc->time_wait);
-	SB_LIT(&b, ",\"fw2_handoff\":");
-	sb_bool(&b, lc->fw2_handoff);
-	SB_LIT(&b, ",\"half_close\":");
-	sb_bool(&b, lc->half_close);
-	SB_LIT(&b, ",\"last_state\":\"");
-	sb_str(&b, sf_state_name(lc->last_state));
-	SB_LIT(&b, "\",\"gaps\":[");
+	if (len < SF_JSON_MAX) {
+		if (len)
+			buf[0] = 0;
+		return 0;
+	}
+	PUT_LIT(p, "{\"type\":\"connection\",\"id\":");
+	p = put_u64(p, lc->id);
+	PUT_LIT(p, ",\"pair\":");
+	p = put_u64_or_null(p, lc->pair, lc->pair);
+	PUT_LIT(p, ",\"cookie\":");
+	p = put_u64(p, lc->cookie);
+	PUT_LIT(p, ",\"netns\":");
+	p = put_u64(p, lc->netns);
+	PUT_LIT(p, ",\"cgroup\":");
+	p = put_u64(p, lc->cgroup_id);
+	PUT_LIT(p, ",\"sock_ino\":");
+	p = put_u64(p, lc->sock_ino);
+	PUT_LIT(p, ",\"family\":\"");
+	p = put_str(p, family_name(lc->family));
+	PUT_LIT(p, "\",\"laddr\":\"");
+	p = put_addr(p, lc->family, lc->laddr);
+	PUT_LIT(p, "\",\"lport\":");
+	p = put_u64(p, lc->lport);
+	PUT_LIT(p, ",\"raddr\":\"");
+	p = put_addr(p, lc->family, lc->raddr);
+	PUT_LIT(p, "\",\"rport\":");
+	p = put_u64(p, lc->rport);
+	PUT_LIT(p, ",\"role\":\"");
+	p = put_str(p, sf_role_name(lc->role));
+	PUT_LIT(p, "\",\"pid\":");
+	p = put_u64(p, lc->pid);
+	PUT_LIT(p, ",\"comm\":");
+	p = put_json_str(p, lc->comm, SF_COMM_LEN);
+	PUT_LIT(p, ",\"start_ns\":");
+	p = put_u64(p, lc->start_ns);
+	PUT_LIT(p, ",\"end_ns\":");
+	p = put_u64(p, lc->end_ns);
+	PUT_LIT(p, ",\"alive\":");
+	p = put_bool(p, lc->alive);
+	PUT_LIT(p, ",\"handshake_us\":");
+	p = put_u64_or_null(p, lc->handshake_us >= 0, (uint64_t)lc->handshake_us);
+	PUT_LIT(p, ",\"close\":\"");
+	p = put_str(p, sf_close_name(lc->close));
+	PUT_LIT(p, "\",\"closer\":\"");
+	p = put_str(p, sf_closer_name(lc->closer));
+	PUT_LIT(p, "\",\"time_wait\":");
+	p = put_bool(p, lc->time_wait);
+	PUT_LIT(p, ",\"fw2_handoff\":");
+	p = put_bool(p, lc->fw2_handoff);
+	PUT_LIT(p, ",\"half_close\":");
+	p = put_bool(p, lc->half_close);
+	PUT_LIT(p, ",\"last_state\":\"");
+	p = put_str(p, sf_state_name(lc->last_state));
+	PUT_LIT(p, "\",\"gaps\":[");
 	for (unsigned int i = 0; i < sizeof(gap_names) / sizeof(gap_names[0]); i++) {
 		if (!(lc->gaps & (1u << i)))
 			continue;
 		if (!first)
-			SB_LIT(&b, ",");
-		SB_LIT(&b, "\"");
-		sb_str(&b, gap_names[i]);
-		SB_LIT(&b, "\"");
+			*p++ = ',';
+		*p++ = '"';
+		p = put_str(p, gap_names[i]);
+		*p++ = '"';
 		first = false;
 	}
-	SB_LIT(&b, "],\"states\":[");
-	for (int i = 0; i < lc->nhops; i++) {
+	PUT_LIT(p, "],\"states\":[");
+	for (int i = 0; i < lc->nhops && i < SF_MAX_HOPS; i++) {
 		if (i)
-			SB_LIT(&b, ",");
-		SB_LIT(&b, "{\"state\":\"");
-		sb_str(&b, sf_state_name(lc->hops[i].state));
-		SB_LIT(&b, "\",\"us\":");
-		if (lc->hops[i].known_us)
-			sb_u64(&b, lc->hops[i].us);
-		else
-			SB_LIT(&b, "null");
-		SB_LIT(&b, "}");
+			*p++ = ',';
+		PUT_LIT(p, "{\"state\":\"");
+		p = put_str(p, sf_state_name(lc->hops[i].state));
+		PUT_LIT(p, "\",\"us\":");
+		p = put_u64_or_null(p, lc->hops[i].known_us, lc->hops[i].us);
+		*p++ = '}';
 	}
-	SB_LIT(&b, "],\"handshake\":");
-	sb_waves(&b, lc->open, lc->nopen);
-	SB_LIT(&b, ",\"waves\":");
-	sb_waves(&b, lc->waves, lc->nwaves);
+	PUT_LIT(p, "],\"handshake\":");
+	p = put_waves(p, lc->open, lc->nopen < 3 ? lc->nopen : 3);
+	PUT_LIT(p, ",\"waves\":");
+	p = put_waves(p, lc->waves, lc->nwaves < SF_MAX_WAVES ? lc->nwaves : SF_MAX_WAVES);
 	if (lc->alive) {
-		SB_LIT(&b, ",\"segs_in\":null,\"segs_out\":null,\"bytes_received\":null,"
+		PUT_LIT(p, ",\"segs_in\":null,\"segs_out\":null,\"bytes_received\":null,"
 			   "\"bytes_acked\":null");
 	} else {
-		SB_LIT(&b, ",\"segs_in\":");
-		sb_u64(&b, lc->segs_in);
-		SB_LIT(&b, ",\"segs_out\":");
-		sb_u64(&b, lc->segs_out);
-		SB_LIT(&b, ",\"bytes_received\":");
-		sb_u64(&b, lc->bytes_received);
-		SB_LIT(&b, ",\"bytes_acked\":");
-		sb_u64(&b, lc->bytes_acked);
+		PUT_LIT(p, ",\"segs_in\":");
+		p = put_u64(p, lc->segs_in);
+		PUT_LIT(p, ",\"segs_out\":");
+		p = put_u64(p, lc->segs_out);
+		PUT_LIT(p, ",\"bytes_received\":");
+		p = put_u64(p, lc->bytes_received);
+		PUT_LIT(p, ",\"bytes_acked\":");
+		p = put_u64(p, lc->bytes_acked);
 	}
-	SB_LIT(&b, ",\"retrans_syn\":");
-	sb_u64(&b, lc->retrans_syn);
-	SB_LIT(&b, ",\"retrans_fin\":");
-	sb_u64(&b, lc->retrans_fin);
-	SB_LIT(&b, "}");
-	buf[b.len] = 0;
-	return b.len;
+	PUT_LIT(p, ",\"retrans_syn\":");
+	p = put_u64(p, lc->retrans_syn);
+	PUT_LIT(p, ",\"retrans_fin\":");
+	p = put_u64(p, lc->retrans_fin);
+	*p++ = '}';
+	*p = 0;
+	return (size_t)(p - buf);
 }
 
 int view__new(struct view **out, const struct view_opts *opts)
@@ -365,6 +405,12 @@ int view__new(struct view **out, const struct view_opts *opts)
 		free(v);
 		return -ENOMEM;
 	}
+	/*
+	 * JSON leaves in jbuf-sized writes; a stdio buffer in between would only
+	 * copy every byte once more.
+	 */
+	if (v->o.mode == SF_VIEW_JSON)
+		setvbuf(v->o.out, NULL, _IONBF, 0);
 	*out = v;
 	return 0;
 }

@@ -16,10 +16,12 @@ struct recorder {
 };
 
 struct reader {
-	FILE *f;
-	char *buf;
+	int fd;
 	uint64_t index;
-	/* events are read in bulk and handed out from here */
+	/*
+	 * Events are read in bulk with read(2) and handed out from here: stdio
+	 * would copy every byte a second time.
+	 */
 	struct sf_event *batch;
 	size_t pos;
 	size_t len;
@@ -114,32 +116,55 @@ int recorder__close(struct recorder *r)
 	return ret;
 }
 
+/* Reads until len bytes or end of file; short only at the end. */
+static ssize_t read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, (char *)buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 int reader__open(struct reader **out, const char *path, struct sf_rec_header *hdr, char *err,
 		 size_t errlen)
 {
 	struct reader *r = calloc(1, sizeof(*r));
-	size_t n;
+	ssize_t n;
 	int ret;
 
 	if (!r)
 		return -ENOMEM;
-	r->f = fopen(path, "rb");
-	if (!r->f) {
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open recording %s: %s", path, strerror(errno));
 		goto cleanup;
 	}
-	r->buf = malloc(IO_BUF);
-	if (r->buf)
-		setvbuf(r->f, r->buf, _IOFBF, IO_BUF);
-	n = fread(hdr, 1, sizeof(*hdr), r->f);
+	posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	n = read_full(r->fd, hdr, sizeof(*hdr));
+	if (n < 0) {
+		ret = (int)n;
+		snprintf(err, errlen, "cannot read recording %s: %s", path, strerror((int)-n));
+		goto cleanup;
+	}
 	ret = -EBADMSG;
-	if (n < sizeof(hdr->magic) || memcmp(hdr->magic, SF_REC_MAGIC, sizeof(hdr->magic))) {
+	if ((size_t)n < sizeof(hdr->magic) ||
+	    memcmp(hdr->magic, SF_REC_MAGIC, sizeof(hdr->magic))) {
 		snprintf(err, errlen, "%s is not a synfin recording (bad magic)", path);
 		goto cleanup;
 	}
-	if (n != sizeof(*hdr)) {
-		snprintf(err, errlen, "%s: truncated header (%zu of %zu bytes)", path, n,
+	if ((size_t)n != sizeof(*hdr)) {
+		snprintf(err, errlen, "%s: truncated header (%zd of %zu bytes)", path, n,
 			 sizeof(*hdr));
 		goto cleanup;
 	}
@@ -162,7 +187,7 @@ cleanup:
 
 int reader__next(struct reader *r, const struct sf_event **e, char *err, size_t errlen)
 {
-	size_t n;
+	ssize_t n;
 
 	if (r->pos == r->len) {
 		if (r->tail) {
@@ -175,15 +200,15 @@ int reader__next(struct reader *r, const struct sf_event **e, char *err, size_t 
 			if (!r->batch)
 				return -ENOMEM;
 		}
-		n = fread(r->batch, 1, BATCH * sizeof(*r->batch), r->f);
-		if (ferror(r->f)) {
+		n = read_full(r->fd, r->batch, BATCH * sizeof(*r->batch));
+		if (n < 0) {
 			snprintf(err, errlen, "read error after record %llu: %s",
-				 (unsigned long long)r->index, strerror(errno));
+				 (unsigned long long)r->index, strerror((int)-n));
 			return -EIO;
 		}
 		r->pos = 0;
-		r->len = n / sizeof(**e);
-		r->tail = n % sizeof(**e);
+		r->len = (size_t)n / sizeof(**e);
+		r->tail = (size_t)n % sizeof(**e);
 		if (!r->len) {
 			if (!r->tail)
 				return 0;
@@ -201,9 +226,8 @@ void reader__close(struct reader *r)
 {
 	if (!r)
 		return;
-	if (r->f)
-		fclose(r->f);
-	free(r->buf);
+	if (r->fd >= 0)
+		close(r->fd);
 	free(r->batch);
 	free(r);
 }

@@ -123,6 +123,7 @@ struct tracker {
 	unsigned int nrecent;
 	struct synack synacks[SYNACKS];
 	unsigned int nsynacks;
+	unsigned int live_synacks; /* slots with a count: none is the common case */
 };
 
 static const char *const state_names[SF_TCP_MAX_STATES] = {
@@ -724,6 +725,8 @@ static bool need_reset(unsigned int state)
 static struct synack *synack_find(struct tracker *t, uint32_t netns, uint16_t lport, uint16_t rport,
 				  const uint8_t *raddr)
 {
+	if (!t->live_synacks)
+		return NULL;
 	for (unsigned int i = 0; i < SYNACKS; i++) {
 		struct synack *s = &t->synacks[i];
 
@@ -753,6 +756,7 @@ static void capture(struct tracker *t, struct conn *c, const struct sf_event *e)
 			if (s) {
 				c->retrans_syn = s->count;
 				s->count = 0;
+				t->live_synacks--;
 			}
 		}
 		if (old == SF_TCP_SYN_SENT && c->enter_ns[0] && e->ts_ns >= c->enter_ns[0]) {
@@ -1054,6 +1058,8 @@ static void note_synack(struct tracker *t, const struct sf_event *e)
 
 	if (!s) {
 		s = &t->synacks[t->nsynacks++ % SYNACKS];
+		if (!s->count)
+			t->live_synacks++;
 		*s = (struct synack){ .netns = e->netns, .lport = e->sport, .rport = e->dport };
 		memcpy(s->raddr, e->daddr, 16);
 	}

@@ -11,7 +11,7 @@
 #include "tracker.h"
 
 static uint64_t produced;
-static char line[8192];
+static char line[SF_JSON_MAX];
 
 static void on_lc(const struct sf_lifecycle *lc, void *ctx)
 {
@@ -21,7 +21,9 @@ static void on_lc(const struct sf_lifecycle *lc, void *ctx)
 		__builtin_trap();
 	if (lc->nhops > SF_MAX_HOPS || lc->nwaves > SF_MAX_WAVES || lc->nopen > 3)
 		__builtin_trap();
-	sf_lifecycle_json(line, sizeof(line), lc);
+	/* the writer has no bounds checks: SF_JSON_MAX must hold any lifecycle */
+	if (!sf_lifecycle_json(line, sizeof(line), lc) || strlen(line) >= SF_JSON_MAX)
+		__builtin_trap();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* The lifecycle JSON writer: integers at every width, escaping, the size bound. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include "output.h"
+
+static char buf[SF_JSON_MAX];
+
+/* The text between "key": and the next ',' or '}' */
+static const char *field(const char *json, const char *key, char *out, size_t len)
+{
+	char pat[64];
+	const char *p;
+	size_t n;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(json, pat);
+	if (!p)
+		fail_msg("no %s in %s", key, json);
+	p += strlen(pat);
+	n = strcspn(p, ",}");
+	if (n >= len)
+		fail_msg("%s too long", key);
+	memcpy(out, p, n);
+	out[n] = 0;
+	return out;
+}
+
+static void check_u64(uint64_t v)
+{
+	struct sf_lifecycle lc = { .handshake_us = -1 };
+	char want[32], got[32];
+
+	lc.id = v;
+	lc.start_ns = v;
+	sf_lifecycle_json(buf, sizeof(buf), &lc);
+	snprintf(want, sizeof(want), "%" PRIu64, v);
+	assert_string_equal(field(buf, "id", got, sizeof(got)), want);
+	assert_string_equal(field(buf, "start_ns", got, sizeof(got)), want);
+}
+
+static void test_integers(void **state)
+{
+	uint64_t p = 1;
+
+	(void)state;
+	check_u64(0);
+	check_u64(UINT64_MAX);
+	check_u64(UINT32_MAX);
+	check_u64((uint64_t)UINT32_MAX + 1);
+	/* every power of ten and its neighbours: where the digit count changes */
+	for (int i = 0; i < 20; i++, p *= 10) {
+		check_u64(p - 1);
+		check_u64(p);
+		check_u64(p + 1);
+		check_u64(p * 5 + 7);
+	}
+	for (uint64_t v = 1; v; v <<= 1)
+		check_u64(v - 1), check_u64(v);
+}
+
+static void test_addresses_and_escapes(void **state)
+{
+	struct sf_lifecycle lc = { .family = 2, .handshake_us = -1 };
+	char got[64];
+
+	(void)state;
+	memcpy(lc.laddr, (uint8_t[]){ 0, 9, 10, 255 }, 4);
+	memcpy(lc.raddr, (uint8_t[]){ 127, 0, 100, 99 }, 4);
+	memcpy(lc.comm, "a\"b\\c\x01\x7f", 8);
+	sf_lifecycle_json(buf, sizeof(buf), &lc);
+	assert_string_equal(field(buf, "laddr", got, sizeof(got)), "\"0.9.10.255\"");
+	assert_string_equal(field(buf, "raddr", got, sizeof(got)), "\"127.0.100.99\"");
+	assert_string_equal(field(buf, "comm", got, sizeof(got)), "\"a\\\"b\\\\c\\u0001\\u007f\"");
+	assert_non_null(strstr(buf, "\"handshake_us\":null"));
+}
+
+/* Every field at its longest: the writer has no bounds checks, so this is the bound. */
+static void test_longest_fits(void **state)
+{
+	struct sf_lifecycle lc;
+	size_t n;
+
+	(void)state;
+	memset(&lc, 0xff, sizeof(lc));
+	lc.family = 10;
+	lc.alive = false;
+	lc.handshake_us = INT64_MAX;
+	lc.nhops = SF_MAX_HOPS;
+	lc.nopen = 3;
+	lc.nwaves = SF_MAX_WAVES;
+	lc.close = 0;
+	lc.closer = 0;
+	lc.time_wait = lc.fw2_handoff = lc.half_close = false;
+	for (int i = 0; i < SF_MAX_HOPS; i++)
+		lc.hops[i] = (struct sf_hop){ .state = SF_TCP_NEW_SYN_RECV,
+					      .known_us = true,
+					      .us = UINT64_MAX };
+	for (int i = 0; i < SF_MAX_WAVES; i++)
+		lc.waves[i] = (struct sf_wave){ .flags = 0xff,
+						.has_seq = 1,
+						.has_ack = 1,
+						.state = SF_TCP_NEW_SYN_RECV,
+						.seq = UINT32_MAX,
+						.ack = UINT32_MAX };
+	memcpy(lc.open, lc.waves, sizeof(lc.open));
+	memset(lc.comm, 0x01, sizeof(lc.comm));
+	n = sf_lifecycle_json(buf, sizeof(buf), &lc);
+	assert_true(n > 0);
+	assert_true(n < SF_JSON_MAX);
+	assert_int_equal(strlen(buf), n);
+	print_message("longest lifecycle JSON: %zu of %d bytes\n", n, SF_JSON_MAX);
+	/* a short buffer gets nothing rather than an overrun */
+	assert_int_equal(sf_lifecycle_json(buf, SF_JSON_MAX - 1, &lc), 0);
+	assert_string_equal(buf, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_integers),
+		cmocka_unit_test(test_addresses_and_escapes),
+		cmocka_unit_test(test_longest_fits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
