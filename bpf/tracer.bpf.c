@@ -47,11 +47,22 @@ struct {
 	__type(value, __u64);
 } lost_events SEC(".maps");
 
+/* An event's footprint in the ring: the record plus its 8-byte header. */
+#define RB_REC_SIZE ((sizeof(struct sf_event) + 8 + 7) & ~7UL)
+
+/*
+ * Wake the reader when the data waiting crosses a multiple of wakeup_bytes, not
+ * on every event past the threshold: by then the reader is awake, and each
+ * forced wakeup is an irq_work interrupt. Should two CPUs race past one multiple
+ * unseen, the next one (or the reader's timer) wakes it.
+ */
 static __always_inline void submit(struct sf_event *e)
 {
 	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bool cross = pending >= RB_REC_SIZE &&
+		     pending / wakeup_bytes != (pending - RB_REC_SIZE) / wakeup_bytes;
 
-	bpf_ringbuf_submit(e, pending >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, cross ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline struct sf_event *reserve(void)
