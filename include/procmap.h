@@ -6,6 +6,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/capability.h>
+#include "util.h"
+
+/*
+ * What reading other users' /proc/PID/fd takes: kept by a process that drops
+ * its privileges but must still name socket owners (procmap_build raises it).
+ */
+#define PROCMAP_CAPS (SF_CAP(CAP_SYS_PTRACE) | SF_CAP(CAP_DAC_READ_SEARCH))
 
 struct sf_owner {
 	uint32_t pid;

@@ -34,6 +34,7 @@ struct outcome {
 size_t outcome_evaluate(struct outcome *o);
 void report_text(FILE *out, const struct outcome *o, bool ladders);
 void report_json(FILE *out, const struct outcome *o);
-int report_junit(const char *path, const struct outcome *o, char *err, size_t errlen);
+/* Writes JUnit XML to out, opened on path (named in errors), and closes it. */
+int report_junit(FILE *out, const char *path, const struct outcome *o, char *err, size_t errlen);
 
 #endif

@@ -37,11 +37,11 @@ struct snapshot;
 /* Loads the iterator program. On failure -errno and one line in err. */
 int snapshot__open(struct snapshot **out, bool verbose, char *err, size_t errlen);
 /*
- * Reads every TCP socket of the network namespace at netns_path (NULL: ours)
- * into *recs (malloc'd, *n of them).
+ * Reads every TCP socket of the calling process's network namespace into *recs
+ * (malloc'd, *n of them). Needs no privilege once the iterator is attached.
  */
-int snapshot__read(struct snapshot *s, const char *netns_path, struct sf_sock_rec **recs, size_t *n,
-		   char *err, size_t errlen);
+int snapshot__read(struct snapshot *s, struct sf_sock_rec **recs, size_t *n, char *err,
+		   size_t errlen);
 void snapshot__close(struct snapshot *s);
 #endif
 

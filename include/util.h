@@ -42,11 +42,19 @@ int sf_resolve_cgroup(const char *path, uint64_t *id, char *err, size_t errlen);
  * one on a temporary folder and sets *mounted: the caller unmounts it.
  */
 int sf_cgroup2_root(char *buf, size_t len, bool *mounted);
+#define SF_CAP(c) (1ull << (c))
+
 /*
- * Sets no_new_privs and empties every capability set (effective, permitted,
- * inheritable, bounding): for after the BPF objects are loaded and attached.
+ * For after the BPF objects are loaded and attached: sets no_new_privs and
+ * empties the effective, inheritable, ambient and bounding sets. The
+ * capabilities in keep (SF_CAP bits) stay in the permitted set only, for
+ * sf_caps_effective() to raise around the one step that needs them.
  */
-int sf_drop_privileges(char *err, size_t errlen);
+int sf_drop_privileges(uint64_t keep, char *err, size_t errlen);
+/* Raises the kept capabilities, or lowers them; does nothing before the drop. */
+void sf_caps_effective(bool raise);
+/* Moves the calling process into the network namespace at path, for good. */
+int sf_enter_netns(const char *path, char *err, size_t errlen);
 /* Moves the calling process into a new network namespace with loopback up. */
 int sf_enter_new_netns(char *err, size_t errlen);
 

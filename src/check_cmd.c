@@ -46,7 +46,13 @@ struct check {
 	char **argv;
 	char cgroup[512];
 	char cgroot[256];
+	char cgname[64];
 	bool cgroot_mounted;
+	/* the cgroup and its parent, held open so cleanup needs no mount and no privilege */
+	int cgfd;
+	int cgrootfd;
+	pid_t janitor;
+	int janitor_fd;
 	struct lc_vec lcs;
 };
 
@@ -210,18 +216,6 @@ static int parse_args(struct check *c, int argc, char **argv)
 	return 0;
 }
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, strlen(text)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 static int make_cgroup(struct check *c, char *err, size_t errlen)
 {
 	int ret = sf_cgroup2_root(c->cgroot, sizeof(c->cgroot), &c->cgroot_mounted);
@@ -231,45 +225,122 @@ static int make_cgroup(struct check *c, char *err, size_t errlen)
 			 strerror(-ret));
 		return ret;
 	}
-	snprintf(c->cgroup, sizeof(c->cgroup), "%s/synfin-check.%d", c->cgroot, (int)getpid());
-	if (mkdir(c->cgroup, 0755)) {
-		int e = errno;
-
-		snprintf(err, errlen, "cannot create cgroup %s: %s", c->cgroup, strerror(e));
-		c->cgroup[0] = 0;
-		return -e;
+	snprintf(c->cgname, sizeof(c->cgname), "synfin-check.%d", (int)getpid());
+	snprintf(c->cgroup, sizeof(c->cgroup), "%s/%s", c->cgroot, c->cgname);
+	c->cgrootfd = open(c->cgroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->cgrootfd < 0 || mkdirat(c->cgrootfd, c->cgname, 0755)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create cgroup %s: %s", c->cgroup, strerror(errno));
+		return ret;
+	}
+	c->cgfd = openat(c->cgrootfd, c->cgname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->cgfd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open cgroup %s: %s", c->cgroup, strerror(errno));
+		return ret;
 	}
 	return 0;
 }
 
-/* Ends whatever COMMAND left running in its cgroup, then removes the cgroup. */
+static int write_at(int dirfd, const char *name, const char *text)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Ends everything COMMAND left running, whatever user it became. */
+static void kill_cgroup(struct check *c)
+{
+	char line[32];
+	FILE *f;
+	int fd;
+
+	if (c->cgfd < 0 || !write_at(c->cgfd, "cgroup.kill", "1"))
+		return;
+	/* before Linux 5.14: kill them one by one */
+	fd = openat(c->cgfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	while (f && fgets(line, sizeof(line), f))
+		kill(atoi(line), SIGKILL);
+	if (f)
+		fclose(f);
+	else if (fd >= 0)
+		close(fd);
+}
+
 static void remove_cgroup(struct check *c)
 {
-	char path[600], line[32];
-
-	if (!c->cgroup[0])
-		goto unmount;
-	snprintf(path, sizeof(path), "%s/cgroup.kill", c->cgroup);
-	if (write_file(path, "1")) {
-		/* before Linux 5.14: kill them one by one */
-		FILE *f;
-
-		snprintf(path, sizeof(path), "%s/cgroup.procs", c->cgroup);
-		f = fopen(path, "r");
-		while (f && fgets(line, sizeof(line), f))
-			kill(atoi(line), SIGKILL);
-		if (f)
-			fclose(f);
+	kill_cgroup(c);
+	if (c->cgfd >= 0) {
+		close(c->cgfd);
+		c->cgfd = -1;
+		for (int i = 0;
+		     i < 100 && unlinkat(c->cgrootfd, c->cgname, AT_REMOVEDIR) && errno == EBUSY;
+		     i++)
+			usleep(10000);
 	}
-	for (int i = 0; i < 100 && rmdir(c->cgroup) && errno == EBUSY; i++)
-		usleep(10000);
-	c->cgroup[0] = 0;
-unmount:
+	if (c->cgrootfd >= 0) {
+		close(c->cgrootfd);
+		c->cgrootfd = -1;
+	}
 	if (c->cgroot_mounted) {
 		umount2(c->cgroot, MNT_DETACH);
 		rmdir(c->cgroot);
 		c->cgroot_mounted = false;
 	}
+}
+
+/*
+ * Removing the cgroup takes privileges we drop (the hierarchy's root is mode
+ * 555): a process forked first keeps them and does it once we close the pipe,
+ * or once we are gone however we went.
+ */
+static int start_janitor(struct check *c, char *err, size_t errlen)
+{
+	int p[2];
+	char b;
+
+	if (pipe2(p, O_CLOEXEC)) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -errno;
+	}
+	c->janitor = fork();
+	if (c->janitor < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (c->janitor == 0) {
+		/* Ctrl-C reaches the whole process group: this one waits for the pipe */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		close(p[1]);
+		while (read(p[0], &b, 1) < 0 && errno == EINTR)
+			;
+		remove_cgroup(c);
+		_exit(0);
+	}
+	close(p[0]);
+	c->janitor_fd = p[1];
+	return 0;
+}
+
+static void end_cgroup(struct check *c)
+{
+	if (c->janitor <= 0) {
+		remove_cgroup(c);
+		return;
+	}
+	close(c->janitor_fd);
+	waitpid(c->janitor, NULL, 0);
+	c->janitor = 0;
 }
 
 static void collect(const struct sf_lifecycle *lc, void *ctx)
@@ -302,7 +373,7 @@ static void command_line(char **argv, char *buf, size_t len)
 
 int cmd_check(int argc, char **argv)
 {
-	struct check c = { 0 };
+	struct check c = { .cgfd = -1, .cgrootfd = -1 };
 	struct session_opts so = { 0 };
 	struct session *sess = NULL;
 	struct tracker_stats st;
@@ -310,6 +381,7 @@ int cmd_check(int argc, char **argv)
 	int ready[2] = { -1, -1 }, go[2] = { -1, -1 }, execerr[2] = { -1, -1 };
 	char err[600], status_text[128], cmdline[512], procs[600], pidbuf[32];
 	bool failed_cmd = false;
+	FILE *junit = NULL;
 	uint64_t start, deadline = 0;
 	int ret, status = 0, child_err = 0;
 	pid_t pid = -1;
@@ -326,7 +398,7 @@ int cmd_check(int argc, char **argv)
 		ret = 1;
 		goto cleanup;
 	}
-	if (make_cgroup(&c, err, sizeof(err))) {
+	if (make_cgroup(&c, err, sizeof(err)) || start_janitor(&c, err, sizeof(err))) {
 		fprintf(stderr, "synfin check: %s\n", err);
 		ret = 1;
 		goto cleanup;
@@ -368,9 +440,8 @@ int cmd_check(int argc, char **argv)
 		ret = 1;
 		goto cleanup;
 	}
-	snprintf(procs, sizeof(procs), "%s/cgroup.procs", c.cgroup);
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
-	if (write_file(procs, pidbuf)) {
+	if (write_at(c.cgfd, "cgroup.procs", pidbuf)) {
 		fprintf(stderr, "synfin check: cannot move COMMAND into %s: %s\n", c.cgroup,
 			strerror(errno));
 		ret = 1;
@@ -393,6 +464,29 @@ int cmd_check(int argc, char **argv)
 	}
 	so.ops = (struct tracker_ops){ collect, NULL, &c };
 	ret = session__open(&sess, &so, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "synfin check: %s\n", err);
+		ret = 1;
+		goto cleanup;
+	}
+	/*
+	 * Everything that needs a privilege is open: the report file too, as the
+	 * folder may belong to another user. COMMAND, already forked, keeps its own.
+	 */
+	if (c.junit) {
+		int fd = open(c.junit, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		junit = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!junit) {
+			fprintf(stderr, "synfin check: cannot write %s: %s\n", c.junit,
+				strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			ret = 1;
+			goto cleanup;
+		}
+	}
+	ret = sf_drop_privileges(0, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "synfin check: %s\n", err);
 		ret = 1;
@@ -424,7 +518,7 @@ int cmd_check(int argc, char **argv)
 			break;
 		}
 		if (interrupted || (deadline && sf_clock_ns(CLOCK_MONOTONIC) >= deadline)) {
-			kill(-pid, SIGKILL);
+			kill_cgroup(&c);
 			waitpid(pid, &status, 0);
 			pid = -1;
 			if (interrupted)
@@ -468,19 +562,25 @@ int cmd_check(int argc, char **argv)
 		report_json(stdout, &o);
 	else
 		report_text(stdout, &o, isatty(STDOUT_FILENO));
-	if (c.junit && report_junit(c.junit, &o, err, sizeof(err))) {
-		fprintf(stderr, "synfin check: %s\n", err);
-		ret = 1;
+	if (junit) {
+		if (report_junit(junit, c.junit, &o, err, sizeof(err))) {
+			fprintf(stderr, "synfin check: %s\n", err);
+			ret = 1;
+		}
+		junit = NULL;
 	}
 	if (failed_cmd)
 		ret = EXIT_COMMAND;
 cleanup:
 	if (pid > 0) {
 		kill(-pid, SIGKILL);
+		kill_cgroup(&c);
 		waitpid(pid, NULL, 0);
 	}
+	if (junit)
+		fclose(junit);
 	session__close(sess);
-	remove_cgroup(&c);
+	end_cgroup(&c);
 	for (int i = 0; i < 2; i++) {
 		if (ready[i] >= 0)
 			close(ready[i]);

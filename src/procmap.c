@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "procmap.h"
+#include "util.h"
 
 struct entry {
 	uint64_t ino;
@@ -106,18 +107,21 @@ int procmap_build(struct procmap **out, const uint64_t *inodes, size_t n)
 	*out = m;
 	if (!m->n)
 		return 0;
+	/* other users' fd tables: the capabilities kept for this, raised only here */
+	sf_caps_effective(true);
 	proc = opendir("/proc");
-	if (!proc)
-		return 0;
-	while ((d = readdir(proc))) {
-		char *end;
-		unsigned long pid = strtoul(d->d_name, &end, 10);
+	if (proc) {
+		while ((d = readdir(proc))) {
+			char *end;
+			unsigned long pid = strtoul(d->d_name, &end, 10);
 
-		if (*end || !pid)
-			continue;
-		scan_pid(m, (uint32_t)pid);
+			if (*end || !pid)
+				continue;
+			scan_pid(m, (uint32_t)pid);
+		}
+		closedir(proc);
 	}
-	closedir(proc);
+	sf_caps_effective(false);
 	return 0;
 }
 

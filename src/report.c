@@ -251,25 +251,15 @@ static void xml_text(FILE *out, const char *s)
 	}
 }
 
-int report_junit(const char *path, const struct outcome *o, char *err, size_t errlen)
+int report_junit(FILE *out, const char *path, const struct outcome *o, char *err, size_t errlen)
 {
 	size_t failed = 0, tests = o->nx + (o->command_status ? 1 : 0);
 	char *buf = malloc(JSON_LINE);
-	FILE *out = NULL;
-	int fd, ret = 0;
+	int ret = 0;
 
-	if (!buf)
+	if (!buf) {
+		fclose(out);
 		return -ENOMEM;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd >= 0)
-		out = fdopen(fd, "w");
-	if (!out) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		free(buf);
-		return ret;
 	}
 	for (size_t i = 0; i < o->nx; i++)
 		failed += !o->res[i].pass;

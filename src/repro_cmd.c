@@ -4,6 +4,8 @@
  * a private network namespace, trace it, and check it came out as it must.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -112,6 +114,100 @@ static void print_ladders(const struct lc_vec *lcs)
 	}
 }
 
+/* What the workload process tells the tracing one about the scenario it ran. */
+struct workload_report {
+	int ret;
+	char err[512];
+	struct scenario_out out;
+};
+
+static bool write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/*
+ * The workload: the capture and the scenario, with the privileges they need
+ * (nftables, CPU pinning, tcpdump), in a process of its own so the tracing one
+ * can drop all of its own. It plays the scenario on "go", reports, then holds
+ * the capture and any leaked socket until the pipe closes.
+ */
+static void workload(struct repro *r, const struct scenario *sc, int go, int report)
+{
+	struct workload_report rep = { 0 };
+	pid_t dump = -1;
+	char b;
+
+	if (r->pcap) {
+		dump = start_tcpdump(r->pcap, rep.err, sizeof(rep.err));
+		if (dump < 0)
+			rep.ret = -EIO;
+	}
+	/* no "go" means the tracing process gave up: end the capture all the same */
+	if (!rep.ret && read(go, &b, 1) == 1) {
+		rep.ret = scenario_run(sc, r->family, PORT, &rep.out, rep.err, sizeof(rep.err));
+		write_all(report, &rep, sizeof(rep));
+	} else if (rep.ret) {
+		write_all(report, &rep, sizeof(rep));
+	}
+	while (read(go, &b, 1) > 0)
+		;
+	/* the capture ends with the trace, before the leaked socket is let go; tcpdump
+	 * drops what it has not read yet when interrupted, so let it catch up */
+	if (dump > 0) {
+		usleep(300000);
+		kill(dump, SIGINT);
+		waitpid(dump, NULL, 0);
+	}
+	if (rep.out.leftover_pid > 0) {
+		kill(rep.out.leftover_pid, SIGKILL);
+		waitpid(rep.out.leftover_pid, NULL, 0);
+	}
+	_exit(0);
+}
+
+/* Traces until the workload has reported, then reads its report. */
+static int await_workload(struct session *sess, int report, struct workload_report *rep)
+{
+	struct pollfd pfd = { .fd = report, .events = POLLIN };
+	size_t got = 0;
+
+	for (;;) {
+		int n;
+
+		if (session__poll(sess, 20) < 0)
+			return -EIO;
+		n = poll(&pfd, 1, 0);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0)
+			break;
+	}
+	while (got < sizeof(*rep)) {
+		ssize_t n = read(report, (char *)rep + got, sizeof(*rep) - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -EPIPE;
+		got += (size_t)n;
+	}
+	rep->err[sizeof(rep->err) - 1] = 0;
+	return 0;
+}
+
 /* One attempt, in the calling (child) process: returns its exit status. */
 static int run_once(struct repro *r, const struct scenario *sc, int attempt)
 {
@@ -119,12 +215,13 @@ static int run_once(struct repro *r, const struct scenario *sc, int attempt)
 	struct session *sess = NULL;
 	struct expect x[SCENARIO_MAX_EXPECT];
 	struct expect_result res[SCENARIO_MAX_EXPECT];
-	struct scenario_out out = { 0 };
+	struct workload_report rep = { 0 };
 	struct tracker_stats st;
 	struct outcome o = { 0 };
 	char err[600], title[256], notes[700];
+	int go[2] = { -1, -1 }, report[2] = { -1, -1 };
 	uint64_t deadline, want_live;
-	pid_t dump = -1;
+	pid_t work = -1;
 	struct stat nst;
 	size_t nx = 0;
 	int ret;
@@ -144,13 +241,26 @@ static int run_once(struct repro *r, const struct scenario *sc, int attempt)
 		fprintf(stderr, "synfin repro: /proc/self/ns/net: %s\n", strerror(errno));
 		return 1;
 	}
-	if (r->pcap) {
-		dump = start_tcpdump(r->pcap, err, sizeof(err));
-		if (dump < 0) {
-			fprintf(stderr, "synfin repro: %s\n", err);
-			return 1;
-		}
+	if (pipe2(go, O_CLOEXEC) || pipe2(report, O_CLOEXEC)) {
+		fprintf(stderr, "synfin repro: pipe: %s\n", strerror(errno));
+		ret = 1;
+		goto cleanup;
 	}
+	fflush(NULL);
+	work = fork();
+	if (work < 0) {
+		fprintf(stderr, "synfin repro: fork: %s\n", strerror(errno));
+		ret = 1;
+		goto cleanup;
+	}
+	if (work == 0) {
+		close(go[1]);
+		close(report[0]);
+		workload(r, sc, go[0], report[1]);
+	}
+	close(go[0]);
+	close(report[1]);
+	go[0] = report[1] = -1;
 	so.tracer.netns = (uint32_t)nst.st_ino;
 	so.tracer.verbose = r->verbose;
 	so.record = r->record;
@@ -158,19 +268,25 @@ static int run_once(struct repro *r, const struct scenario *sc, int attempt)
 	so.realtime_offset_ns =
 		(int64_t)(sf_clock_ns(CLOCK_REALTIME) - sf_clock_ns(CLOCK_MONOTONIC));
 	ret = session__open(&sess, &so, err, sizeof(err));
+	if (!ret)
+		ret = sf_drop_privileges(0, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "synfin repro: %s\n", err);
 		ret = 1;
 		goto cleanup;
 	}
-	ret = scenario_run(sc, r->family, PORT, &out, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "synfin repro: %s: %s\n", sc->name, err);
+	if (!write_all(go[1], "g", 1) || await_workload(sess, report[0], &rep)) {
+		fprintf(stderr, "synfin repro: %s: the workload process failed\n", sc->name);
+		ret = 1;
+		goto cleanup;
+	}
+	if (rep.ret) {
+		fprintf(stderr, "synfin repro: %s: %s\n", sc->name, rep.err);
 		ret = 1;
 		goto cleanup;
 	}
 	/* let the closes finish; a leaked CLOSE_WAIT stays open on purpose */
-	want_live = out.leftover_pid ? 1 : 0;
+	want_live = rep.out.leftover_pid ? 1 : 0;
 	deadline = sf_clock_ns(CLOCK_MONOTONIC) + SETTLE_MS * 1000000ull;
 	for (;;) {
 		if (session__poll(sess, 20) < 0)
@@ -185,10 +301,10 @@ static int run_once(struct repro *r, const struct scenario *sc, int attempt)
 
 	snprintf(title, sizeof(title), "%s: %s", sc->name, sc->what);
 	if (attempt > 1)
-		snprintf(notes, sizeof(notes), "%s%sthe FINs crossed on attempt %d", out.notes,
-			 out.notes[0] ? "; " : "", attempt);
+		snprintf(notes, sizeof(notes), "%s%sthe FINs crossed on attempt %d", rep.out.notes,
+			 rep.out.notes[0] ? "; " : "", attempt);
 	else
-		snprintf(notes, sizeof(notes), "%s", out.notes);
+		snprintf(notes, sizeof(notes), "%s", rep.out.notes);
 	o.name = sc->name;
 	o.x = x;
 	o.nx = nx;
@@ -208,17 +324,15 @@ static int run_once(struct repro *r, const struct scenario *sc, int attempt)
 	}
 cleanup:
 	fflush(stdout);
-	/* the capture ends with the trace, before the leaked socket is let go; tcpdump
-	 * drops what it has not read yet when interrupted, so let it catch up */
-	if (dump > 0) {
-		usleep(300000);
-		kill(dump, SIGINT);
-		waitpid(dump, NULL, 0);
+	/* closing go lets the workload end its capture and its leaked socket */
+	for (int i = 0; i < 2; i++) {
+		if (go[i] >= 0)
+			close(go[i]);
+		if (report[i] >= 0)
+			close(report[i]);
 	}
-	if (out.leftover_pid > 0) {
-		kill(out.leftover_pid, SIGKILL);
-		waitpid(out.leftover_pid, NULL, 0);
-	}
+	if (work > 0)
+		waitpid(work, NULL, 0);
 	session__close(sess);
 	return ret;
 }

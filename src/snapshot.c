@@ -50,55 +50,19 @@ cleanup:
 	return ret;
 }
 
-/* The iterator walks the network namespace current is in when it is created. */
-static int iter_fd_in(struct snapshot *s, const char *netns_path, char *err, size_t errlen)
-{
-	int self = -1, target = -1, fd, ret;
-
-	if (!netns_path)
-		return bpf_iter_create(bpf_link__fd(s->link));
-	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	target = open(netns_path, O_RDONLY | O_CLOEXEC);
-	if (self < 0 || target < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "--netns %s: %s", netns_path, strerror(errno));
-		goto out;
-	}
-	if (setns(target, CLONE_NEWNET)) {
-		ret = -errno;
-		snprintf(err, errlen, "--netns %s: cannot enter it: %s", netns_path,
-			 strerror(errno));
-		goto out;
-	}
-	fd = bpf_iter_create(bpf_link__fd(s->link));
-	ret = fd < 0 ? -errno : fd;
-	if (setns(self, CLONE_NEWNET)) {
-		/* stranded in another namespace: nothing after this would be right */
-		fprintf(stderr, "synfin: cannot return to our network namespace: %s\n",
-			strerror(errno));
-		abort();
-	}
-out:
-	if (self >= 0)
-		close(self);
-	if (target >= 0)
-		close(target);
-	return ret;
-}
-
-int snapshot__read(struct snapshot *s, const char *netns_path, struct sf_sock_rec **recs, size_t *n,
-		   char *err, size_t errlen)
+int snapshot__read(struct snapshot *s, struct sf_sock_rec **recs, size_t *n, char *err,
+		   size_t errlen)
 {
 	size_t cap = 1024, len = 0;
 	char *buf = malloc(cap * sizeof(struct sf_sock_rec));
-	int fd = iter_fd_in(s, netns_path, err, errlen), ret = 0;
+	/* the iterator walks the network namespace we are in when it is created */
+	int fd = bpf_iter_create(bpf_link__fd(s->link)), ret = 0;
 
 	if (fd < 0) {
-		if (!err[0])
-			snprintf(err, errlen, "cannot start the socket iterator: %s",
-				 strerror(-fd));
+		ret = -errno;
+		snprintf(err, errlen, "cannot start the socket iterator: %s", strerror(errno));
 		free(buf);
-		return fd;
+		return ret;
 	}
 	if (!buf) {
 		close(fd);

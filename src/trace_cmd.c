@@ -390,7 +390,7 @@ int cmd_trace(int argc, char **argv)
 		goto cleanup;
 	}
 	/* loaded, attached, ring buffer and recording open: nothing more needs privilege */
-	ret = sf_drop_privileges(err, sizeof(err));
+	ret = sf_drop_privileges(0, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "synfin trace: %s\n", err);
 		ret = 1;

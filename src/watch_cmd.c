@@ -217,8 +217,14 @@ int cmd_snapshot(int argc, char **argv)
 		fprintf(stderr, "synfin snapshot: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	/*
+	 * Attached and in the namespace to read: only naming owners (-p) still needs
+	 * a privilege, raised around the /proc scan.
+	 */
 	if (snapshot__open(&snap, verbose, err, sizeof(err)) ||
-	    snapshot__read(snap, netns, &recs, &n, err, sizeof(err))) {
+	    (netns && sf_enter_netns(netns, err, sizeof(err))) ||
+	    sf_drop_privileges(procs ? PROCMAP_CAPS : 0, err, sizeof(err)) ||
+	    snapshot__read(snap, &recs, &n, err, sizeof(err))) {
 		fprintf(stderr, "synfin snapshot: %s\n", err);
 		goto cleanup;
 	}
@@ -670,13 +676,12 @@ static void count_by_process(struct wrun *r, const struct sf_sock_rec *recs, siz
 	free(inodes);
 }
 
-static int take_snapshot(struct wrun *r, struct snapshot *snap, const char *netns, char *err,
-			 size_t errlen)
+static int take_snapshot(struct wrun *r, struct snapshot *snap, char *err, size_t errlen)
 {
 	struct sf_sock_rec *recs = NULL;
 	uint64_t start = sf_clock_ns(CLOCK_MONOTONIC);
 	size_t n = 0;
-	int ret = snapshot__read(snap, netns, &recs, &n, err, errlen);
+	int ret = snapshot__read(snap, &recs, &n, err, errlen);
 
 	if (ret)
 		return ret;
@@ -753,7 +758,7 @@ int cmd_watch(int argc, char **argv)
 	struct session_opts so = { 0 };
 	struct session *sess = NULL;
 	struct snapshot *snap = NULL;
-	uint64_t now, next_tick, next_snap, deadline = 0;
+	uint64_t now, next_tick, next_snap, deadline = 0, keep;
 	bool verbose = false;
 	struct stat nst;
 	char err[600] = "";
@@ -863,6 +868,12 @@ int cmd_watch(int argc, char **argv)
 		ret = 2;
 		goto cleanup;
 	}
+	/* the metrics socket is bound: from here on, live in the namespace watched */
+	if (netns && sf_enter_netns(netns, err, sizeof(err))) {
+		fprintf(stderr, "synfin watch: %s\n", err);
+		ret = 2;
+		goto cleanup;
+	}
 	if (watch__new(&r.w, r.rules, r.nrules) ||
 	    snapshot__open(&snap, verbose, err, sizeof(err))) {
 		fprintf(stderr, "synfin watch: %s\n", err[0] ? err : "out of memory");
@@ -871,8 +882,11 @@ int cmd_watch(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	/* alerts and --by process name owners from /proc: only they keep a capability */
+	keep = r.by_process || r.nrules ? PROCMAP_CAPS : 0;
 	if (r.once) {
-		if (take_snapshot(&r, snap, netns, err, sizeof(err))) {
+		if (sf_drop_privileges(keep, err, sizeof(err)) ||
+		    take_snapshot(&r, snap, err, sizeof(err))) {
 			fprintf(stderr, "synfin watch: %s\n", err);
 			goto cleanup;
 		}
@@ -888,7 +902,8 @@ int cmd_watch(int argc, char **argv)
 	so.tracer.verbose = verbose;
 	so.ops = (struct tracker_ops){ w_lifecycle, w_transition, &r };
 	if (session__open(&sess, &so, err, sizeof(err)) ||
-	    take_snapshot(&r, snap, netns, err, sizeof(err))) {
+	    sf_drop_privileges(keep, err, sizeof(err)) ||
+	    take_snapshot(&r, snap, err, sizeof(err))) {
 		fprintf(stderr, "synfin watch: %s\n", err);
 		goto cleanup;
 	}
@@ -910,7 +925,7 @@ int cmd_watch(int argc, char **argv)
 			;
 		now = sf_clock_ns(CLOCK_MONOTONIC);
 		if (now >= next_snap) {
-			if (take_snapshot(&r, snap, netns, err, sizeof(err)))
+			if (take_snapshot(&r, snap, err, sizeof(err)))
 				fprintf(stderr, "synfin watch: %s\n", err);
 			next_snap = now + (uint64_t)(snap_interval * 1e9);
 		}

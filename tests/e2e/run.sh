@@ -251,6 +251,16 @@ priv_test() {
 priv_test
 report_case privileges $?
 
+# the same for watch, snapshot and check, where some work still needs a privilege
+priv_split_test() {
+	local dir=$OUT/privileges-split
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	SYNFIN=$SYNFIN tests/e2e/privileges.sh >"$dir/result" 2>&1
+}
+priv_split_test
+report_case privileges-split $?
+
 # a deliberately tiny ring buffer and a stalled reader lose events: the summary
 # counts them exactly as the kernel did, and nothing that may miss one is classified
 lost_test() {
