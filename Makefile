@@ -40,7 +40,7 @@ endif
 # keep the BPF objects between the skeletons and the build
 .SECONDARY:
 
-.PHONY: all clean install static vmtest deps trace bench fuzz test e2e-san valgrind unit unit-san e2e check-format format
+.PHONY: all clean install static vmtest deps trace bench soak fuzz test e2e-san valgrind unit unit-san e2e check-format format
 all: synfin
 
 # what a fresh machine lacks, from Debian's packages
@@ -99,6 +99,9 @@ $(OUTPUT)/loadgen: bench/loadgen.c | $(OUTPUT)
 # speed and memory against the alternatives: not a test, no thresholds (root)
 bench: synfin $(OUTPUT)/loadgen
 	$(Q)bench/run.sh
+
+soak: synfin $(OUTPUT)/loadgen
+	$(Q)bench/soak.sh
 
 # the end-to-end suite with synfin built with ASan and UBSan
 e2e-san: $(OUTPUT)/scen $(OUTPUT)/loadgen

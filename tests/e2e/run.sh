@@ -15,7 +15,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 export PYTHON
-for tool in tcpdump nft ip; do
+for tool in tcpdump nft ip systemd-analyze; do
 	command -v "$tool" >/dev/null || { echo "e2e: $tool is not installed" >&2; exit 1; }
 done
 
@@ -350,11 +350,33 @@ cli_test() {
 		done
 		grep -q 'ExecStart=/usr/sbin/synfin watch' "$dir/root/usr/lib/systemd/system/synfin-watch.service" ||
 			echo "the unit does not point at the installed binary"
+		# systemd's own checker on the unit as installed, pointed at the DESTDIR copy
+		sed "s|/usr/sbin/synfin|$(realpath "$dir")/root/usr/sbin/synfin|" \
+			"$dir/root/usr/lib/systemd/system/synfin-watch.service" >"$dir/synfin-watch.service"
+		# it warns of unknown keys and bad values but exits 0: any output fails
+		MANPATH=$dir/root/usr/share/man systemd-analyze verify "$dir/synfin-watch.service" \
+			>"$dir/verify" 2>&1 && [ ! -s "$dir/verify" ] ||
+			{ echo "systemd-analyze verify rejects the unit:"; cat "$dir/verify"; }
 	} >"$dir/result" 2>&1
 	[ ! -s "$dir/result" ]
 }
 cli_test
 report_case cli $?
+
+# the README's DaemonSet: its capabilities and arguments are enough for watch
+ds_test() {
+	local dir=$OUT/daemonset
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	ip netns add "$NS" && ip -n "$NS" link set lo up || return 1
+	ip netns exec "$NS" "$PYTHON" tests/e2e/daemonset_test.py "$(realpath "$SYNFIN")" README.md \
+		>"$dir/result" 2>&1
+	local rc=$?
+	ip netns del "$NS"
+	return $rc
+}
+ds_test
+report_case daemonset $?
 
 # the bench still runs (100 connections, no figures judged)
 mkdir -p "$OUT/bench"
