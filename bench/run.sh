@@ -22,6 +22,7 @@ fi
 NS=synfin-bench-$$
 OUT=build/bench
 mkdir -p "$OUT"
+rm -f "$OUT"/*.res
 
 die() {
 	echo "bench: $*" >&2
@@ -60,7 +61,8 @@ for p in json.load(sys.stdin):
 print(t, c)' "$@"
 }
 
-load() { ip netns exec "$NS" "$LOADGEN" "${LOADARGS[@]}" "$@"; }
+CLOSE=client
+load() { ip netns exec "$NS" "$LOADGEN" "${LOADARGS[@]}" --close "$CLOSE" "$@"; }
 rate_of() { sed -n 's/.*rate=\([0-9.]*\).*/\1/p' "$1"; }
 
 # measure NAME COMMAND...: start the tool, run the churn, stop it; writes $OUT/NAME.*
@@ -104,6 +106,11 @@ if [ $QUICK = 0 ]; then
 	measure tcpstates tcpstates
 	measure tcplife tcplife
 fi
+# the other close order: the server's endpoint then holds TIME_WAIT
+CLOSE=server
+measure baseline-server
+SINK=/dev/null measure synfin-trace-server "$SYNFIN" trace --json
+CLOSE=client
 
 # replay throughput on a recording of at least 2 million events
 replay_line="-"
@@ -176,19 +183,22 @@ def lost(name):
         if line.startswith("synfin:") and " lost" in line:
             return line.split()[3]
     return "-"
-base = res("baseline")[0]
 print("| configuration | conn/s | vs untraced | BPF ns/event | events/s | lost |")
 print("|---|---|---|---|---|---|")
-for name in ("baseline", "synfin-trace", "synfin-watch", "tcpstates", "tcplife"):
+for name in ("baseline", "synfin-trace", "synfin-watch", "tcpstates", "tcplife",
+             "baseline-server", "synfin-trace-server"):
     r = res(name)
     if not r:
         continue
+    base = res("baseline-server" if name.endswith("-server") else "baseline")[0]
     rate, t, c = r
     per = f"{t / c:.0f}" if c else "-"
     evs = f"{c / float(os.environ.get('BENCH_SECONDS', 5)):.0f}" if c and quick == "0" else ("-" if not c else str(c))
     label = {"baseline": "untraced", "synfin-trace": "synfin trace --json > /dev/null",
              "synfin-watch": "synfin watch --json", "tcpstates": "tcpstates (libbpf-tools)",
-             "tcplife": "tcplife (libbpf-tools)"}[name]
+             "tcplife": "tcplife (libbpf-tools)",
+             "baseline-server": "untraced, server closes first",
+             "synfin-trace-server": "synfin trace --json, server closes first"}[name]
     print(f"| {label} | {rate:.0f} | {rate / base:.3f} | {per} | {evs} | {lost(name) if name.startswith('synfin') else '-'} |")
 print()
 print(f"replay: {replay}")

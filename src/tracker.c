@@ -179,12 +179,19 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
+/* One multiply per word; the index mixes the result again before use. */
+static uint64_t fold(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
 static uint64_t words_hash(uint64_t h, const uint8_t *a16)
 {
 	uint64_t w[2];
 
 	memcpy(w, a16, sizeof(w));
-	return mix64(h ^ w[0]) ^ mix64(h + w[1]);
+	return fold(fold(h, w[0]), w[1]);
 }
 
 /*
@@ -207,9 +214,7 @@ static uint64_t pair_key(const struct conn *c)
 		lo_part = (uint64_t)c->rport << 32 | c->peer_isn;
 		hi_part = (uint64_t)c->lport << 32 | c->isn;
 	}
-	return mix64(words_hash(c->family, lo) ^ mix64(lo_part) ^
-		     mix64(words_hash(~lo_part, hi) + hi_part)) |
-	       1;
+	return mix64(fold(words_hash(fold(words_hash(c->family, lo), lo_part), hi), hi_part)) | 1;
 }
 
 static bool is_partner(const struct conn *a, const struct conn *b)
