@@ -22,7 +22,7 @@ fi
 NS=synfin-bench-$$
 OUT=build/bench
 mkdir -p "$OUT"
-rm -f "$OUT"/*.res
+rm -f "$OUT"/*.res "$OUT"/*.err
 
 die() {
 	echo "bench: $*" >&2
@@ -98,19 +98,26 @@ measure() {
 	echo "$(rate_of "$OUT/$name.load") $((t1 - t0)) $((c1 - c0))" >"$OUT/$name.res"
 }
 
-echo "bench: churn for ${DUR}s per configuration ($(nproc) CPUs)" >&2
-measure baseline
-SINK=/dev/null measure synfin-trace "$SYNFIN" trace --json
-SINK=/dev/null measure synfin-watch "$SYNFIN" watch --json --netns "/run/netns/$NS"
-if [ $QUICK = 0 ]; then
-	measure tcpstates tcpstates
-	measure tcplife tcplife
-fi
-# the other close order: the server's endpoint then holds TIME_WAIT
-CLOSE=server
-measure baseline-server
-SINK=/dev/null measure synfin-trace-server "$SYNFIN" trace --json
-CLOSE=client
+# Configurations take turns, ROUNDS times over: the machine's own drift then
+# falls on all of them alike, and each ratio pairs a run with its own round's
+# baseline. The table gives medians.
+ROUNDS=${BENCH_ROUNDS:-3}
+[ $QUICK = 1 ] && ROUNDS=1
+echo "bench: churn for ${DUR}s per configuration, $ROUNDS rounds ($(nproc) CPUs)" >&2
+for r in $(seq "$ROUNDS"); do
+	measure "baseline.r$r"
+	SINK=/dev/null measure "synfin-trace.r$r" "$SYNFIN" trace --json
+	SINK=/dev/null measure "synfin-watch.r$r" "$SYNFIN" watch --json --netns "/run/netns/$NS"
+	if [ $QUICK = 0 ]; then
+		measure "tcpstates.r$r" tcpstates
+		measure "tcplife.r$r" tcplife
+	fi
+	# the other close order: the server's endpoint then holds TIME_WAIT
+	CLOSE=server
+	measure "baseline-server.r$r"
+	SINK=/dev/null measure "synfin-trace-server.r$r" "$SYNFIN" trace --json
+	CLOSE=client
+done
 
 # replay throughput on a recording of at least 2 million events
 replay_line="-"
@@ -169,37 +176,51 @@ for size in 64K 1M 16M; do
 done
 
 "$PYTHON" - "$OUT" "$QUICK" "$replay_line" "$mem_line" "$headroom" <<'PY'
-import sys, os
+import os, re, sys
 out, quick, replay, mem, headroom = sys.argv[1:6]
-def res(name):
-    p = os.path.join(out, name + ".res")
+rounds = sorted({m.group(1) for m in (re.search(r"\.r(\d+)\.res$", f) for f in os.listdir(out)) if m})
+def res(name, r):
+    p = os.path.join(out, f"{name}.r{r}.res")
     if not os.path.exists(p):
         return None
     rate, t, c = open(p).read().split()
     return float(rate), int(t), int(c)
 def lost(name):
-    p = os.path.join(out, name + ".err")
-    for line in open(p) if os.path.exists(p) else []:
-        if line.startswith("synfin:") and " lost" in line:
-            return line.split()[3]
-    return "-"
+    total = None
+    for r in rounds:
+        p = os.path.join(out, f"{name}.r{r}.err")
+        for line in open(p) if os.path.exists(p) else []:
+            if line.startswith("synfin:") and " lost" in line:
+                total = (total or 0) + int(line.split()[3])
+    return "-" if total is None else str(total)
+def median(v):
+    v = sorted(v)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+labels = {"baseline": "untraced", "synfin-trace": "synfin trace --json > /dev/null",
+          "synfin-watch": "synfin watch --json", "tcpstates": "tcpstates (libbpf-tools)",
+          "tcplife": "tcplife (libbpf-tools)",
+          "baseline-server": "untraced, server closes first",
+          "synfin-trace-server": "synfin trace --json, server closes first"}
+secs = float(os.environ.get("BENCH_SECONDS", 5))
 print("| configuration | conn/s | vs untraced | BPF ns/event | events/s | lost |")
 print("|---|---|---|---|---|---|")
-for name in ("baseline", "synfin-trace", "synfin-watch", "tcpstates", "tcplife",
-             "baseline-server", "synfin-trace-server"):
-    r = res(name)
-    if not r:
+for name, label in labels.items():
+    base = "baseline-server" if name.endswith("-server") else "baseline"
+    runs = [(res(name, r), res(base, r)) for r in rounds]
+    runs = [(x, b) for x, b in runs if x and b]
+    if not runs:
         continue
-    base = res("baseline-server" if name.endswith("-server") else "baseline")[0]
-    rate, t, c = r
+    rate = median([x[0] for x, _ in runs])
+    ratio = median([x[0] / b[0] for x, b in runs])
+    t = sum(x[1] for x, _ in runs)
+    c = sum(x[2] for x, _ in runs)
     per = f"{t / c:.0f}" if c else "-"
-    evs = f"{c / float(os.environ.get('BENCH_SECONDS', 5)):.0f}" if c and quick == "0" else ("-" if not c else str(c))
-    label = {"baseline": "untraced", "synfin-trace": "synfin trace --json > /dev/null",
-             "synfin-watch": "synfin watch --json", "tcpstates": "tcpstates (libbpf-tools)",
-             "tcplife": "tcplife (libbpf-tools)",
-             "baseline-server": "untraced, server closes first",
-             "synfin-trace-server": "synfin trace --json, server closes first"}[name]
-    print(f"| {label} | {rate:.0f} | {rate / base:.3f} | {per} | {evs} | {lost(name) if name.startswith('synfin') else '-'} |")
+    evs = "-" if not c else (f"{c / secs / len(runs):.0f}" if quick == "0" else str(c))
+    spread = ""
+    if len(runs) > 1 and name not in ("baseline", "baseline-server"):
+        rs = sorted(x[0] / b[0] for x, b in runs)
+        spread = f" ({rs[0]:.3f}-{rs[-1]:.3f})"
+    print(f"| {label} | {rate:.0f} | {ratio:.3f}{spread} | {per} | {evs} | {lost(name) if name.startswith('synfin') else '-'} |")
 print()
 print(f"replay: {replay}")
 print(f"memory: {mem}")
