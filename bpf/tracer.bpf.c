@@ -251,13 +251,17 @@ static __always_inline int emit_sock(struct sock *sk, __u16 family, __u8 kind, i
 				     int newstate, __u8 tcp_flags, const bool direct)
 {
 	struct sf_event *e = reserve();
+	__u16 num;
 
 	if (!e)
 		return 0;
 	zero_tcp(e);
 	fill_common(e, sk, family, kind, direct);
+	num = e->sport; /* inet_num, before fill_tcp() falls back to inet_sport */
 	fill_tcp(e, sk, direct);
 	fill_comm(e);
+	if (newstate == SF_TCP_CLOSE && num)
+		e->flags |= SF_F_PORT_HELD;
 	e->oldstate = oldstate;
 	e->newstate = newstate;
 	e->tcp_flags = tcp_flags;

@@ -49,6 +49,13 @@ enum sf_flag {
 	SF_F_LINGER0 = 1 << 3, /* SO_LINGER with zero timeout: close() sends RST */
 	SF_F_UNREAD = 1 << 4, /* received data was never read: close() sends RST */
 	SF_F_SYNACK = 1 << 5, /* SF_EV_RETRANS of a SYN-ACK: skaddr and tuple are the request's */
+	/*
+	 * At CLOSE the local port was still held: tcp_set_state() releases it
+	 * before the tracepoint, so this CLOSE came from elsewhere, such as a
+	 * child the kernel discarded at birth (inet_ehash_nolisten() lost the
+	 * request to a twin child made on another CPU).
+	 */
+	SF_F_PORT_HELD = 1 << 6,
 };
 
 /* TCP header flag bits, as in tcp_flags */

@@ -1051,6 +1051,17 @@ static int on_state(struct tracker *t, const struct sf_event *e)
 		conn_push_hop(c, new, e->ts_ns);
 		return 0;
 	}
+	/*
+	 * A child that lost the race for its request to a twin made on another
+	 * CPU: the kernel closes it before it is hashed. The twin is the
+	 * connection; this one never was, and tcpdump shows nothing of it.
+	 */
+	if (old == SF_TCP_SYN_RECV && e->flags & SF_F_PORT_HELD && c->role == SF_ROLE_SERVER &&
+	    c->nhops == 1 && !(c->gaps & SF_GAP_MIDLIFE)) {
+		t->st.discarded++;
+		conn_release(t, c);
+		return 0;
+	}
 	classify(c, e, &v);
 	produce(t, c, &v, e, e->ts_ns, false);
 	conn_release(t, c);

@@ -437,6 +437,63 @@ static void test_midlife_unseen(void **state)
 	free(c);
 }
 
+/*
+ * Two children of one request (the final ACK and a data segment handled on two
+ * CPUs at once, seen under make vmtest on 6.1): the loser closes from SYN_RECV
+ * with its port still held and is no connection; without that flag a child
+ * closing from SYN_RECV is a real aborted open.
+ */
+static void run_twins(struct collected *c, uint8_t loser_flags, struct tracker_stats *st)
+{
+	struct tracker *t = new_tracker(c, 0);
+	struct sf_event e;
+	const struct {
+		uint64_t ts, sk;
+		int old, new;
+	} seq[] = {
+		{ 1, 0x5000, SF_TCP_LISTEN, SF_TCP_SYN_RECV },
+		{ 2, 0x6000, SF_TCP_LISTEN, SF_TCP_SYN_RECV },
+		{ 3, 0x5000, SF_TCP_SYN_RECV, SF_TCP_CLOSE },
+		{ 4, 0x6000, SF_TCP_SYN_RECV, SF_TCP_ESTABLISHED },
+		{ 5, 0x6000, SF_TCP_ESTABLISHED, SF_TCP_CLOSE_WAIT },
+		{ 6, 0x6000, SF_TCP_CLOSE_WAIT, SF_TCP_LAST_ACK },
+		{ 7, 0x6000, SF_TCP_LAST_ACK, SF_TCP_CLOSE },
+	};
+
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		e = ev(seq[i].ts, seq[i].sk, seq[i].old, seq[i].new);
+		e.sport = 80;
+		e.dport = 40000;
+		e.snd_una = 1001;
+		e.rcv_nxt = 5001;
+		if (seq[i].sk == 0x5000 && seq[i].new == SF_TCP_CLOSE)
+			e.flags = loser_flags;
+		tracker__feed(t, &e);
+	}
+	tracker__stats(t, st);
+	tracker__free(t);
+}
+
+static void test_twin_children(void **state)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	struct tracker_stats st;
+
+	(void)state;
+	run_twins(c, SF_F_PORT_HELD, &st);
+	assert_int_equal(c->n, 1);
+	assert_int_equal(c->lc[0].role, SF_ROLE_SERVER);
+	assert_int_equal(c->lc[0].last_state, SF_TCP_LAST_ACK);
+	assert_int_equal(st.discarded, 1);
+	assert_int_equal(st.live, 0);
+	c->n = 0;
+	run_twins(c, 0, &st);
+	assert_int_equal(c->n, 2);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_ABORTED);
+	assert_int_equal(st.discarded, 0);
+	free(c);
+}
+
 static void test_reuse_and_listeners(void **state)
 {
 	struct collected *c = calloc(1, sizeof(*c));
@@ -597,8 +654,9 @@ int main(void)
 		cmocka_unit_test(test_synack_retrans), cmocka_unit_test(test_preexisting),
 		cmocka_unit_test(test_lost),	       cmocka_unit_test(test_order_gap),
 		cmocka_unit_test(test_midlife_unseen), cmocka_unit_test(test_reuse_and_listeners),
-		cmocka_unit_test(test_flush_alive),    cmocka_unit_test(test_table_full),
-		cmocka_unit_test(test_index_churn),    cmocka_unit_test(test_invalid_events),
+		cmocka_unit_test(test_twin_children),  cmocka_unit_test(test_flush_alive),
+		cmocka_unit_test(test_table_full),     cmocka_unit_test(test_index_churn),
+		cmocka_unit_test(test_invalid_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
