@@ -13,8 +13,8 @@ CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -Iinclude -I$(OUTPUT) -DSYNFIN_VERSION='"$(VERSION)"' -D_GNU_SOURCE $(CPPFLAGS_EXTRA)
 BINARY ?= synfin
-LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lmicrohttpd \
-	-lpthread -lm
+LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
+LIBS := $(LIBBPF_LIBS) -lmicrohttpd -lpthread -lm
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
@@ -89,22 +89,33 @@ $(OUTPUT)/scen: tests/e2e/scen.c $(OUTPUT)/scenario.o $(OUTPUT)/util.o | $(OUTPU
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $^ $(LDFLAGS) -o $@
 
-e2e: synfin $(OUTPUT)/scen $(OUTPUT)/loadgen
+e2e: synfin $(OUTPUT)/scen $(OUTPUT)/loadgen $(OUTPUT)/floor
 	$(Q)tests/e2e/run.sh
 
 $(OUTPUT)/loadgen: bench/loadgen.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
 
+$(OUTPUT)/floor.bpf.o: bench/floor.bpf.c $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Ivmlinux/$(ARCH) \
+		-Wall -Werror -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp
+	$(Q)rm -f $@.tmp
+
+$(OUTPUT)/floor: bench/floor.c $(OUTPUT)/floor.skel.h | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LDFLAGS) $(LIBBPF_LIBS) -o $@
+
 # speed and memory against the alternatives: not a test, no thresholds (root)
-bench: synfin $(OUTPUT)/loadgen
+bench: synfin $(OUTPUT)/loadgen $(OUTPUT)/floor
 	$(Q)bench/run.sh
 
 soak: synfin $(OUTPUT)/loadgen
 	$(Q)bench/soak.sh
 
 # the end-to-end suite with synfin built with ASan and UBSan
-e2e-san: $(OUTPUT)/scen $(OUTPUT)/loadgen
+e2e-san: $(OUTPUT)/scen $(OUTPUT)/loadgen $(OUTPUT)/floor
 	$(Q)$(MAKE) --no-print-directory SAN=1 OUTPUT=$(OUTPUT)/san BINARY=$(OUTPUT)/san/synfin \
 		$(OUTPUT)/san/synfin
 	$(Q)SYNFIN=$(OUTPUT)/san/synfin E2E_OUT=$(OUTPUT)/e2e-san tests/e2e/run.sh
@@ -127,10 +138,12 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory e2e
 
 check-format:
-	$(Q)clang-format --dry-run --Werror src/*.c include/*.h bpf/*.bpf.c tests/unit/*.c tests/e2e/*.c
+	$(Q)clang-format --dry-run --Werror src/*.c include/*.h bpf/*.bpf.c tests/unit/*.c tests/e2e/*.c \
+		bench/*.c
 
 format:
-	$(Q)clang-format -i src/*.c include/*.h bpf/*.bpf.c tests/unit/*.c tests/e2e/*.c
+	$(Q)clang-format -i src/*.c include/*.h bpf/*.bpf.c tests/unit/*.c tests/e2e/*.c \
+		bench/*.c
 
 # libFuzzer targets for every parser and the engine; FUZZ_SECONDS each
 FUZZ_TARGETS := expect alert tracker record

@@ -115,7 +115,8 @@ static int hold_some(unsigned long first, unsigned long n)
 		int fd = connect_one(i);
 
 		if (fd < 0 || accept(lfd, NULL, NULL) < 0) {
-			fprintf(stderr, "loadgen: connect %lu: %s\n", i, strerror(fd < 0 ? -fd : errno));
+			fprintf(stderr, "loadgen: connect %lu: %s\n", i,
+				strerror(fd < 0 ? -fd : errno));
 			return 1;
 		}
 	}
@@ -177,10 +178,14 @@ static int hold(void)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "duration", required_argument, NULL, 'd' }, { "conns", required_argument, NULL, 'n' },
-		{ "close", required_argument, NULL, 'c' },    { "threads", required_argument, NULL, 't' },
-		{ "port", required_argument, NULL, 'p' },     { "addrs", required_argument, NULL, 'a' },
-		{ "hold", required_argument, NULL, 'H' },     {},
+		{ "duration", required_argument, NULL, 'd' },
+		{ "conns", required_argument, NULL, 'n' },
+		{ "close", required_argument, NULL, 'c' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "addrs", required_argument, NULL, 'a' },
+		{ "hold", required_argument, NULL, 'H' },
+		{},
 	};
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
 	pthread_t th[64];

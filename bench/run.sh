@@ -7,6 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 SYNFIN=$(realpath "${SYNFIN:-./synfin}")
 LOADGEN=$(realpath build/loadgen)
+FLOOR=$(realpath build/floor)
 PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 QUICK=0
 [ "${1:-}" = --quick ] && QUICK=1
@@ -29,7 +30,7 @@ die() {
 	exit 1
 }
 [ "$(id -u)" = 0 ] || die "needs root (BPF, network namespaces)"
-[ -x "$SYNFIN" ] && [ -x "$LOADGEN" ] || die "build first (make bench does)"
+[ -x "$SYNFIN" ] && [ -x "$LOADGEN" ] && [ -x "$FLOOR" ] || die "build first (make bench does)"
 if [ $QUICK = 0 ] && ! command -v tcpstates >/dev/null; then
 	echo "bench: installing libbpf-tools (tcpstates, tcplife) to compare with"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libbpf-tools >/dev/null ||
@@ -107,6 +108,10 @@ echo "bench: churn for ${DUR}s per configuration, $ROUNDS rounds ($(nproc) CPUs)
 for r in $(seq "$ROUNDS"); do
 	measure "baseline.r$r"
 	SINK=/dev/null measure "synfin-trace.r$r" "$SYNFIN" trace --json
+	# floors: an empty program on the same tracepoint, and synfin filtering
+	# every event out in the kernel after a few reads
+	measure "floor.r$r" "$FLOOR"
+	SINK=/dev/null measure "synfin-filtered.r$r" "$SYNFIN" trace --json --port 1
 	SINK=/dev/null measure "synfin-watch.r$r" "$SYNFIN" watch --json --netns "/run/netns/$NS"
 	if [ $QUICK = 0 ]; then
 		measure "tcpstates.r$r" tcpstates
@@ -197,6 +202,8 @@ def median(v):
     v = sorted(v)
     return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 labels = {"baseline": "untraced", "synfin-trace": "synfin trace --json > /dev/null",
+          "floor": "an empty program on the same tracepoint",
+          "synfin-filtered": "synfin trace --port 1 (all filtered in the kernel)",
           "synfin-watch": "synfin watch --json", "tcpstates": "tcpstates (libbpf-tools)",
           "tcplife": "tcplife (libbpf-tools)",
           "baseline-server": "untraced, server closes first",
