@@ -892,5 +892,8 @@ void view__finish(struct view *v, const struct tracker_stats *st)
 	if (st->untracked)
 		fprintf(stderr, ", %" PRIu64 " events of endpoints past --max-conns untracked",
 			st->untracked);
+	if (st->discarded)
+		fprintf(stderr, ", %" PRIu64 " twin child sockets the kernel discarded at birth",
+			st->discarded);
 	fprintf(stderr, "\n");
 }
