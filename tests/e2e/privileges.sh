@@ -103,15 +103,27 @@ expect "check's COMMAND keeps its own capabilities" \
 # killed outright, check still leaves no cgroup and no COMMAND behind
 "$SYNFIN" check --expect 'count>=0' -- sleep 300 >/dev/null 2>&1 &
 checker=$!
-for _ in $(seq 50); do pgrep -f "^sleep 300" >/dev/null && break; sleep 0.1; done
-cg=$(grep -l "^" /sys/fs/cgroup/unified/synfin-check.$checker/cgroup.procs \
-	/sys/fs/cgroup/synfin-check.$checker/cgroup.procs 2>/dev/null | head -1)
+cg= cmd_pid=
+for _ in $(seq 200); do
+	for root in /sys/fs/cgroup/unified /sys/fs/cgroup; do
+		[ -r "$root/synfin-check.$checker/cgroup.procs" ] || continue
+		cg=$root/synfin-check.$checker
+		for p in $(cat "$cg/cgroup.procs"); do
+			[ "$(cat /proc/$p/comm 2>/dev/null)" = sleep ] && cmd_pid=$p
+		done
+	done
+	[ -n "$cmd_pid" ] && break
+	sleep 0.1
+done
+echo "cgroup while running: ${cg:-none}, COMMAND pid ${cmd_pid:-none}"
 kill -KILL $checker
 wait $checker 2>/dev/null
-sleep 1.5
-echo "cgroup while running: ${cg:-none}"
-expect "a killed check had its cgroup" [ -n "$cg" ]
+for _ in $(seq 100); do
+	[ ! -e "${cg:-/nonexistent}" ] && ! kill -0 "${cmd_pid:-999999999}" 2>/dev/null && break
+	sleep 0.1
+done
+expect "a killed check had its cgroup with COMMAND in it" [ -n "$cg" -a -n "$cmd_pid" ]
 expect "a killed check leaves no cgroup" [ ! -e "${cg:-/nonexistent}" ]
-expect "a killed check leaves no COMMAND" not pgrep -f "^sleep 300"
+expect "a killed check leaves no COMMAND" not kill -0 "${cmd_pid:-999999999}"
 
 exit $((fails > 0))
