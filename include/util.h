@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "tracker.h"
 
 #define SF_ADDRSTRLEN 46
@@ -55,6 +56,13 @@ int sf_drop_privileges(uint64_t keep, char *err, size_t errlen);
 void sf_caps_effective(bool raise);
 /* Moves the calling process into the network namespace at path, for good. */
 int sf_enter_netns(const char *path, char *err, size_t errlen);
+/*
+ * Reads until len bytes or end of file, retrying EINTR: the count read (short
+ * only at end of file), or -errno.
+ */
+ssize_t sf_read_full(int fd, void *buf, size_t len);
+/* Writes all len bytes, retrying EINTR and short writes: 0 or -errno. */
+int sf_write_full(int fd, const void *buf, size_t len);
 /* Moves the calling process into a new network namespace with loopback up. */
 int sf_enter_new_netns(char *err, size_t errlen);
 

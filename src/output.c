@@ -405,12 +405,6 @@ int view__new(struct view **out, const struct view_opts *opts)
 		free(v);
 		return -ENOMEM;
 	}
-	/*
-	 * JSON leaves in jbuf-sized writes; a stdio buffer in between would only
-	 * copy every byte once more.
-	 */
-	if (v->o.mode == SF_VIEW_JSON)
-		setvbuf(v->o.out, NULL, _IONBF, 0);
 	*out = v;
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "record.h"
+#include "util.h"
 
 #define IO_BUF (1 << 20)
 
@@ -116,25 +117,6 @@ int recorder__close(struct recorder *r)
 	return ret;
 }
 
-/* Reads until len bytes or end of file; short only at the end. */
-static ssize_t read_full(int fd, void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = read(fd, (char *)buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
-}
-
 int reader__open(struct reader **out, const char *path, struct sf_rec_header *hdr, char *err,
 		 size_t errlen)
 {
@@ -151,7 +133,7 @@ int reader__open(struct reader **out, const char *path, struct sf_rec_header *hd
 		goto cleanup;
 	}
 	posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	n = read_full(r->fd, hdr, sizeof(*hdr));
+	n = sf_read_full(r->fd, hdr, sizeof(*hdr));
 	if (n < 0) {
 		ret = (int)n;
 		snprintf(err, errlen, "cannot read recording %s: %s", path, strerror((int)-n));
@@ -200,7 +182,7 @@ int reader__next(struct reader *r, const struct sf_event **e, char *err, size_t 
 			if (!r->batch)
 				return -ENOMEM;
 		}
-		n = read_full(r->fd, r->batch, BATCH * sizeof(*r->batch));
+		n = sf_read_full(r->fd, r->batch, BATCH * sizeof(*r->batch));
 		if (n < 0) {
 			snprintf(err, errlen, "read error after record %llu: %s",
 				 (unsigned long long)r->index, strerror((int)-n));

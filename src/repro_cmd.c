@@ -121,23 +121,6 @@ struct workload_report {
 	struct scenario_out out;
 };
 
-static bool write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
 /*
  * The workload: the capture and the scenario, with the privileges they need
  * (nftables, CPU pinning, tcpdump), in a process of its own so the tracing one
@@ -158,9 +141,9 @@ static void workload(struct repro *r, const struct scenario *sc, int go, int rep
 	/* no "go" means the tracing process gave up: end the capture all the same */
 	if (!rep.ret && read(go, &b, 1) == 1) {
 		rep.ret = scenario_run(sc, r->family, PORT, &rep.out, rep.err, sizeof(rep.err));
-		write_all(report, &rep, sizeof(rep));
+		sf_write_full(report, &rep, sizeof(rep));
 	} else if (rep.ret) {
-		write_all(report, &rep, sizeof(rep));
+		sf_write_full(report, &rep, sizeof(rep));
 	}
 	while (read(go, &b, 1) > 0)
 		;
@@ -182,7 +165,6 @@ static void workload(struct repro *r, const struct scenario *sc, int go, int rep
 static int await_workload(struct session *sess, int report, struct workload_report *rep)
 {
 	struct pollfd pfd = { .fd = report, .events = POLLIN };
-	size_t got = 0;
 
 	for (;;) {
 		int n;
@@ -195,15 +177,8 @@ static int await_workload(struct session *sess, int report, struct workload_repo
 		if (n > 0)
 			break;
 	}
-	while (got < sizeof(*rep)) {
-		ssize_t n = read(report, (char *)rep + got, sizeof(*rep) - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -EPIPE;
-		got += (size_t)n;
-	}
+	if (sf_read_full(report, rep, sizeof(*rep)) != (ssize_t)sizeof(*rep))
+		return -EPIPE;
 	rep->err[sizeof(rep->err) - 1] = 0;
 	return 0;
 }
@@ -275,7 +250,7 @@ static int run_once(struct repro *r, const struct scenario *sc, int attempt)
 		ret = 1;
 		goto cleanup;
 	}
-	if (!write_all(go[1], "g", 1) || await_workload(sess, report[0], &rep)) {
+	if (sf_write_full(go[1], "g", 1) || await_workload(sess, report[0], &rep)) {
 		fprintf(stderr, "synfin repro: %s: the workload process failed\n", sc->name);
 		ret = 1;
 		goto cleanup;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "scenario.h"
+#include "util.h"
 
 #define PEER_WAIT_MS 500 /* the four-way peer: longer than the 40 ms delayed ACK */
 
@@ -144,35 +145,12 @@ static int connect_fd(struct ctx *c)
 	return fd;
 }
 
-static int read_full(int fd, char *buf, size_t n)
+/* Exactly n bytes: 0, -errno, or -EPIPE when the peer ended first. */
+static int read_exact(int fd, char *buf, size_t n)
 {
-	size_t got = 0;
+	ssize_t got = sf_read_full(fd, buf, n);
 
-	while (got < n) {
-		ssize_t r = read(fd, buf + got, n - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? -errno : -EPIPE;
-		got += r;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const char *buf, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, buf, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		buf += w;
-		n -= w;
-	}
-	return 0;
+	return got < 0 ? (int)got : (size_t)got == n ? 0 : -EPIPE;
 }
 
 /* Reads until EOF; returns the byte count, or -errno. */
@@ -235,17 +213,17 @@ static void pin_cpu0(void)
 static int exchange_client(int fd)
 {
 	char buf[4];
-	int ret = write_full(fd, "ping", 4);
+	int ret = sf_write_full(fd, "ping", 4);
 
-	return ret ? ret : read_full(fd, buf, 4);
+	return ret ? ret : read_exact(fd, buf, 4);
 }
 
 static int exchange_server(int fd)
 {
 	char buf[4];
-	int ret = read_full(fd, buf, 4);
+	int ret = read_exact(fd, buf, 4);
 
-	return ret ? ret : write_full(fd, "pong", 4);
+	return ret ? ret : sf_write_full(fd, "pong", 4);
 }
 
 static int run_nft(const char *script)
@@ -298,10 +276,10 @@ static int server_side(struct ctx *c, const char *name, int lfd)
 		sleep_ms(PEER_WAIT_MS);
 	if (!strcmp(name, "half-close")) {
 		/* the client has shut down its sending side; ours is still open */
-		if (write_full(fd, "data-1", 6))
+		if (sf_write_full(fd, "data-1", 6))
 			return 1;
 		sleep_ms(50);
-		if (write_full(fd, "data-2", 6))
+		if (sf_write_full(fd, "data-2", 6))
 			return 1;
 		sleep_ms(50);
 	}

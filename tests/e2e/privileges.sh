@@ -64,11 +64,15 @@ for _ in $(seq 50); do grep -q ready "/tmp/synfin-priv-$$.holder" && break; slee
 rm -f "/tmp/synfin-priv-$$.holder"
 holder_pid=$(pgrep -n -u 65534 -f "9411")
 
-out=$("$SYNFIN" watch --netns "/run/netns/$NS" --alert 'close_wait>0' --json \
-	--metrics 127.0.0.1:19411 --duration 3 2>&1) &
-watcher=$!
-caps=$(wait_caps "synfin watch --netns /run/netns/$NS")
-wait $watcher
+# watch_caps ARGS...: the capabilities of a 3-second watch of the namespace, once dropped
+watch_caps() {
+	"$SYNFIN" watch --netns "/run/netns/$NS" --duration 3 "$@" >/dev/null 2>&1 &
+	local watcher=$!
+	wait_caps "synfin watch --netns /run/netns/$NS"
+	wait $watcher
+}
+
+caps=$(watch_caps --alert 'close_wait>0' --json --metrics 127.0.0.1:19411)
 echo "watch with an alert: $caps"
 expect "watch keeps only the owner capabilities, not effective" \
 	[ "$caps" = "0000000000000000 $OWNER_CAPS 0000000000000000 1" ]
@@ -78,10 +82,7 @@ echo "$out" | grep '"type":"alert"'
 expect "watch names the CLOSE_WAIT owner that runs as nobody" \
 	grep -q "\"pids\":\[{\"pid\":$holder_pid," <<<"$out"
 
-"$SYNFIN" watch --netns "/run/netns/$NS" --duration 3 >/dev/null 2>&1 &
-watcher=$!
-caps=$(wait_caps "synfin watch --netns /run/netns/$NS --duration 3")
-wait $watcher
+caps=$(watch_caps)
 echo "watch without alerts: $caps"
 expect "watch without alerts or --by process keeps nothing" \
 	[ "$caps" = "0000000000000000 0000000000000000 0000000000000000 1" ]

@@ -209,18 +209,21 @@ check_tests() {
 check_tests
 report_case check $?
 
-# synfin snapshot and watch: buildup before start, alerts, metrics, bad input
-watch_tests() {
-	local dir=$OUT/watch
+# ns_case NAME COMMAND...: COMMAND inside a fresh namespace, its output the case's result
+ns_case() {
+	local dir=$OUT/$1
+	shift
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	ip netns add "$NS" && ip -n "$NS" link set lo up || return 1
-	ip netns exec "$NS" "$PYTHON" tests/e2e/watch_test.py "$(realpath "$SYNFIN")" >"$dir/result" 2>&1
+	ip netns exec "$NS" "$@" >"$dir/result" 2>&1
 	local rc=$?
 	ip netns del "$NS"
 	return $rc
 }
-watch_tests
+
+# synfin snapshot and watch: buildup before start, alerts, metrics, bad input
+ns_case watch "$PYTHON" tests/e2e/watch_test.py "$(realpath "$SYNFIN")"
 report_case watch $?
 
 # least privilege: while tracing, no capability is left and no_new_privs is set;
@@ -364,18 +367,7 @@ cli_test
 report_case cli $?
 
 # the README's DaemonSet: its capabilities and arguments are enough for watch
-ds_test() {
-	local dir=$OUT/daemonset
-	rm -rf "$dir"
-	mkdir -p "$dir"
-	ip netns add "$NS" && ip -n "$NS" link set lo up || return 1
-	ip netns exec "$NS" "$PYTHON" tests/e2e/daemonset_test.py "$(realpath "$SYNFIN")" README.md \
-		>"$dir/result" 2>&1
-	local rc=$?
-	ip netns del "$NS"
-	return $rc
-}
-ds_test
+ns_case daemonset "$PYTHON" tests/e2e/daemonset_test.py "$(realpath "$SYNFIN")" README.md
 report_case daemonset $?
 
 # the bench still runs (100 connections, no figures judged)
