@@ -11,7 +11,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
-CPPFLAGS += -Iinclude -I$(OUTPUT) -DSYNFIN_VERSION='"$(VERSION)"' -D_GNU_SOURCE $(CPPFLAGS_EXTRA)
+CPPFLAGS += -DSYNFIN_VERSION='"$(VERSION)"' -D_GNU_SOURCE $(CPPFLAGS_EXTRA)
 BINARY ?= synfin
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
 LIBS := $(LIBBPF_LIBS) -lmicrohttpd -lpthread -lm
@@ -21,12 +21,19 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 BPF_PROGS := tracer snapshot
-# the pure engine and the formatting code: no libbpf, testable without a kernel
-CORE_SRCS := tracker.c record.c output.c util.c expect.c report.c alert.c watch.c
-APP_SRCS := $(CORE_SRCS) scenario.c tracer.c session.c snapshot.c procmap.c metrics.c \
-	trace_cmd.c check_cmd.c repro_cmd.c watch_cmd.c main.c
-APP_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(APP_SRCS))
-CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
+# The data path: bpf/ -> ring buffer -> src/core (engine, views) -> src/cmd.
+# src/core is pure: no libbpf, no kernel header, no clock, no process or
+# namespace state. It is compiled without libbpf or the skeletons on its include
+# path, and tests/unit/core_boundary.sh compiles it once more with every libbpf
+# and kernel header poisoned, so the boundary cannot erode.
+CORE_SRCS := $(wildcard src/core/*.c)
+SYS_SRCS := $(wildcard src/sys/*.c)
+CMD_SRCS := $(wildcard src/cmd/*.c)
+CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
+APP_OBJS := $(CORE_OBJS) $(patsubst src/%.c,$(OUTPUT)/%.o,$(SYS_SRCS) $(CMD_SRCS))
+CORE_INC := -Iinclude -Isrc/core
+SYS_INC := $(CORE_INC) -Isrc/sys -I$(OUTPUT)
+CMD_INC := $(SYS_INC) -Isrc/cmd
 UNIT_TESTS := test_tracker test_record test_expect test_alert test_output
 
 ifeq ($(V),1)
@@ -39,6 +46,8 @@ endif
 
 # keep the BPF objects between the skeletons and the build
 .SECONDARY:
+# a failed recipe leaves no half-written target behind
+.DELETE_ON_ERROR:
 
 .PHONY: all clean install static vmtest deps trace bench soak fuzz test e2e-san valgrind unit unit-san e2e check-format format
 all: synfin
@@ -55,10 +64,10 @@ trace: deps
 $(OUTPUT):
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c include/%.h $(VMLINUX) | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Iinclude -Ivmlinux/$(ARCH) \
-		-Wall -Werror -c $< -o $@.tmp
+		-MMD -MP -MF $(@:.o=.d) -MT $@ -Wall -Werror -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp
 	$(Q)rm -f $@.tmp
 
@@ -67,27 +76,39 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
 # each loader object depends on its generated skeleton
-$(patsubst %,$(OUTPUT)/%.o,$(BPF_PROGS)): $(OUTPUT)/%.o: $(OUTPUT)/%.skel.h
+$(patsubst %,$(OUTPUT)/sys/%.o,$(BPF_PROGS)): $(OUTPUT)/sys/%.o: $(OUTPUT)/%.skel.h
 
-$(OUTPUT)/%.o: src/%.c $(wildcard include/*.h) | $(OUTPUT)
+$(OUTPUT)/core/%.o: src/core/%.c
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CORE_INC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/sys/%.o: src/sys/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SYS_INC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/cmd/%.o: src/cmd/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CMD_INC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BINARY): $(APP_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
-$(OUTPUT)/test_%: tests/unit/test_%.c $(CORE_OBJS) $(wildcard include/*.h) | $(OUTPUT)
+$(OUTPUT)/test_%: tests/unit/test_%.c $(CORE_OBJS) | $(OUTPUT)
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -DSF_TEST_DATA='"tests/data"' $< $(CORE_OBJS) \
+	$(Q)$(CC) $(CORE_INC) $(CPPFLAGS) $(CFLAGS) -DSF_TEST_DATA='"tests/data"' $< $(CORE_OBJS) \
 		$(LDFLAGS) -lcmocka -lm -o $@
 
 unit: $(patsubst %,$(OUTPUT)/%,$(UNIT_TESTS))
+	$(Q)tests/unit/core_boundary.sh $(OUTPUT)/boundary
 	$(Q)for t in $^; do echo "== $$t"; $$t || exit 1; done
 
-$(OUTPUT)/scen: tests/e2e/scen.c $(OUTPUT)/scenario.o $(OUTPUT)/util.o | $(OUTPUT)
+$(OUTPUT)/scen: tests/e2e/scen.c $(OUTPUT)/sys/scenario.o $(CORE_OBJS) | $(OUTPUT)
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $^ $(LDFLAGS) -o $@
+	$(Q)$(CC) $(SYS_INC) $(CPPFLAGS) $(CFLAGS) $^ $(LDFLAGS) -o $@
 
 e2e: synfin $(OUTPUT)/scen $(OUTPUT)/loadgen $(OUTPUT)/floor
 	$(Q)tests/e2e/run.sh
@@ -99,13 +120,13 @@ $(OUTPUT)/loadgen: bench/loadgen.c | $(OUTPUT)
 $(OUTPUT)/floor.bpf.o: bench/floor.bpf.c $(VMLINUX) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Ivmlinux/$(ARCH) \
-		-Wall -Werror -c $< -o $@.tmp
+		-MMD -MP -MF $(@:.o=.d) -MT $@ -Wall -Werror -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp
 	$(Q)rm -f $@.tmp
 
 $(OUTPUT)/floor: bench/floor.c $(OUTPUT)/floor.skel.h | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LDFLAGS) $(LIBBPF_LIBS) -o $@
+	$(Q)$(CC) -I$(OUTPUT) $(CPPFLAGS) $(CFLAGS) $< $(LDFLAGS) $(LIBBPF_LIBS) -o $@
 
 # speed and memory against the alternatives: not a test, no thresholds (root)
 bench: synfin $(OUTPUT)/loadgen $(OUTPUT)/floor
@@ -137,23 +158,23 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory unit-san
 	$(Q)$(MAKE) --no-print-directory e2e
 
+FORMAT_FILES := src/*/*.[ch] include/*.h bpf/*.[ch] tests/unit/*.c tests/e2e/*.c tests/fuzz/*.c \
+	bench/*.c
+
 check-format:
-	$(Q)clang-format --dry-run --Werror src/*.c include/*.h bpf/*.bpf.c tests/unit/*.c tests/e2e/*.c \
-		bench/*.c
+	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
 
 format:
-	$(Q)clang-format -i src/*.c include/*.h bpf/*.bpf.c tests/unit/*.c tests/e2e/*.c \
-		bench/*.c
+	$(Q)clang-format -i $(FORMAT_FILES)
 
 # libFuzzer targets for every parser and the engine; FUZZ_SECONDS each
 FUZZ_TARGETS := expect alert tracker record
 FUZZ_SECONDS ?= 60
-FUZZ_SRCS := $(addprefix src/,$(CORE_SRCS))
 
-$(OUTPUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(wildcard include/*.h) | $(OUTPUT)
+$(OUTPUT)/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(CPPFLAGS) $< $(FUZZ_SRCS) -lm -o $@
+		$(CORE_INC) $(CPPFLAGS) $< $(CORE_SRCS) -lm -o $@
 
 fuzz: $(patsubst %,$(OUTPUT)/fuzz_%,$(FUZZ_TARGETS))
 	$(Q)for t in $(FUZZ_TARGETS); do \
@@ -195,3 +216,5 @@ install: synfin
 clean:
 	$(call msg,CLEAN)
 	$(Q)rm -rf $(OUTPUT) synfin
+
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

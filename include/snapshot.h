@@ -2,14 +2,12 @@
 /*
  * The socket record the iter/tcp program writes for every TCP socket of a
  * network namespace (full, timewait and request sockets), shared by BPF and
- * user space; and the user-space API that runs the iterator.
+ * user space (the loader that runs it is src/sys/snapshot.c).
  */
 #ifndef SYNFIN_SNAPSHOT_H
 #define SYNFIN_SNAPSHOT_H
 
-#ifndef __VMLINUX_H__
-#include <linux/types.h>
-#endif
+#include "types.h"
 
 #define SF_AGE_UNKNOWN 0xffffffffu
 
@@ -27,22 +25,5 @@ struct sf_sock_rec {
 	__u8 laddr[16];
 	__u8 raddr[16];
 };
-
-#ifndef __VMLINUX_H__
-#include <stdbool.h>
-#include <stddef.h>
-
-struct snapshot;
-
-/* Loads the iterator program. On failure -errno and one line in err. */
-int snapshot__open(struct snapshot **out, bool verbose, char *err, size_t errlen);
-/*
- * Reads every TCP socket of the calling process's network namespace into *recs
- * (malloc'd, *n of them). Needs no privilege once the iterator is attached.
- */
-int snapshot__read(struct snapshot *s, struct sf_sock_rec **recs, size_t *n, char *err,
-		   size_t errlen);
-void snapshot__close(struct snapshot *s);
-#endif
 
 #endif

@@ -7,9 +7,7 @@
 #ifndef SYNFIN_TRACER_H
 #define SYNFIN_TRACER_H
 
-#ifndef __VMLINUX_H__
-#include <linux/types.h>
-#endif
+#include "types.h"
 
 #define SF_COMM_LEN 16
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "scenario.h"
-#include "util.h"
+#include "parse.h"
 
 int main(int argc, char **argv)
 {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "output.h"
+#include "view.h"
 #include "tracker.h"
 
 static uint64_t produced;

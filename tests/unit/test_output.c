@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
-#include "output.h"
+#include "view.h"
 
 static char buf[SF_JSON_MAX];
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include "record.h"
+#include "clock.h"
 #include "session.h"
 
 #define LOST_CHECK_NS 100000000ull
@@ -18,14 +19,6 @@ struct session {
 	int rec_err;
 	bool finished;
 };
-
-uint64_t sf_clock_ns(int clock_id)
-{
-	struct timespec ts;
-
-	clock_gettime(clock_id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static void feed(struct session *s, const struct sf_event *e)
 {

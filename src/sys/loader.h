@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* Loading and running the BPF tracer (bpf/tracer.bpf.c). */
+/*
+ * Loading and running the BPF programs: the tracer (bpf/tracer.bpf.c) and the
+ * socket iterator (bpf/snapshot.bpf.c).
+ */
 #ifndef SYNFIN_LOADER_H
 #define SYNFIN_LOADER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "snapshot.h"
 #include "tracer.h"
 
 enum tracer_attach {
@@ -51,5 +55,17 @@ bool sf_have_bpf_privileges(void);
  * command needs: kernel BTF and the privileges. what names the job in err.
  */
 int sf_bpf_ready(bool verbose, const char *what, char *err, size_t errlen);
+
+struct snapshot;
+
+/* Loads the iterator program. On failure -errno and one line in err. */
+int snapshot__open(struct snapshot **out, bool verbose, char *err, size_t errlen);
+/*
+ * Reads every TCP socket of the calling process's network namespace into *recs
+ * (malloc'd, *n of them). Needs no privilege once the iterator is attached.
+ */
+int snapshot__read(struct snapshot *s, struct sf_sock_rec **recs, size_t *n, char *err,
+		   size_t errlen);
+void snapshot__close(struct snapshot *s);
 
 #endif

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "caps.h"
 #include "procmap.h"
-#include "util.h"
 
 struct entry {
 	uint64_t ino;

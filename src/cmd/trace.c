@@ -8,13 +8,18 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "commands.h"
+#include "caps.h"
+#include "cgroup.h"
+#include "clock.h"
+#include "cmd.h"
+#include "filter.h"
 #include "loader.h"
-#include "output.h"
+#include "netns.h"
+#include "parse.h"
 #include "record.h"
 #include "session.h"
 #include "tracker.h"
-#include "util.h"
+#include "view.h"
 
 #define POLL_MS 100
 #define HOLD_CHECK_NS 100000000ull

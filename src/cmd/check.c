@@ -15,11 +15,14 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "commands.h"
+#include "caps.h"
+#include "cgroup.h"
+#include "clock.h"
+#include "cmd.h"
 #include "expect.h"
+#include "netns.h"
 #include "report.h"
 #include "session.h"
-#include "util.h"
 
 #define POLL_MS 50
 #define EXIT_EXPECT 1

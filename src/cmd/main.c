@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <stdio.h>
 #include <string.h>
-#include "commands.h"
+#include "cmd.h"
 
 static const char usage[] =
 	"Usage: synfin COMMAND [OPTIONS]\n"

@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "fdio.h"
 #include "scenario.h"
-#include "util.h"
 
 #define PEER_WAIT_MS 500 /* the four-way peer: longer than the 40 ms delayed ACK */
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/capability.h>
-#include "util.h"
+#include "caps.h"
 
 /*
  * What reading other users' /proc/PID/fd takes: kept by a process that drops

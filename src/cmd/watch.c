@@ -16,8 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 #include "alert.h"
-#include "commands.h"
+#include "caps.h"
+#include "clock.h"
+#include "cmd.h"
 #include "metrics.h"
+#include "netns.h"
 #include "procmap.h"
 #include "session.h"
 #include "snapshot.h"

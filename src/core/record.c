@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "record.h"
-#include "util.h"
+#include "fdio.h"
 
 #define IO_BUF (1 << 20)
 

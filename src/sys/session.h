@@ -32,6 +32,4 @@ void session__stats(const struct session *s, struct tracker_stats *st);
 const char *session__attach_name(const struct session *s);
 void session__close(struct session *s);
 
-uint64_t sf_clock_ns(int clock_id);
-
 #endif

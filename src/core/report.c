@@ -3,9 +3,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include "output.h"
+#include "view.h"
 #include "report.h"
-#include "util.h"
+#include "parse.h"
 
 #define MAX_SHOWN 10
 #define JSON_LINE 8192

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "output.h"
-#include "util.h"
+#include "view.h"
+#include "parse.h"
 
 #define LINE_MAX_LEN 8192
 #define HOLD_NS 1000000000ull

@@ -16,13 +16,16 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "commands.h"
+#include "caps.h"
+#include "clock.h"
+#include "cmd.h"
 #include "expect.h"
-#include "output.h"
+#include "fdio.h"
+#include "netns.h"
 #include "report.h"
 #include "scenario.h"
 #include "session.h"
-#include "util.h"
+#include "view.h"
 
 #define PORT 8080
 #define SETTLE_MS 2000

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Least privilege: what a command keeps once its BPF objects are attached. */
+#ifndef SYNFIN_CAPS_H
+#define SYNFIN_CAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SF_CAP(c) (1ull << (c))
+
+/*
+ * For after the BPF objects are loaded and attached: sets no_new_privs and
+ * empties the effective, inheritable, ambient and bounding sets. The
+ * capabilities in keep (SF_CAP bits) stay in the permitted set only, for
+ * sf_caps_effective() to raise around the one step that needs them.
+ */
+int sf_drop_privileges(uint64_t keep, char *err, size_t errlen);
+/* Raises the kept capabilities, or lowers them; does nothing before the drop. */
+void sf_caps_effective(bool raise);
+
+#endif
