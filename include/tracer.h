@@ -11,22 +11,28 @@
 
 #define SF_COMM_LEN 16
 
-/* TCP states as the kernel numbers them (include/net/tcp_states.h). */
-enum sf_tcp_state {
-	SF_TCP_ESTABLISHED = 1,
-	SF_TCP_SYN_SENT = 2,
-	SF_TCP_SYN_RECV = 3,
-	SF_TCP_FIN_WAIT1 = 4,
-	SF_TCP_FIN_WAIT2 = 5,
-	SF_TCP_TIME_WAIT = 6,
-	SF_TCP_CLOSE = 7,
-	SF_TCP_CLOSE_WAIT = 8,
-	SF_TCP_LAST_ACK = 9,
-	SF_TCP_LISTEN = 10,
-	SF_TCP_CLOSING = 11,
-	SF_TCP_NEW_SYN_RECV = 12,
-	SF_TCP_MAX_STATES = 13,
-};
+/*
+ * TCP states as the kernel numbers them (include/net/tcp_states.h), the one
+ * list of them: X(NAME, number, label, short). The label is the lower-case name
+ * of metrics, alert rules and watch's JSON; short, watch's column heading.
+ */
+#define SF_TCP_STATE_LIST(X)                    \
+	X(ESTABLISHED, 1, established, "ESTAB") \
+	X(SYN_SENT, 2, syn_sent, "SYN_S")       \
+	X(SYN_RECV, 3, syn_recv, "SYN_R")       \
+	X(FIN_WAIT1, 4, fin_wait1, "FIN_W1")    \
+	X(FIN_WAIT2, 5, fin_wait2, "FIN_W2")    \
+	X(TIME_WAIT, 6, time_wait, "TIME_W")    \
+	X(CLOSE, 7, close, "CLOSE")             \
+	X(CLOSE_WAIT, 8, close_wait, "CLOSE_W") \
+	X(LAST_ACK, 9, last_ack, "LAST_A")      \
+	X(LISTEN, 10, listen, "LISTEN")         \
+	X(CLOSING, 11, closing, "CLOSING")      \
+	X(NEW_SYN_RECV, 12, new_syn_recv, "NEW_SR")
+
+#define SF_X_TCP_STATE(name, num, label, short_name) SF_TCP_##name = num,
+
+enum sf_tcp_state { SF_TCP_STATE_LIST(SF_X_TCP_STATE) SF_TCP_MAX_STATES };
 
 enum sf_kind {
 	/* emitted by the kernel side */

@@ -25,6 +25,7 @@
 #include "session.h"
 #include "snapshot.h"
 #include "watch.h"
+#include "names.h"
 
 #define MAX_OWNERS 8
 #define EXIT_ALERT 3
@@ -39,25 +40,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	exiting = 1;
-}
-
-static const char *state_label(int s)
-{
-	static const char *const n[SF_TCP_MAX_STATES] = {
-		[SF_TCP_ESTABLISHED] = "established",
-		[SF_TCP_SYN_SENT] = "syn_sent",
-		[SF_TCP_SYN_RECV] = "syn_recv",
-		[SF_TCP_FIN_WAIT1] = "fin_wait1",
-		[SF_TCP_FIN_WAIT2] = "fin_wait2",
-		[SF_TCP_TIME_WAIT] = "time_wait",
-		[SF_TCP_CLOSE] = "close",
-		[SF_TCP_CLOSE_WAIT] = "close_wait",
-		[SF_TCP_LAST_ACK] = "last_ack",
-		[SF_TCP_LISTEN] = "listen",
-		[SF_TCP_CLOSING] = "closing",
-	};
-
-	return s > 0 && s < SF_TCP_MAX_STATES && n[s] ? n[s] : NULL;
 }
 
 /* Owners of a set of socket inodes, distinct, at most max. */
@@ -422,31 +404,12 @@ static void mix_text(const struct watch_group *g, char *buf, size_t len)
 	size_t off = 0;
 
 	buf[0] = 0;
-	for (int k = 0; k < WATCH_NKINDS && off < len; k++)
+	for (int k = 0; k < SF_CLOSE_COUNT && off < len; k++)
 		if (g->kinds[k])
 			off += snprintf(buf + off, len - off, "%s%s:%" PRIu64, off ? "," : "",
 					sf_close_name(k), g->kinds[k]);
 	if (!off)
 		snprintf(buf, len, "-");
-}
-
-static const int shown_states[] = { SF_TCP_ESTABLISHED, SF_TCP_SYN_SENT,  SF_TCP_SYN_RECV,
-				    SF_TCP_FIN_WAIT1,	SF_TCP_FIN_WAIT2, SF_TCP_TIME_WAIT,
-				    SF_TCP_CLOSE_WAIT,	SF_TCP_LAST_ACK,  SF_TCP_CLOSING,
-				    SF_TCP_LISTEN };
-#define NSHOWN (sizeof(shown_states) / sizeof(shown_states[0]))
-
-static const char *short_label(int s)
-{
-	static const char *const n[SF_TCP_MAX_STATES] = {
-		[SF_TCP_ESTABLISHED] = "ESTAB",	 [SF_TCP_SYN_SENT] = "SYN_S",
-		[SF_TCP_SYN_RECV] = "SYN_R",	 [SF_TCP_FIN_WAIT1] = "FIN_W1",
-		[SF_TCP_FIN_WAIT2] = "FIN_W2",	 [SF_TCP_TIME_WAIT] = "TIME_W",
-		[SF_TCP_CLOSE_WAIT] = "CLOSE_W", [SF_TCP_LAST_ACK] = "LAST_A",
-		[SF_TCP_CLOSING] = "CLOSING",	 [SF_TCP_LISTEN] = "LISTEN",
-	};
-
-	return n[s];
 }
 
 static int64_t clamp0(int64_t v)
@@ -457,13 +420,13 @@ static int64_t clamp0(int64_t v)
 static void render_by_process(struct wrun *r)
 {
 	printf("%-8s %-16s", "PID", "COMM");
-	for (size_t s = 0; s < NSHOWN; s++)
-		printf(" %7s", short_label(shown_states[s]));
+	for (size_t s = 0; s < sf_nwatched_states; s++)
+		printf(" %7s", sf_state_short(sf_watched_states[s]));
 	printf("\n");
 	for (size_t i = 0; i < r->nprows && i < r->top; i++) {
 		printf("%-8" PRIu32 " %-16s", r->prows[i].owner.pid, r->prows[i].owner.comm);
-		for (size_t s = 0; s < NSHOWN; s++)
-			printf(" %7" PRId64, r->prows[i].counts[shown_states[s]]);
+		for (size_t s = 0; s < sf_nwatched_states; s++)
+			printf(" %7" PRId64, r->prows[i].counts[sf_watched_states[s]]);
 		printf("\n");
 	}
 }
@@ -483,17 +446,17 @@ static void render(struct wrun *r, uint64_t now)
 
 			printf("{\"type\":\"group\",\"ts\":\"%s\",\"port\":%u,\"counts\":{", ts,
 			       g->port);
-			for (size_t s = 0; s < NSHOWN; s++) {
+			for (size_t s = 0; s < sf_nwatched_states; s++) {
 				printf("%s\"%s\":%" PRId64, first ? "" : ",",
-				       state_label(shown_states[s]),
-				       clamp0(g->counts[shown_states[s]]));
+				       sf_state_label(sf_watched_states[s]),
+				       clamp0(g->counts[sf_watched_states[s]]));
 				first = false;
 			}
 			printf("},\"opens_per_s\":%.2f,\"closes_per_s\":%.2f,\"resets_per_s\":%.2f,"
 			       "\"close_kinds\":{",
 			       g->opens_per_s, g->closes_per_s, g->resets_per_s);
 			first = true;
-			for (int k = 0; k < WATCH_NKINDS; k++) {
+			for (int k = 0; k < SF_CLOSE_COUNT; k++) {
 				if (!g->kinds[k])
 					continue;
 				printf("%s\"%s\":%" PRIu64, first ? "" : ",", sf_close_name(k),
@@ -521,8 +484,8 @@ static void render(struct wrun *r, uint64_t now)
 		return;
 	}
 	printf("%-6s", "PORT");
-	for (size_t s = 0; s < NSHOWN; s++)
-		printf(" %7s", short_label(shown_states[s]));
+	for (size_t s = 0; s < sf_nwatched_states; s++)
+		printf(" %7s", sf_state_short(sf_watched_states[s]));
 	printf(" %7s %7s %6s %8s  %s\n", "open/s", "close/s", "rst/s", "CW_AGE", "CLOSE MIX");
 	for (size_t i = 0; i < n && i < r->top; i++) {
 		const struct watch_group *g = gs[i];
@@ -532,8 +495,8 @@ static void render(struct wrun *r, uint64_t now)
 			snprintf(age, sizeof(age), "%.1fs", g->oldest_cw_ms / 1000.0);
 		mix_text(g, mix, sizeof(mix));
 		printf("%-6u", g->port);
-		for (size_t s = 0; s < NSHOWN; s++)
-			printf(" %7" PRId64, clamp0(g->counts[shown_states[s]]));
+		for (size_t s = 0; s < sf_nwatched_states; s++)
+			printf(" %7" PRId64, clamp0(g->counts[sf_watched_states[s]]));
 		printf(" %7.1f %7.1f %6.1f %8s  %s\n", g->opens_per_s, g->closes_per_s,
 		       g->resets_per_s, age, mix);
 	}
@@ -581,7 +544,7 @@ static void publish_metrics(struct wrun *r)
 {
 	const struct watch_group *const *gs;
 	int64_t other[SF_TCP_MAX_STATES] = { 0 };
-	uint64_t kinds[WATCH_NKINDS], cum = 0;
+	uint64_t kinds[SF_CLOSE_COUNT], cum = 0;
 	struct mbuf b = { 0 };
 	size_t n;
 
@@ -589,25 +552,25 @@ static void publish_metrics(struct wrun *r)
 	mprintf(&b, "# HELP synfin_sockets TCP sockets by state and service port.\n"
 		    "# TYPE synfin_sockets gauge\n");
 	for (size_t i = 0; i < n; i++) {
-		for (size_t s = 0; s < NSHOWN; s++) {
-			int64_t v = clamp0(gs[i]->counts[shown_states[s]]);
+		for (size_t s = 0; s < sf_nwatched_states; s++) {
+			int64_t v = clamp0(gs[i]->counts[sf_watched_states[s]]);
 
 			if (i >= r->metrics_ports) {
-				other[shown_states[s]] += v;
+				other[sf_watched_states[s]] += v;
 				continue;
 			}
 			mprintf(&b, "synfin_sockets{state=\"%s\",port=\"%u\"} %" PRId64 "\n",
-				state_label(shown_states[s]), gs[i]->port, v);
+				sf_state_label(sf_watched_states[s]), gs[i]->port, v);
 		}
 	}
 	if (n > r->metrics_ports)
-		for (size_t s = 0; s < NSHOWN; s++)
+		for (size_t s = 0; s < sf_nwatched_states; s++)
 			mprintf(&b, "synfin_sockets{state=\"%s\",port=\"other\"} %" PRId64 "\n",
-				state_label(shown_states[s]), other[shown_states[s]]);
+				sf_state_label(sf_watched_states[s]), other[sf_watched_states[s]]);
 	watch__totals(r->w, kinds);
 	mprintf(&b, "# HELP synfin_connections_closed_total Connections ended, by close kind.\n"
 		    "# TYPE synfin_connections_closed_total counter\n");
-	for (int k = 0; k < WATCH_NKINDS; k++)
+	for (int k = 0; k < SF_CLOSE_COUNT; k++)
 		mprintf(&b, "synfin_connections_closed_total{close=\"%s\"} %" PRIu64 "\n",
 			sf_close_name(k), kinds[k]);
 	mprintf(&b, "# HELP synfin_handshake_seconds Handshake time of connections that ended.\n"

@@ -5,22 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alert.h"
-#include "tracker.h"
+#include "names.h"
 
+/* the metrics of a rule besides the watched states, which go by their labels */
 static const struct {
 	const char *name;
 	int metric;
 } metrics[] = {
-	{ "established", SF_TCP_ESTABLISHED },
-	{ "syn_sent", SF_TCP_SYN_SENT },
-	{ "syn_recv", SF_TCP_SYN_RECV },
-	{ "fin_wait1", SF_TCP_FIN_WAIT1 },
-	{ "fin_wait2", SF_TCP_FIN_WAIT2 },
-	{ "time_wait", SF_TCP_TIME_WAIT },
-	{ "close_wait", SF_TCP_CLOSE_WAIT },
-	{ "last_ack", SF_TCP_LAST_ACK },
-	{ "listen", SF_TCP_LISTEN },
-	{ "closing", SF_TCP_CLOSING },
 	{ "close_wait_age", ALERT_CLOSE_WAIT_AGE },
 	{ "opens_per_s", ALERT_OPENS_PER_S },
 	{ "closes_per_s", ALERT_CLOSES_PER_S },
@@ -31,10 +22,25 @@ static const struct {
 
 const char *alert_metric_name(int metric)
 {
+	for (size_t i = 0; i < sf_nwatched_states; i++)
+		if (sf_watched_states[i] == metric)
+			return sf_state_label(metric);
 	for (size_t i = 0; i < NMETRICS; i++)
 		if (metrics[i].metric == metric)
 			return metrics[i].name;
 	return "?";
+}
+
+/* The metric named s, or -1. */
+static int find_metric(const char *s)
+{
+	for (size_t i = 0; i < sf_nwatched_states; i++)
+		if (!strcmp(sf_state_label(sf_watched_states[i]), s))
+			return sf_watched_states[i];
+	for (size_t i = 0; i < NMETRICS; i++)
+		if (!strcmp(metrics[i].name, s))
+			return metrics[i].metric;
+	return -1;
 }
 
 /* "30s", "2m", "500ms", "1h", or plain seconds. */
@@ -65,6 +71,8 @@ static void list_metrics(char *buf, size_t len)
 {
 	size_t off = 0;
 
+	for (size_t i = 0; i < sf_nwatched_states && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s, ", sf_state_label(sf_watched_states[i]));
 	for (size_t i = 0; i < NMETRICS && off < len; i++)
 		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", metrics[i].name);
 }
@@ -94,10 +102,7 @@ static int parse_condition(const char *tok, struct alert_rule *r, char *err, siz
 	memcpy(name, tok, p - tok);
 	name[p - tok] = 0;
 	r->op = codes[op];
-	r->metric = -1;
-	for (i = 0; i < NMETRICS; i++)
-		if (!strcmp(metrics[i].name, name))
-			r->metric = metrics[i].metric;
+	r->metric = find_metric(name);
 	if (r->metric < 0) {
 		list_metrics(list, sizeof(list));
 		snprintf(err, errlen, "unknown metric '%s' (valid: %s)", name, list);

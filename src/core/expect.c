@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "expect.h"
+#include "names.h"
 
 enum expect_key {
 	K_ROLE,
@@ -32,35 +33,29 @@ struct key_def {
 	bool selector;
 	enum value_kind kind;
 	uint64_t max;
-	const char *const *names; /* V_ENUM: value i is names[i] */
-	int nnames;
+	const struct sf_names *names; /* V_ENUM: value i is names->names[i] */
 };
 
-static const char *const roles[] = { "unknown", "client", "server" };
-static const char *const families[] = { "ipv4", "ipv6" };
-static const char *const closes[] = { "incomplete", "four-way", "three-way", "simultaneous",
-				      "reset",	    "refused",	"aborted" };
-static const char *const closers[] = { "none", "local", "peer", "both" };
-static const char *const yesno[] = { "no", "yes" };
-static const char *const states[] = { "UNKNOWN",    "ESTABLISHED", "SYN_SENT",	"SYN_RECV",
-				      "FIN_WAIT1",  "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
-				      "CLOSE_WAIT", "LAST_ACK",	   "LISTEN",	"CLOSING" };
+static const char *const family_list[] = { "ipv4", "ipv6" };
+static const char *const yesno_list[] = { "no", "yes" };
+static const struct sf_names families = { family_list, 2 };
+static const struct sf_names yesno = { yesno_list, 2 };
 
-#define ENUM(a) V_ENUM, 0, a, sizeof(a) / sizeof(a[0])
+#define ENUM(t) V_ENUM, 0, &t
 
 static const struct key_def keys[K_NKEYS] = {
-	[K_ROLE] = { "role", true, ENUM(roles) },
+	[K_ROLE] = { "role", true, ENUM(sf_role_names) },
 	[K_PORT] = { "port", true, V_NUMBER, 65535 },
 	[K_LPORT] = { "lport", true, V_NUMBER, 65535 },
 	[K_RPORT] = { "rport", true, V_NUMBER, 65535 },
 	[K_FAMILY] = { "family", true, ENUM(families) },
-	[K_CLOSE] = { "close", false, ENUM(closes) },
-	[K_CLOSER] = { "closer", false, ENUM(closers) },
+	[K_CLOSE] = { "close", false, ENUM(sf_close_names) },
+	[K_CLOSER] = { "closer", false, ENUM(sf_closer_names) },
 	[K_TIME_WAIT] = { "time_wait", false, ENUM(yesno) },
 	[K_HANDSHAKE_US] = { "handshake_us", false, V_NUMBER, UINT64_MAX },
 	[K_ALIVE] = { "alive", false, ENUM(yesno) },
 	[K_HALF_CLOSE] = { "half_close", false, ENUM(yesno) },
-	[K_LAST_STATE] = { "last_state", false, ENUM(states) },
+	[K_LAST_STATE] = { "last_state", false, ENUM(sf_state_names) },
 	[K_COUNT] = { "count", false, V_NUMBER, UINT64_MAX },
 };
 
@@ -80,8 +75,8 @@ static void list_values(const struct key_def *k, char *buf, size_t len)
 	size_t off = 0;
 
 	buf[0] = 0;
-	for (int i = 0; i < k->nnames && off < len; i++)
-		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", k->names[i]);
+	for (unsigned int i = 0; i < k->names->n && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", k->names->names[i]);
 }
 
 static int parse_cond(const char *tok, struct expect_cond *c, char *err, size_t errlen)
@@ -141,8 +136,8 @@ static int parse_cond(const char *tok, struct expect_cond *c, char *err, size_t 
 			snprintf(err, errlen, "%s takes = or !=, not %s", k->name, op_names[op]);
 			return -EINVAL;
 		}
-		for (int i = 0; i < k->nnames; i++) {
-			if (!strcmp(k->names[i], val)) {
+		for (unsigned int i = 0; i < k->names->n; i++) {
+			if (!strcmp(k->names->names[i], val)) {
 				c->value = i;
 				return 0;
 			}
@@ -325,8 +320,8 @@ static size_t describe_value(int key, const struct sf_lifecycle *lc, char *buf, 
 
 	if (!key_value(key, lc, &v))
 		return snprintf(buf, len, "unknown");
-	if (k->kind == V_ENUM && v < (uint64_t)k->nnames)
-		return snprintf(buf, len, "%s", k->names[v]);
+	if (k->kind == V_ENUM && v < (uint64_t)k->names->n)
+		return snprintf(buf, len, "%s", k->names->names[v]);
 	return snprintf(buf, len, "%llu", (unsigned long long)v);
 }
 
@@ -346,7 +341,7 @@ size_t expect_describe(const struct expect *x, const struct sf_lifecycle *lc, ch
 		if (off < len)
 			off += describe_value(cond->key, lc, buf + off, len - off);
 		if (k->kind == V_ENUM)
-			snprintf(want, sizeof(want), "%s", k->names[cond->value]);
+			snprintf(want, sizeof(want), "%s", k->names->names[cond->value]);
 		else
 			snprintf(want, sizeof(want), "%llu", (unsigned long long)cond->value);
 		if (off < len)

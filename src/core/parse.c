@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,4 +52,59 @@ int sf_parse_addr(const char *s, uint8_t *family, uint8_t addr[16])
 		return 0;
 	}
 	return -EINVAL;
+}
+
+/* The multiplier a suffix stands for, or 0 when it is none of them. */
+static double suffix_scale(const char *end, const char *const *names, const double *scales,
+			   size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(end, names[i]))
+			return scales[i];
+	return 0;
+}
+
+int sf_parse_duration(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t *ns)
+{
+	static const char *const units[] = { "", "s", "ms", "m", "h" };
+	static const double scale[] = { 1e9, 1e9, 1e6, 60e9, 3600e9 };
+	double v, unit;
+	char *end;
+
+	if (!s || !*s || isspace((unsigned char)*s) || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v))
+		return -EINVAL;
+	unit = suffix_scale(end, units, scale, sizeof(units) / sizeof(units[0]));
+	if (!unit)
+		return -EINVAL;
+	v *= unit;
+	if (v < (double)min_ns || v > (double)max_ns)
+		return -ERANGE;
+	*ns = (uint64_t)llround(v);
+	return 0;
+}
+
+int sf_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	static const char *const units[] = { "", "K", "k", "M", "m", "G", "g" };
+	static const double scale[] = { 1, 1 << 10, 1 << 10, 1 << 20, 1 << 20, 1 << 30, 1 << 30 };
+	char digits[24];
+	size_t n = strspn(s, "0123456789");
+	double mult = suffix_scale(s + n, units, scale, sizeof(units) / sizeof(units[0]));
+	uint64_t v;
+
+	if (!n || n >= sizeof(digits) || !mult)
+		return -EINVAL;
+	memcpy(digits, s, n);
+	digits[n] = 0;
+	if (sf_parse_u64(digits, UINT64_MAX / (1 << 30), &v))
+		return -EINVAL;
+	v *= (uint64_t)mult;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
 }

@@ -15,4 +15,19 @@ int sf_parse_u64(const char *s, uint64_t max, uint64_t *out);
 int sf_parse_port(const char *s, uint16_t *out);
 int sf_parse_addr(const char *s, uint8_t *family, uint8_t addr[16]);
 
+#define SF_NS_PER_MS 1000000ull
+#define SF_NS_PER_S 1000000000ull
+/* a year: plenty for any option, and nanoseconds stay far within 64 bits */
+#define SF_DURATION_MAX_NS (366ull * 86400 * SF_NS_PER_S)
+
+/*
+ * A duration, the one syntax of every option and rule that takes a time:
+ * "500ms", "30s", "5m", "1h", or plain seconds ("1.5"). Finite and within
+ * [min_ns, max_ns]: 0, -EINVAL when s is no duration, -ERANGE when it is out
+ * of bounds.
+ */
+int sf_parse_duration(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t *ns);
+/* A byte count with an optional K, M or G suffix (powers of 1024), within [min, max]. */
+int sf_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
 #endif

@@ -6,6 +6,7 @@
 #include "view.h"
 #include "report.h"
 #include "parse.h"
+#include "names.h"
 
 #define MAX_SHOWN 10
 #define JSON_LINE 8192
@@ -42,7 +43,7 @@ size_t outcome_evaluate(struct outcome *o)
 	return failed;
 }
 
-static const struct sf_lifecycle *partner(const struct lc_vec *lcs, const struct sf_lifecycle *lc)
+const struct sf_lifecycle *lc_vec_partner(const struct lc_vec *lcs, const struct sf_lifecycle *lc)
 {
 	if (!lc->pair)
 		return NULL;
@@ -152,7 +153,7 @@ void report_text(FILE *out, const struct outcome *o, bool ladders)
 
 			if (v) {
 				fprintf(out, "\n");
-				sf_print_ladder(out, v, partner(o->lcs, v));
+				sf_print_ladder(out, v, lc_vec_partner(o->lcs, v));
 			}
 		}
 	}

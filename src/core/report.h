@@ -16,6 +16,8 @@ struct lc_vec {
 
 int lc_vec_push(struct lc_vec *vec, const struct sf_lifecycle *lc);
 void lc_vec_free(struct lc_vec *vec);
+/* The other local endpoint of lc's connection in vec, or NULL. */
+const struct sf_lifecycle *lc_vec_partner(const struct lc_vec *vec, const struct sf_lifecycle *lc);
 
 struct outcome {
 	const char *name; /* the suite: "synfin check" or "synfin repro four-way" */

@@ -126,49 +126,6 @@ struct tracker {
 	unsigned int live_synacks; /* slots with a count: none is the common case */
 };
 
-static const char *const state_names[SF_TCP_MAX_STATES] = {
-	[0] = "UNKNOWN",
-	[SF_TCP_ESTABLISHED] = "ESTABLISHED",
-	[SF_TCP_SYN_SENT] = "SYN_SENT",
-	[SF_TCP_SYN_RECV] = "SYN_RECV",
-	[SF_TCP_FIN_WAIT1] = "FIN_WAIT1",
-	[SF_TCP_FIN_WAIT2] = "FIN_WAIT2",
-	[SF_TCP_TIME_WAIT] = "TIME_WAIT",
-	[SF_TCP_CLOSE] = "CLOSE",
-	[SF_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
-	[SF_TCP_LAST_ACK] = "LAST_ACK",
-	[SF_TCP_LISTEN] = "LISTEN",
-	[SF_TCP_CLOSING] = "CLOSING",
-	[SF_TCP_NEW_SYN_RECV] = "NEW_SYN_RECV",
-};
-
-const char *sf_state_name(unsigned int state)
-{
-	return state < SF_TCP_MAX_STATES ? state_names[state] : "UNKNOWN";
-}
-
-const char *sf_role_name(unsigned int role)
-{
-	static const char *const n[] = { "unknown", "client", "server" };
-
-	return role < 3 ? n[role] : "unknown";
-}
-
-const char *sf_close_name(unsigned int close)
-{
-	static const char *const n[] = { "incomplete", "four-way", "three-way", "simultaneous",
-					 "reset",      "refused",  "aborted" };
-
-	return close < 7 ? n[close] : "incomplete";
-}
-
-const char *sf_closer_name(unsigned int closer)
-{
-	static const char *const n[] = { "none", "local", "peer", "both" };
-
-	return closer < 4 ? n[closer] : "none";
-}
-
 static uint64_t mix64(uint64_t x)
 {
 	x ^= x >> 33;

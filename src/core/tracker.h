@@ -12,37 +12,49 @@
 #include <stdint.h>
 #include "tracer.h"
 
-enum sf_role {
-	SF_ROLE_UNKNOWN = 0,
-	SF_ROLE_CLIENT,
-	SF_ROLE_SERVER,
-};
+/*
+ * The enums of a lifecycle, each one list: X(NAME, "name as printed and parsed").
+ * The enum, its count (SF_X_COUNT) and its names (names.h) come from the list.
+ */
+#define SF_ROLE_LIST(X)       \
+	X(UNKNOWN, "unknown") \
+	X(CLIENT, "client")   \
+	X(SERVER, "server")
 
-enum sf_close {
-	SF_CLOSE_INCOMPLETE = 0,
-	SF_CLOSE_FOUR_WAY,
-	SF_CLOSE_THREE_WAY,
-	SF_CLOSE_SIMULTANEOUS,
-	SF_CLOSE_RESET,
-	SF_CLOSE_REFUSED,
-	SF_CLOSE_ABORTED,
-};
+#define SF_CLOSE_LIST(X)                \
+	X(INCOMPLETE, "incomplete")     \
+	X(FOUR_WAY, "four-way")         \
+	X(THREE_WAY, "three-way")       \
+	X(SIMULTANEOUS, "simultaneous") \
+	X(RESET, "reset")               \
+	X(REFUSED, "refused")           \
+	X(ABORTED, "aborted")
 
-enum sf_closer {
-	SF_CLOSER_NONE = 0,
-	SF_CLOSER_LOCAL,
-	SF_CLOSER_PEER,
-	SF_CLOSER_BOTH,
-};
+#define SF_CLOSER_LIST(X) \
+	X(NONE, "none")   \
+	X(LOCAL, "local") \
+	X(PEER, "peer")   \
+	X(BOTH, "both")
 
-/* why a lifecycle is incomplete (bits) */
-enum sf_gap {
-	SF_GAP_MIDLIFE = 1 << 0, /* first seen after its birth: it existed before tracing */
-	SF_GAP_LOST = 1 << 1, /* events were lost while it lived */
-	SF_GAP_ORDER = 1 << 2, /* a transition did not start where the previous one ended */
-	SF_GAP_ALIVE = 1 << 3, /* still open when tracing stopped */
-	SF_GAP_UNSEEN = 1 << 4, /* its close was not observed from the start */
-};
+/* why a lifecycle is incomplete (bits): X(NAME, "name") in bit order */
+#define SF_GAP_LIST(X)                                                                    \
+	X(MIDLIFE, "midlife") /* first seen after its birth: it existed before tracing */ \
+	X(LOST, "lost") /* events were lost while it lived */                             \
+	X(ORDER, "order") /* a transition did not start where the previous one ended */   \
+	X(ALIVE, "alive") /* still open when tracing stopped */                           \
+	X(UNSEEN, "unseen") /* its close was not observed from the start */
+
+#define SF_X_ROLE(name, text) SF_ROLE_##name,
+#define SF_X_CLOSE(name, text) SF_CLOSE_##name,
+#define SF_X_CLOSER(name, text) SF_CLOSER_##name,
+#define SF_X_GAP_BIT(name, text) SF_GAP_BIT_##name,
+#define SF_X_GAP(name, text) SF_GAP_##name = 1 << SF_GAP_BIT_##name,
+
+enum sf_role { SF_ROLE_LIST(SF_X_ROLE) SF_ROLE_COUNT };
+enum sf_close { SF_CLOSE_LIST(SF_X_CLOSE) SF_CLOSE_COUNT };
+enum sf_closer { SF_CLOSER_LIST(SF_X_CLOSER) SF_CLOSER_COUNT };
+enum sf_gap_bit { SF_GAP_LIST(SF_X_GAP_BIT) SF_GAP_COUNT };
+enum sf_gap { SF_GAP_LIST(SF_X_GAP) };
 
 #define SF_MAX_HOPS 8
 #define SF_MAX_WAVES 6
@@ -157,10 +169,5 @@ int tracker__feed(struct tracker *t, const struct sf_event *e);
 void tracker__flush(struct tracker *t, uint64_t ts_ns);
 void tracker__stats(const struct tracker *t, struct tracker_stats *st);
 void tracker__free(struct tracker *t);
-
-const char *sf_state_name(unsigned int state);
-const char *sf_role_name(unsigned int role);
-const char *sf_close_name(unsigned int close);
-const char *sf_closer_name(unsigned int closer);
 
 #endif

@@ -7,6 +7,7 @@
 #include <time.h>
 #include "view.h"
 #include "parse.h"
+#include "names.h"
 
 #define LINE_MAX_LEN 8192
 #define HOLD_NS 1000000000ull
@@ -289,7 +290,6 @@ static const char *family_name(uint8_t family)
 
 size_t sf_lifecycle_json(char *buf, size_t len, const struct sf_lifecycle *lc)
 {
-	static const char *const gap_names[] = { "midlife", "lost", "order", "alive", "unseen" };
 	char *p = buf;
 	bool first = true;
 
@@ -347,13 +347,13 @@ size_t sf_lifecycle_json(char *buf, size_t len, const struct sf_lifecycle *lc)
 	PUT_LIT(p, ",\"last_state\":\"");
 	p = put_str(p, sf_state_name(lc->last_state));
 	PUT_LIT(p, "\",\"gaps\":[");
-	for (unsigned int i = 0; i < sizeof(gap_names) / sizeof(gap_names[0]); i++) {
+	for (unsigned int i = 0; i < SF_GAP_COUNT; i++) {
 		if (!(lc->gaps & (1u << i)))
 			continue;
 		if (!first)
 			*p++ = ',';
 		*p++ = '"';
-		p = put_str(p, gap_names[i]);
+		p = put_str(p, sf_gap_name(i));
 		*p++ = '"';
 		first = false;
 	}

@@ -15,7 +15,7 @@ struct watch {
 	struct watch_cw *cw;
 	size_t ncw, cap_cw;
 	uint64_t last_tick;
-	uint64_t kinds[WATCH_NKINDS];
+	uint64_t kinds[SF_CLOSE_COUNT];
 	const struct watch_group **sorted;
 	struct watch_cw *scratch;
 	size_t cap_scratch;
@@ -197,7 +197,7 @@ void watch__lifecycle(struct watch *w, const struct sf_lifecycle *lc)
 	g->closes++;
 	if (lc->close == SF_CLOSE_RESET)
 		g->resets++;
-	if (lc->close < WATCH_NKINDS) {
+	if (lc->close < SF_CLOSE_COUNT) {
 		g->kinds[lc->close]++;
 		w->kinds[lc->close]++;
 	}
@@ -337,7 +337,7 @@ const struct watch_cw *watch__close_waits(struct watch *w, uint16_t port, size_t
 	return w->scratch;
 }
 
-void watch__totals(const struct watch *w, uint64_t kinds[WATCH_NKINDS])
+void watch__totals(const struct watch *w, uint64_t kinds[SF_CLOSE_COUNT])
 {
 	memcpy(kinds, w->kinds, sizeof(w->kinds));
 }

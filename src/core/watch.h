@@ -15,13 +15,11 @@
 #include "snapshot.h"
 #include "tracker.h"
 
-#define WATCH_NKINDS 7
-
 struct watch_group {
 	uint16_t port;
 	int64_t counts[SF_TCP_MAX_STATES];
 	uint64_t opens, closes, resets; /* since the start */
-	uint64_t kinds[WATCH_NKINDS]; /* closes by kind, since the start */
+	uint64_t kinds[SF_CLOSE_COUNT]; /* closes by kind, since the start */
 	double opens_per_s, closes_per_s, resets_per_s;
 	int64_t oldest_cw_ms; /* -1: no CLOSE_WAIT */
 	struct alert_inst *alerts; /* one per rule */
@@ -61,7 +59,7 @@ const struct watch_group *const *watch__groups(struct watch *w, size_t *n);
 /* The CLOSE_WAIT sockets of a port (owned by w, valid until the next call). */
 const struct watch_cw *watch__close_waits(struct watch *w, uint16_t port, size_t *n);
 /* Closes by kind and handshake times over all ports. */
-void watch__totals(const struct watch *w, uint64_t kinds[WATCH_NKINDS]);
+void watch__totals(const struct watch *w, uint64_t kinds[SF_CLOSE_COUNT]);
 int64_t watch__total_state(const struct watch_group *g);
 void watch__free(struct watch *w);
 

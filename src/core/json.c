@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "json.h"
+
+#define SB_MIN_GROWTH 16384
+
+/* Room for n more bytes and the NUL; false when there is none. */
+static bool sb_reserve(struct sf_sb *b, size_t n)
+{
+	size_t ncap;
+	char *np;
+
+	if (b->len + n < b->cap)
+		return true;
+	if (b->fixed) {
+		b->cut = true;
+		return false;
+	}
+	ncap = (b->cap ? b->cap * 2 : SB_MIN_GROWTH) + n;
+	np = realloc(b->p, ncap);
+	if (!np) {
+		b->cut = true;
+		return false;
+	}
+	b->p = np;
+	b->cap = ncap;
+	return true;
+}
+
+void sf_sb_printf(struct sf_sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !sb_reserve(b, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void sf_sb_put(struct sf_sb *b, const char *s, size_t n)
+{
+	if (!sb_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+void sf_sb_puts(struct sf_sb *b, const char *s)
+{
+	sf_sb_put(b, s, strlen(s));
+}
+
+void sf_sb_reset(struct sf_sb *b)
+{
+	b->len = 0;
+	b->cut = false;
+	if (b->p && b->cap)
+		b->p[0] = 0;
+}
+
+void sf_sb_free(struct sf_sb *b)
+{
+	if (!b->fixed)
+		free(b->p);
+	*b = (struct sf_sb){ 0 };
+}
+
+char *sf_json_put_str(char *p, const char *s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	*p++ = '"';
+	for (size_t i = 0; i < max && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			memcpy(p, "\\u00", 4);
+			p += 4;
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		} else {
+			*p++ = (char)c;
+		}
+	}
+	*p++ = '"';
+	return p;
+}
+
+void sf_json_str(struct sf_sb *b, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	if (!sb_reserve(b, SF_JSON_STR_MAX(n)))
+		return;
+	b->len = (size_t)(sf_json_put_str(b->p + b->len, s, n) - b->p);
+	b->p[b->len] = 0;
+}
+
+void sf_json_key(struct sf_sb *b, const char *key)
+{
+	char last = b->len ? b->p[b->len - 1] : '{';
+
+	if (last != '{' && last != '[')
+		sf_sb_put(b, ",", 1);
+	sf_json_str(b, key, SIZE_MAX);
+	sf_sb_put(b, ":", 1);
+}
+
+void sf_json_kstr(struct sf_sb *b, const char *key, const char *s)
+{
+	sf_json_key(b, key);
+	if (s)
+		sf_json_str(b, s, SIZE_MAX);
+	else
+		sf_sb_puts(b, "null");
+}
+
+void sf_json_ku64(struct sf_sb *b, const char *key, uint64_t v)
+{
+	sf_json_key(b, key);
+	sf_sb_printf(b, "%" PRIu64, v);
+}
+
+void sf_json_ki64(struct sf_sb *b, const char *key, int64_t v)
+{
+	sf_json_key(b, key);
+	sf_sb_printf(b, "%" PRId64, v);
+}
+
+void sf_json_kbool(struct sf_sb *b, const char *key, bool v)
+{
+	sf_json_key(b, key);
+	sf_sb_puts(b, v ? "true" : "false");
+}
+
+void sf_json_knull(struct sf_sb *b, const char *key)
+{
+	sf_json_key(b, key);
+	sf_sb_puts(b, "null");
+}
+
+void sf_json_kdouble(struct sf_sb *b, const char *key, const char *fmt, double v)
+{
+	sf_json_key(b, key);
+	if (!isfinite(v)) {
+		sf_sb_puts(b, "null");
+		return;
+	}
+	/* fmt is one of the caller's literals */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	sf_sb_printf(b, fmt, v);
+#pragma GCC diagnostic pop
+}

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* The parsers every option goes through: durations, sizes, ports. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "json.h"
+#include "parse.h"
+
+static uint64_t dur(const char *s, uint64_t min_ns, uint64_t max_ns, int want)
+{
+	uint64_t ns = 12345;
+
+	assert_int_equal(sf_parse_duration(s, min_ns, max_ns, &ns), want);
+	return ns;
+}
+
+static void test_durations(void **state)
+{
+	(void)state;
+	assert_int_equal(dur("500ms", 0, SF_DURATION_MAX_NS, 0), 500 * SF_NS_PER_MS);
+	assert_int_equal(dur("30s", 0, SF_DURATION_MAX_NS, 0), 30 * SF_NS_PER_S);
+	assert_int_equal(dur("5m", 0, SF_DURATION_MAX_NS, 0), 300 * SF_NS_PER_S);
+	assert_int_equal(dur("1h", 0, SF_DURATION_MAX_NS, 0), 3600 * SF_NS_PER_S);
+	assert_int_equal(dur("1.5", 0, SF_DURATION_MAX_NS, 0), 1500 * SF_NS_PER_MS);
+	assert_int_equal(dur("0", 0, SF_DURATION_MAX_NS, 0), 0);
+	/* not durations at all */
+	dur("nan", 0, SF_DURATION_MAX_NS, -EINVAL);
+	dur("inf", 0, SF_DURATION_MAX_NS, -EINVAL);
+	dur("-1", 0, SF_DURATION_MAX_NS, -EINVAL);
+	dur(" 1", 0, SF_DURATION_MAX_NS, -EINVAL);
+	dur("1x", 0, SF_DURATION_MAX_NS, -EINVAL);
+	dur("", 0, SF_DURATION_MAX_NS, -EINVAL);
+	dur("s", 0, SF_DURATION_MAX_NS, -EINVAL);
+	/* durations out of the option's bounds */
+	dur("0.000001", SF_NS_PER_MS, SF_DURATION_MAX_NS, -ERANGE);
+	dur("1e300", 0, SF_DURATION_MAX_NS, -ERANGE);
+	dur("367d", 0, SF_DURATION_MAX_NS, -EINVAL);
+	dur("8785h", 0, SF_DURATION_MAX_NS, -ERANGE);
+}
+
+static void test_sizes(void **state)
+{
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(sf_parse_size("16M", 4096, 1ull << 31, &v), 0);
+	assert_int_equal(v, 16u << 20);
+	assert_int_equal(sf_parse_size("4096", 4096, 1ull << 31, &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(sf_parse_size("1k", 4096, 1ull << 31, &v), -ERANGE);
+	assert_int_equal(sf_parse_size("4G", 4096, 1ull << 31, &v), -ERANGE);
+	assert_int_equal(sf_parse_size("12Q", 0, UINT64_MAX, &v), -EINVAL);
+	assert_int_equal(sf_parse_size("-1", 0, UINT64_MAX, &v), -EINVAL);
+	assert_int_equal(sf_parse_size("99999999999999999999999G", 0, UINT64_MAX, &v), -EINVAL);
+}
+
+/* Every JSON string is escaped alike: controls and bytes from 0x7f as \u00XX. */
+static void test_json_escaping(void **state)
+{
+	char buf[256];
+	struct sf_sb b = SF_SB_FIXED(buf, sizeof(buf));
+
+	(void)state;
+	sf_sb_puts(&b, "{");
+	sf_json_kstr(&b, "comm", "\x1b[31mRED\nFAKE\"\\\xc3\xa9");
+	sf_json_ku64(&b, "n", 7);
+	sf_json_kstr(&b, "none", NULL);
+	sf_json_kdouble(&b, "x", "%.3f", 0.0 / 0.0);
+	sf_sb_puts(&b, "}");
+	assert_string_equal(buf, "{\"comm\":\"\\u001b[31mRED\\u000aFAKE\\\"\\\\\\u00c3\\u00a9\","
+				 "\"n\":7,\"none\":null,\"x\":null}");
+	assert_false(b.cut);
+}
+
+/* A bounded buffer cuts and says so, and stays a C string. */
+static void test_sb_bounded(void **state)
+{
+	char buf[8];
+	struct sf_sb b = SF_SB_FIXED(buf, sizeof(buf));
+
+	(void)state;
+	sf_sb_printf(&b, "%s", "1234");
+	sf_sb_printf(&b, "%s", "56789");
+	assert_true(b.cut);
+	assert_string_equal(buf, "1234");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_json_escaping),
+		cmocka_unit_test(test_sb_bounded),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
