@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "fdio.h"
 
@@ -36,4 +40,75 @@ int sf_write_full(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* A FIFO or device that was there: opened without creating or truncating anything. */
+static int open_existing(const char *path, const struct stat *before, const char *what, char *err,
+			 size_t errlen)
+{
+	struct stat now;
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		fd = -errno;
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		return fd;
+	}
+	if (fstat(fd, &now) || now.st_dev != before->st_dev || now.st_ino != before->st_ino) {
+		close(fd);
+		snprintf(err, errlen, "%s %s: the file changed while it was opened; not writing it",
+			 what, path);
+		return -EAGAIN;
+	}
+	fcntl(fd, F_SETFL, 0);
+	return fd;
+}
+
+/* Whether an existing path may be replaced; -errno with err set if not. */
+static int check_existing(const char *path, const struct stat *st, const char *what, char *err,
+			  size_t errlen)
+{
+	if (S_ISLNK(st->st_mode)) {
+		snprintf(err, errlen, "%s %s is a symbolic link: refusing to write through it",
+			 what, path);
+		return -ELOOP;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(err, errlen, "%s %s is not a regular file", what, path);
+		return -EINVAL;
+	}
+	if (st->st_uid != geteuid()) {
+		snprintf(err, errlen, "%s %s belongs to uid %u: refusing to overwrite it", what,
+			 path, (unsigned int)st->st_uid);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int sf_create_output(const char *path, mode_t mode, const char *what, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, ret;
+
+	if (!lstat(path, &st)) {
+		if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))
+			return open_existing(path, &st, what, err, errlen);
+		ret = check_existing(path, &st, what, err, errlen);
+		if (ret)
+			return ret;
+		if (unlink(path) && errno != ENOENT) {
+			ret = -errno;
+			snprintf(err, errlen, "%s %s: cannot replace it: %s", what, path,
+				 strerror(errno));
+			return ret;
+		}
+	}
+	/* O_EXCL: whatever appeared at path since (a planted link) makes this fail */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create %s %s: %s", what, path, strerror(errno));
+		return ret;
+	}
+	return fd;
 }

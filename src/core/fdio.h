@@ -14,4 +14,15 @@ ssize_t sf_read_full(int fd, void *buf, size_t len);
 /* Writes all len bytes, retrying EINTR and short writes: 0 or -errno. */
 int sf_write_full(int fd, const void *buf, size_t len);
 
+/*
+ * Opens an output file that synfin, often as root, was told to write
+ * (--record, --junit): the fd, or -errno with one line in err. It never
+ * follows a final symbolic link, never writes into a regular file that another
+ * user owns, and never writes into an inode that existed before: a regular
+ * file of ours is unlinked and created anew with O_EXCL, so a hard link to
+ * another file is left alone. A FIFO or character device (/dev/null) is
+ * opened as it is. what names the option in err ("--record").
+ */
+int sf_create_output(const char *path, mode_t mode, const char *what, char *err, size_t errlen);
+
 #endif

@@ -8,12 +8,18 @@
 #include "record.h"
 #include "fdio.h"
 
-#define IO_BUF (1 << 20)
+/*
+ * Events leave in whole-event chunks of at most this many, with one write(2)
+ * each: a tracer killed at any instant leaves a recording that ends on an
+ * event boundary and replays up to there (without an end marker).
+ */
+#define REC_CHUNK 256
 
 struct recorder {
-	FILE *f;
-	char *buf;
+	int fd;
+	size_t n;
 	int err;
+	struct sf_event buf[REC_CHUNK];
 };
 
 struct reader {
@@ -50,57 +56,47 @@ void sf_rec_header_init(struct sf_rec_header *hdr, uint64_t realtime_offset_ns, 
 int recorder__open(struct recorder **out, const char *path, const struct sf_rec_header *hdr,
 		   char *err, size_t errlen)
 {
-	struct recorder *r = calloc(1, sizeof(*r));
-	int fd = -1, ret;
+	struct recorder *r = malloc(sizeof(*r));
+	int ret;
 
 	if (!r)
 		return -ENOMEM;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot create recording %s: %s", path, strerror(errno));
+	r->n = 0;
+	r->err = 0;
+	r->fd = sf_create_output(path, 0600, "recording", err, errlen);
+	if (r->fd < 0) {
+		ret = r->fd;
 		goto cleanup;
 	}
-	/* O_CREAT leaves the mode of an existing file alone */
-	if (fchmod(fd, 0600) && errno != EPERM) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot chmod recording %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	r->f = fdopen(fd, "wb");
-	if (!r->f) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open recording %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	fd = -1;
-	r->buf = malloc(IO_BUF);
-	if (r->buf)
-		setvbuf(r->f, r->buf, _IOFBF, IO_BUF);
-	if (fwrite(hdr, sizeof(*hdr), 1, r->f) != 1) {
-		ret = -EIO;
-		snprintf(err, errlen, "cannot write recording %s", path);
+	/* the header goes out now: even a recording killed at once is a recording */
+	ret = sf_write_full(r->fd, hdr, sizeof(*hdr));
+	if (ret) {
+		snprintf(err, errlen, "cannot write recording %s: %s", path, strerror(-ret));
 		goto cleanup;
 	}
 	*out = r;
 	return 0;
 cleanup:
-	if (fd >= 0)
-		close(fd);
-	if (r->f)
-		fclose(r->f);
-	free(r->buf);
+	if (r->fd >= 0)
+		close(r->fd);
 	free(r);
 	return ret;
 }
 
+int recorder__flush(struct recorder *r)
+{
+	if (!r->err && r->n)
+		r->err = sf_write_full(r->fd, r->buf, r->n * sizeof(r->buf[0]));
+	r->n = 0;
+	return r->err;
+}
+
 int recorder__write(struct recorder *r, const struct sf_event *e)
 {
-	if (fwrite(e, sizeof(*e), 1, r->f) != 1) {
-		r->err = errno ? -errno : -EIO;
+	if (r->n == REC_CHUNK && recorder__flush(r))
 		return r->err;
-	}
-	return 0;
+	r->buf[r->n++] = *e;
+	return r->err;
 }
 
 int recorder__close(struct recorder *r)
@@ -109,10 +105,9 @@ int recorder__close(struct recorder *r)
 
 	if (!r)
 		return 0;
-	ret = r->err;
-	if (fclose(r->f) && !ret)
-		ret = errno ? -errno : -EIO;
-	free(r->buf);
+	ret = recorder__flush(r);
+	if (close(r->fd) && !ret)
+		ret = -errno;
 	free(r);
 	return ret;
 }

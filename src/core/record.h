@@ -27,10 +27,16 @@ struct sf_rec_header {
 struct recorder;
 struct reader;
 
-/* Creates path with mode 0600. On error returns -errno and fills err. */
+/*
+ * Creates path with mode 0600 (safely: sf_create_output) and writes the
+ * header at once. On error returns -errno and fills err.
+ */
 int recorder__open(struct recorder **out, const char *path, const struct sf_rec_header *hdr,
 		   char *err, size_t errlen);
+/* Queues an event; whole chunks are written as they fill. -errno once a write failed. */
 int recorder__write(struct recorder *r, const struct sf_event *e);
+/* Writes what is queued: called after each batch of events, so little waits in memory. */
+int recorder__flush(struct recorder *r);
 /* Flushes and closes; returns -errno if anything written failed. */
 int recorder__close(struct recorder *r);
 
