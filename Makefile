@@ -108,7 +108,7 @@ unit: $(patsubst %,$(OUTPUT)/%,$(UNIT_TESTS))
 
 $(OUTPUT)/scen: tests/e2e/scen.c $(OUTPUT)/sys/scenario.o $(CORE_OBJS) | $(OUTPUT)
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(SYS_INC) $(CPPFLAGS) $(CFLAGS) $^ $(LDFLAGS) -o $@
+	$(Q)$(CC) $(SYS_INC) $(CPPFLAGS) $(CFLAGS) $^ $(LDFLAGS) -lm -o $@
 
 e2e: synfin $(OUTPUT)/scen $(OUTPUT)/loadgen $(OUTPUT)/floor
 	$(Q)tests/e2e/run.sh

@@ -370,6 +370,14 @@ report_case cli $?
 ns_case daemonset "$PYTHON" tests/e2e/daemonset_test.py "$(realpath "$SYNFIN")" README.md
 report_case daemonset $?
 
+# a hostile local user, a cancelled job, a killed tracer: tests/e2e/attacks.sh
+for attack in $(tests/e2e/attacks.sh --list); do
+	mkdir -p "$OUT/attack-$attack"
+	SYNFIN=$SYNFIN SCEN=$SCEN OUT=$OUT/attack-$attack tests/e2e/attacks.sh "$attack" \
+		>"$OUT/attack-$attack/result" 2>&1 && [ ! -s "$OUT/attack-$attack/result" ]
+	report_case "attack-$attack" $?
+done
+
 # the bench still runs (100 connections, no figures judged)
 mkdir -p "$OUT/bench"
 if bench/run.sh --quick >"$OUT/bench/result" 2>&1 && grep -q '^| synfin trace' "$OUT/bench/result" &&

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# What a hostile local user, a cancelled CI job and a killed tracer do to synfin.
+# Usage: attacks.sh --list | attacks.sh NAME (prints nothing and exits 0 when
+# synfin held). Needs root; SYNFIN, SCEN and OUT come from tests/e2e/run.sh.
+set -u
+cd "$(dirname "$0")/../.."
+SYNFIN=$(realpath "${SYNFIN:-./synfin}")
+SCEN=$(realpath "${SCEN:-build/scen}")
+OUT=${OUT:-build/e2e/attacks}
+NOBODY=${NOBODY:-nobody}
+ATTACKS="symlink-record foreign-record netns-not-a-namespace killed-recording"
+
+as_nobody() { setpriv --reuid="$NOBODY" --regid=nogroup --clear-groups "$@"; }
+
+# A sticky world-writable folder like /tmp, and a root-owned file elsewhere to protect.
+make_arena() {
+	ARENA=$(mktemp -d /tmp/synfin-attack.XXXXXX)
+	chmod 1777 "$ARENA"
+	VICTIM=$(mktemp -d /tmp/synfin-victim.XXXXXX)/passwd
+	echo "root:x:0:0" >"$VICTIM"
+	chmod 0644 "$VICTIM"
+}
+
+drop_arena() { rm -rf "$ARENA" "$(dirname "$VICTIM")"; }
+
+# refused COMMAND... : exits 1 with one line on stderr, the victim untouched
+refused() {
+	local err rc
+	err=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	[ "$rc" = 1 ] || echo "exit $rc, want 1: $*"
+	[ "$(printf '%s\n' "$err" | grep -c .)" = 1 ] || echo "want one error line, got: $err"
+	[ "$(cat "$VICTIM")" = "root:x:0:0" ] || echo "the victim file was written"
+	[ "$(stat -c %a "$VICTIM")" = 644 ] || echo "the victim's mode changed"
+	printf '%s\n' "$err" >"$OUT/$NAME.err"
+}
+
+attack_symlink-record() {
+	make_arena
+	as_nobody ln -s "$VICTIM" "$ARENA/trace.sfr"
+	refused "$SYNFIN" trace --duration 1 --record "$ARENA/trace.sfr"
+	grep -q "symbolic link" "$OUT/$NAME.err" || cat "$OUT/$NAME.err"
+	drop_arena
+}
+
+attack_foreign-record() {
+	make_arena
+	as_nobody sh -c "echo theirs > '$ARENA/theirs.sfr'"
+	VICTIM=$ARENA/theirs.sfr
+	echo "root:x:0:0" | as_nobody tee "$VICTIM" >/dev/null
+	refused "$SYNFIN" trace --duration 1 --record "$ARENA/theirs.sfr"
+	grep -q "belongs to uid" "$OUT/$NAME.err" || cat "$OUT/$NAME.err"
+	rm -rf "$ARENA"
+}
+
+attack_netns-not-a-namespace() {
+	local rc
+	"$SYNFIN" trace --duration 1 --netns /etc/passwd >/dev/null 2>"$OUT/$NAME.err"
+	rc=$?
+	[ $rc = 2 ] || echo "trace --netns /etc/passwd: exit $rc, want 2"
+	grep -q "not a network namespace" "$OUT/$NAME.err" || cat "$OUT/$NAME.err"
+}
+
+# kill -9 mid-run: the recording replays up to its last event and says it has no end
+attack_killed-recording() {
+	local ns=synfin-attack-$$ rec=$OUT/killed.sfr pid n
+	ip netns add "$ns" && ip -n "$ns" link set lo up || return 1
+	rm -f "$rec"
+	"$SYNFIN" trace --netns "/run/netns/$ns" --record "$rec" >/dev/null 2>"$OUT/$NAME.trace" &
+	pid=$!
+	for _ in $(seq 100); do grep -q "tracing TCP" "$OUT/$NAME.trace" && break; sleep 0.1; done
+	for _ in 1 2 3; do ip netns exec "$ns" "$SCEN" four-way 9$RANDOM >/dev/null 2>&1; done
+	sleep 1.5
+	kill -9 $pid
+	wait $pid 2>/dev/null
+	ip netns del "$ns"
+	"$SYNFIN" replay --json "$rec" >"$OUT/$NAME.json" 2>"$OUT/$NAME.err" ||
+		{ echo "replay of the killed recording failed:"; cat "$OUT/$NAME.err"; }
+	grep -q "no end marker" "$OUT/$NAME.err" || echo "replay did not say the end marker is missing"
+	n=$(grep -c '"type":"connection"' "$OUT/$NAME.json")
+	[ "$n" -ge 6 ] || echo "only $n connections replayed from the killed recording, want 6"
+}
+
+if [ "${1:-}" = --list ]; then
+	echo $ATTACKS
+	exit 0
+fi
+NAME=${1:?usage: attacks.sh --list | NAME}
+mkdir -p "$OUT"
+"attack_$NAME"
