@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include "record.h"
+#include "report.h"
 #include "clock.h"
 #include "session.h"
 

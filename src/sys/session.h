@@ -11,7 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "loader.h"
-#include "report.h"
 #include "tracker.h"
 
 struct session_opts {
