@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,36 +18,32 @@
 #include <unistd.h>
 #include "caps.h"
 #include "cgroup.h"
+#include "cli.h"
 #include "clock.h"
 #include "cmd.h"
 #include "expect.h"
+#include "fdio.h"
 #include "netns.h"
+#include "parse.h"
 #include "report.h"
 #include "session.h"
+#include "spawn.h"
 
-#define POLL_MS 50
-#define EXIT_EXPECT 1
-#define EXIT_USAGE 2
-#define EXIT_COMMAND 4
-
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
+#define CMD "check"
+#define MAX_WAIT_NS (7ull * 86400 * SF_NS_PER_S)
 
 struct check {
+	/* the options */
 	struct expect *x;
 	size_t nx;
-	const char *junit;
-	uint64_t settle_ms;
-	uint64_t timeout_ms;
+	const char *junit_path;
+	uint64_t settle_ns;
+	uint64_t timeout_ns; /* 0: none */
 	bool netns_new;
 	bool json;
 	bool verbose;
 	char **argv;
+	/* the cgroup */
 	char cgroup[512];
 	char cgroot[256];
 	char cgname[64];
@@ -54,9 +51,15 @@ struct check {
 	/* the cgroup and its parent, held open so cleanup needs no mount and no privilege */
 	int cgfd;
 	int cgrootfd;
-	pid_t janitor;
-	int janitor_fd;
+	struct spawn janitor;
+	/* the run */
+	struct spawn cmd;
+	struct session *sess;
+	FILE *junit;
 	struct lc_vec lcs;
+	uint64_t start_ns;
+	const char *cmd_status; /* NULL while COMMAND has not failed */
+	char status_text[128];
 };
 
 static const char check_usage[] =
@@ -82,19 +85,15 @@ static const char check_usage[] =
 
 static int add_expect(struct check *c, const char *text, const char *where)
 {
-	struct expect *nx;
+	struct expect *nx = realloc(c->x, (c->nx + 1) * sizeof(*nx));
 	char err[600];
 
-	nx = realloc(c->x, (c->nx + 1) * sizeof(*nx));
-	if (!nx) {
-		fprintf(stderr, "synfin check: out of memory\n");
-		return EXIT_USAGE;
-	}
+	if (!nx)
+		return cli_error(CMD, "out of memory");
 	c->x = nx;
 	if (expect_parse(text, &c->x[c->nx], err, sizeof(err))) {
-		fprintf(stderr, "synfin check: %s%s%s\n", where ? where : "", where ? ": " : "",
-			err);
-		return EXIT_USAGE;
+		cli_error(CMD, "%s%s%s", where ? where : "", where ? ": " : "", err);
+		return SF_EXIT_USAGE;
 	}
 	c->nx++;
 	return 0;
@@ -107,8 +106,8 @@ static int read_expect_file(struct check *c, const char *path)
 	int ret = 0, lineno = 0;
 
 	if (!f) {
-		fprintf(stderr, "synfin check: --expect-file %s: %s\n", path, strerror(errno));
-		return EXIT_USAGE;
+		cli_error(CMD, "--expect-file %s: %s", path, strerror(errno));
+		return SF_EXIT_USAGE;
 	}
 	while (!ret && fgets(line, sizeof(line), f)) {
 		char *hash = strchr(line, '#'), *p = line;
@@ -128,17 +127,36 @@ static int read_expect_file(struct check *c, const char *path)
 	return ret;
 }
 
-static int parse_seconds(const char *s, uint64_t *ms)
+/* One option: 0, an exit status, or -1 when the command is done (--help). */
+static int check_option(struct check *c, int opt)
 {
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0 || v > 86400 * 7)
-		return -EINVAL;
-	*ms = (uint64_t)(v * 1000);
-	return 0;
+	switch (opt) {
+	case 'e':
+		return add_expect(c, optarg, NULL);
+	case 'f':
+		return read_expect_file(c, optarg);
+	case 'j':
+		c->junit_path = optarg;
+		return 0;
+	case 's':
+		return cli_duration(CMD, "--settle", optarg, 0, MAX_WAIT_NS, &c->settle_ns);
+	case 't':
+		/* at least 1ms: a timeout too short to count must not mean none */
+		return cli_duration(CMD, "--timeout", optarg, SF_NS_PER_MS, MAX_WAIT_NS,
+				    &c->timeout_ns);
+	case 'n':
+		c->netns_new = true;
+		return 0;
+	case 'J':
+		c->json = true;
+		return 0;
+	case 'v':
+		c->verbose = true;
+		return 0;
+	default:
+		fputs(check_usage, stdout);
+		return -1;
+	}
 }
 
 static int parse_args(struct check *c, int argc, char **argv)
@@ -155,68 +173,34 @@ static int parse_args(struct check *c, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	int opt, ret;
+	int opt, ret = 0;
 
-	c->settle_ms = 1000;
+	c->settle_ns = SF_NS_PER_S;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:vh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'e':
-			ret = add_expect(c, optarg, NULL);
-			if (ret)
-				return ret;
-			break;
-		case 'f':
-			ret = read_expect_file(c, optarg);
-			if (ret)
-				return ret;
-			break;
-		case 'j':
-			c->junit = optarg;
-			break;
-		case 's':
-		case 't':
-			if (parse_seconds(optarg, opt == 's' ? &c->settle_ms : &c->timeout_ms)) {
-				fprintf(stderr, "synfin check: invalid --%s '%s' (seconds)\n",
-					opt == 's' ? "settle" : "timeout", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'n':
-			c->netns_new = true;
-			break;
-		case 'J':
-			c->json = true;
-			break;
-		case 'v':
-			c->verbose = true;
-			break;
-		case 'h':
-			fputs(check_usage, stdout);
-			return -1;
-		case ':':
-			fprintf(stderr, "synfin check: option %s needs a value\n",
-				argv[optind - 1]);
-			return EXIT_USAGE;
-		default:
-			fprintf(stderr,
-				"synfin check: unknown option '%s' (see synfin check --help)\n",
-				argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
+	while (!ret && (opt = getopt_long(argc, argv, "+:vh", opts, NULL)) != -1)
+		ret = opt == ':' || opt == '?' ? cli_bad_option(CMD, opt, argv) :
+						 check_option(c, opt);
+	if (ret)
+		return ret;
 	if (optind >= argc) {
-		fprintf(stderr,
-			"synfin check: no COMMAND given (synfin check [OPTIONS] -- COMMAND)\n");
-		return EXIT_USAGE;
+		cli_error(CMD, "no COMMAND given (synfin check [OPTIONS] -- COMMAND)");
+		return SF_EXIT_USAGE;
 	}
 	if (!c->nx) {
-		fprintf(stderr, "synfin check: no expectation given (--expect or --expect-file)\n");
-		return EXIT_USAGE;
+		cli_error(CMD, "no expectation given (--expect or --expect-file)");
+		return SF_EXIT_USAGE;
 	}
 	c->argv = argv + optind;
 	return 0;
+}
+
+static int check_root(const struct check *c)
+{
+	if (sf_have_bpf_privileges() && geteuid() == 0)
+		return 0;
+	return cli_error(CMD, "needs root (BPF, cgroups%s)",
+			 c->netns_new ? ", network namespaces" : "");
 }
 
 static int make_cgroup(struct check *c, char *err, size_t errlen)
@@ -301,68 +285,209 @@ static void remove_cgroup(struct check *c)
 
 /*
  * Removing the cgroup takes privileges we drop (the hierarchy's root is mode
- * 555): a process forked first keeps them and does it once we close the pipe,
- * or once we are gone however we went.
+ * 555): a process forked first keeps them and does it once "go" closes, when
+ * we end or are gone however we went.
  */
-static int start_janitor(struct check *c, char *err, size_t errlen)
+static int janitor_main(void *ctx, int go, int report)
 {
-	int p[2];
-	char b;
+	(void)report;
+	/* Ctrl-C reaches the whole process group: this one waits for the pipe */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	spawn_await_close(go);
+	remove_cgroup(ctx);
+	return 0;
+}
 
-	if (pipe2(p, O_CLOEXEC)) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -errno;
-	}
-	c->janitor = fork();
-	if (c->janitor < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return -errno;
-	}
-	if (c->janitor == 0) {
-		/* Ctrl-C reaches the whole process group: this one waits for the pipe */
-		signal(SIGINT, SIG_IGN);
-		signal(SIGTERM, SIG_IGN);
-		close(p[1]);
-		while (read(p[0], &b, 1) < 0 && errno == EINTR)
-			;
-		remove_cgroup(c);
-		_exit(0);
-	}
-	close(p[0]);
-	c->janitor_fd = p[1];
+static int prepare_cgroup(struct check *c)
+{
+	char err[600];
+
+	if (make_cgroup(c, err, sizeof(err)) ||
+	    spawn__start(&c->janitor, janitor_main, c, err, sizeof(err)))
+		return cli_error(CMD, "%s", err);
 	return 0;
 }
 
 static void end_cgroup(struct check *c)
 {
-	if (c->janitor <= 0) {
+	if (c->janitor.pid > 0)
+		spawn__wait(&c->janitor);
+	else
 		remove_cgroup(c);
-		return;
-	}
-	close(c->janitor_fd);
-	waitpid(c->janitor, NULL, 0);
-	c->janitor = 0;
 }
 
-static void collect(const struct sf_lifecycle *lc, void *ctx)
+/*
+ * COMMAND's process until its exec: it reports 0 once ready for "go", and
+ * after "go" the errno of a failed exec, or nothing as the exec closes the pipe.
+ */
+static int command_main(void *ctx, int go, int report)
 {
 	struct check *c = ctx;
+	char err[256];
+	int e = 0;
 
-	/* memory for the report; a full vector drops the rest, counted as lost below */
-	lc_vec_push(&c->lcs, lc);
+	/* the janitor must see our parent's end of its pipe close, not wait for ours */
+	close(c->janitor.go);
+	setpgid(0, 0);
+	if (c->netns_new)
+		e = -sf_enter_new_netns(err, sizeof(err));
+	if (!e) {
+		if (sf_write_full(report, &e, sizeof(e)) || !spawn_await_go(go))
+			return 127;
+		execvp(c->argv[0], c->argv);
+		e = errno;
+	}
+	sf_write_full(report, &e, sizeof(e));
+	return 127;
 }
 
-static void describe_status(int status, char *buf, size_t len)
+/* Forks COMMAND, held before its exec, and moves it into the cgroup. */
+static int start_command(struct check *c)
 {
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	char err[600], pid[32];
+	ssize_t n;
+	int e = 0, ret;
+
+	if (spawn__start(&c->cmd, command_main, c, err, sizeof(err)))
+		return cli_error(CMD, "%s", err);
+	n = spawn__read(&c->cmd, NULL, &e, sizeof(e));
+	if (n != (ssize_t)sizeof(e) || e)
+		return cli_error(CMD, "cannot prepare COMMAND: %s",
+				 strerror(n == (ssize_t)sizeof(e) ? e : EIO));
+	snprintf(pid, sizeof(pid), "%d", (int)c->cmd.pid);
+	ret = write_at(c->cgfd, "cgroup.procs", pid);
+	if (ret)
+		return cli_error(CMD, "cannot move COMMAND into %s: %s", c->cgroup, strerror(-ret));
+	return 0;
+}
+
+/* COMMAND and what it left running end before the cgroup goes. */
+static void end_command(struct check *c)
+{
+	if (c->cmd.pid > 0 && !c->cmd.reaped) {
+		kill(-c->cmd.pid, SIGKILL);
+		kill_cgroup(c);
+	}
+	spawn__wait(&c->cmd);
+}
+
+static int command_netns(const struct check *c, uint32_t *netns, char *err, size_t errlen)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)c->cmd.pid);
+	if (stat(path, &st)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	*netns = (uint32_t)st.st_ino;
+	return 0;
+}
+
+static int open_junit(struct check *c)
+{
+	int fd = open(c->junit_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), ret;
+
+	c->junit = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (c->junit)
+		return 0;
+	ret = cli_error(CMD, "cannot write %s: %s", c->junit_path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* Attaches to COMMAND's cgroup (and namespace), opens the report file, drops privileges. */
+static int open_trace(struct check *c)
+{
+	struct session_opts so = { .ops = { session_collect, NULL, &c->lcs } };
+	char err[600];
+	int ret;
+
+	so.tracer.verbose = c->verbose;
+	ret = sf_resolve_cgroup(c->cgroup, &so.tracer.cgroup_id, err, sizeof(err));
+	if (!ret && c->netns_new)
+		ret = command_netns(c, &so.tracer.netns, err, sizeof(err));
+	if (!ret)
+		ret = session__open(&c->sess, &so, err, sizeof(err));
+	if (ret)
+		return cli_error(CMD, "%s", err);
+	/*
+	 * Everything that needs a privilege is open: the report file too, as the
+	 * folder may belong to another user. COMMAND, already forked, keeps its own.
+	 */
+	if (c->junit_path && open_junit(c))
+		return SF_EXIT_FAIL;
+	if (sf_drop_privileges(0, err, sizeof(err)))
+		return cli_error(CMD, "%s", err);
+	return 0;
+}
+
+static void set_status(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_status(struct check *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->status_text, sizeof(c->status_text), fmt, ap);
+	va_end(ap);
+	c->cmd_status = c->status_text;
+}
+
+static void describe_status(struct check *c, int status)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status))
+		set_status(c, "exited with status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
-			 strsignal(WTERMSIG(status)));
+		set_status(c, "killed by signal %d (%s)", WTERMSIG(status),
+			   strsignal(WTERMSIG(status)));
+	else if (!WIFEXITED(status))
+		set_status(c, "ended with status 0x%x", status);
+}
+
+/* Traces until COMMAND ends; past --timeout, or when interrupted, ends it. */
+static void await_command(struct check *c)
+{
+	uint64_t deadline = c->timeout_ns ? c->start_ns + c->timeout_ns : 0;
+	int ret = spawn__trace(&c->cmd, c->sess, deadline, &cli_stop);
+
+	if (!ret) {
+		describe_status(c, c->cmd.status);
+		return;
+	}
+	if (ret != -EINTR && ret != -ETIMEDOUT)
+		return;
+	kill_cgroup(c);
+	spawn__wait(&c->cmd);
+	if (ret == -EINTR)
+		set_status(c, "interrupted");
 	else
-		snprintf(buf, len, "ended with status 0x%x", status);
+		set_status(c, "timed out after %.*f s",
+			   c->timeout_ns % (100 * SF_NS_PER_MS) ? 3 : 1,
+			   (double)c->timeout_ns / SF_NS_PER_S);
+}
+
+/* Lets COMMAND run and traces it, then while its connections finish closing. */
+static int run_command(struct check *c)
+{
+	char err[600];
+	int e = 0;
+
+	/* not before: COMMAND must not inherit an ignored SIGPIPE */
+	cli_signals();
+	c->start_ns = sf_clock_ns(CLOCK_MONOTONIC);
+	if (spawn__go(&c->cmd) || spawn__read(&c->cmd, NULL, &e, sizeof(e)) == (ssize_t)sizeof(e))
+		set_status(c, "could not be run: %s", strerror(e ? e : EIO));
+	else
+		await_command(c);
+	/* what is still open after --settle is reported as open */
+	session__settle(c->sess, 0, sf_clock_ns(CLOCK_MONOTONIC) + c->settle_ns, &cli_stop);
+	if (session__finish(c->sess, err, sizeof(err)))
+		cli_error(CMD, "%s", err);
+	return 0;
 }
 
 static void command_line(char **argv, char *buf, size_t len)
@@ -374,227 +499,65 @@ static void command_line(char **argv, char *buf, size_t len)
 		off += snprintf(buf + off, len - off, "%s%s", i ? " " : "", argv[i]);
 }
 
-int cmd_check(int argc, char **argv)
+static int report_check(struct check *c)
 {
-	struct check c = { .cgfd = -1, .cgrootfd = -1 };
-	struct session_opts so = { 0 };
-	struct session *sess = NULL;
+	struct outcome o = { .name = "synfin check", .x = c->x, .nx = c->nx, .lcs = &c->lcs };
 	struct tracker_stats st;
-	struct outcome o = { 0 };
-	int ready[2] = { -1, -1 }, go[2] = { -1, -1 }, execerr[2] = { -1, -1 };
-	char err[600], status_text[128], cmdline[512], procs[600], pidbuf[32];
-	bool failed_cmd = false;
-	FILE *junit = NULL;
-	uint64_t start, deadline = 0;
-	int ret, status = 0, child_err = 0;
-	pid_t pid = -1;
-	struct stat nst;
-	char b;
+	char cmdline[512], err[600];
+	int ret;
 
-	ret = parse_args(&c, argc, argv);
-	if (ret)
-		goto cleanup;
-	command_line(c.argv, cmdline, sizeof(cmdline));
-	if (!sf_have_bpf_privileges() || geteuid() != 0) {
-		fprintf(stderr, "synfin check: needs root (BPF, cgroups%s)\n",
-			c.netns_new ? ", network namespaces" : "");
-		ret = 1;
-		goto cleanup;
-	}
-	if (make_cgroup(&c, err, sizeof(err)) || start_janitor(&c, err, sizeof(err))) {
-		fprintf(stderr, "synfin check: %s\n", err);
-		ret = 1;
-		goto cleanup;
-	}
-	if (pipe2(ready, O_CLOEXEC) || pipe2(go, O_CLOEXEC) || pipe2(execerr, O_CLOEXEC)) {
-		fprintf(stderr, "synfin check: pipe: %s\n", strerror(errno));
-		ret = 1;
-		goto cleanup;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "synfin check: fork: %s\n", strerror(errno));
-		ret = 1;
-		goto cleanup;
-	}
-	if (pid == 0) {
-		int e = 0;
-
-		setpgid(0, 0);
-		if (c.netns_new && sf_enter_new_netns(err, sizeof(err)))
-			e = errno ? errno : EPERM;
-		if (!e && write(ready[1], "r", 1) == 1 && read(go[0], &b, 1) == 1) {
-			execvp(c.argv[0], c.argv);
-			e = errno;
-		}
-		if (write(execerr[1], &e, sizeof(e)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(ready[1]);
-	close(go[0]);
-	close(execerr[1]);
-	ready[1] = go[0] = execerr[1] = -1;
-	if (read(ready[0], &b, 1) != 1) {
-		if (read(execerr[0], &child_err, sizeof(child_err)) != sizeof(child_err))
-			child_err = EIO;
-		fprintf(stderr, "synfin check: cannot prepare COMMAND: %s\n", strerror(child_err));
-		ret = 1;
-		goto cleanup;
-	}
-	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
-	if (write_at(c.cgfd, "cgroup.procs", pidbuf)) {
-		fprintf(stderr, "synfin check: cannot move COMMAND into %s: %s\n", c.cgroup,
-			strerror(errno));
-		ret = 1;
-		goto cleanup;
-	}
-	so.tracer.verbose = c.verbose;
-	if (sf_resolve_cgroup(c.cgroup, &so.tracer.cgroup_id, err, sizeof(err))) {
-		fprintf(stderr, "synfin check: %s\n", err);
-		ret = 1;
-		goto cleanup;
-	}
-	if (c.netns_new) {
-		snprintf(procs, sizeof(procs), "/proc/%d/ns/net", (int)pid);
-		if (stat(procs, &nst)) {
-			fprintf(stderr, "synfin check: %s: %s\n", procs, strerror(errno));
-			ret = 1;
-			goto cleanup;
-		}
-		so.tracer.netns = (uint32_t)nst.st_ino;
-	}
-	so.ops = (struct tracker_ops){ collect, NULL, &c };
-	ret = session__open(&sess, &so, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "synfin check: %s\n", err);
-		ret = 1;
-		goto cleanup;
-	}
-	/*
-	 * Everything that needs a privilege is open: the report file too, as the
-	 * folder may belong to another user. COMMAND, already forked, keeps its own.
-	 */
-	if (c.junit) {
-		int fd = open(c.junit, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-		junit = fd >= 0 ? fdopen(fd, "w") : NULL;
-		if (!junit) {
-			fprintf(stderr, "synfin check: cannot write %s: %s\n", c.junit,
-				strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			ret = 1;
-			goto cleanup;
-		}
-	}
-	ret = sf_drop_privileges(0, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "synfin check: %s\n", err);
-		ret = 1;
-		goto cleanup;
-	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	start = sf_clock_ns(CLOCK_MONOTONIC);
-	if (c.timeout_ms)
-		deadline = start + c.timeout_ms * 1000000ull;
-	if (write(go[1], "g", 1) != 1 ||
-	    read(execerr[0], &child_err, sizeof(child_err)) == sizeof(child_err)) {
-		snprintf(status_text, sizeof(status_text), "could not be run: %s",
-			 strerror(child_err ? child_err : EIO));
-		failed_cmd = true;
-	}
-	while (!failed_cmd) {
-		pid_t w;
-
-		if (session__poll(sess, POLL_MS) < 0)
-			break;
-		w = waitpid(pid, &status, WNOHANG);
-		if (w == pid) {
-			pid = -1;
-			if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-				describe_status(status, status_text, sizeof(status_text));
-				failed_cmd = true;
-			}
-			break;
-		}
-		if (interrupted || (deadline && sf_clock_ns(CLOCK_MONOTONIC) >= deadline)) {
-			kill_cgroup(&c);
-			waitpid(pid, &status, 0);
-			pid = -1;
-			if (interrupted)
-				snprintf(status_text, sizeof(status_text), "interrupted");
-			else
-				snprintf(status_text, sizeof(status_text), "timed out after %.1f s",
-					 c.timeout_ms / 1000.0);
-			failed_cmd = true;
-			break;
-		}
-	}
-	/* let its connections finish closing; what is still open then is reported as open */
-	deadline = sf_clock_ns(CLOCK_MONOTONIC) + c.settle_ms * 1000000ull;
-	for (;;) {
-		session__stats(sess, &st);
-		if (!st.live || interrupted || sf_clock_ns(CLOCK_MONOTONIC) >= deadline)
-			break;
-		if (session__poll(sess, POLL_MS) < 0)
-			break;
-	}
-	if (session__finish(sess, err, sizeof(err)))
-		fprintf(stderr, "synfin check: %s\n", err);
-	session__stats(sess, &st);
-
-	o.name = "synfin check";
-	o.x = c.x;
-	o.nx = c.nx;
-	o.res = calloc(c.nx, sizeof(*o.res));
-	o.lcs = &c.lcs;
+	session__stats(c->sess, &st);
+	command_line(c->argv, cmdline, sizeof(cmdline));
 	o.command = cmdline;
-	o.command_status = failed_cmd ? status_text : NULL;
-	o.seconds = (sf_clock_ns(CLOCK_MONOTONIC) - start) / 1e9;
+	o.command_status = c->cmd_status;
+	o.seconds = (sf_clock_ns(CLOCK_MONOTONIC) - c->start_ns) / 1e9;
 	o.lost = st.lost;
-	if (!o.res) {
-		fprintf(stderr, "synfin check: out of memory\n");
-		ret = 1;
-		goto cleanup;
-	}
-	ret = outcome_evaluate(&o) ? EXIT_EXPECT : 0;
-	if (c.json)
+	o.res = calloc(c->nx, sizeof(*o.res));
+	if (!o.res)
+		return cli_error(CMD, "out of memory");
+	ret = outcome_evaluate(&o) ? SF_EXIT_FAIL : SF_EXIT_OK;
+	if (c->json)
 		report_json(stdout, &o);
 	else
 		report_text(stdout, &o, isatty(STDOUT_FILENO));
-	if (junit) {
-		if (report_junit(junit, c.junit, &o, err, sizeof(err))) {
-			fprintf(stderr, "synfin check: %s\n", err);
-			ret = 1;
-		}
-		junit = NULL;
-	}
-	if (failed_cmd)
-		ret = EXIT_COMMAND;
-cleanup:
-	if (pid > 0) {
-		kill(-pid, SIGKILL);
-		kill_cgroup(&c);
-		waitpid(pid, NULL, 0);
-	}
-	if (junit)
-		fclose(junit);
-	session__close(sess);
-	end_cgroup(&c);
-	for (int i = 0; i < 2; i++) {
-		if (ready[i] >= 0)
-			close(ready[i]);
-		if (go[i] >= 0)
-			close(go[i]);
-		if (execerr[i] >= 0)
-			close(execerr[i]);
+	if (c->junit) {
+		if (report_junit(c->junit, c->junit_path, &o, err, sizeof(err)))
+			ret = cli_error(CMD, "%s", err);
+		c->junit = NULL;
 	}
 	free(o.res);
-	free(c.x);
-	lc_vec_free(&c.lcs);
+	return c->cmd_status ? SF_EXIT_COMMAND : ret;
+}
+
+static void check_free(struct check *c)
+{
+	end_command(c);
+	if (c->junit)
+		fclose(c->junit);
+	session__close(c->sess);
+	end_cgroup(c);
+	free(c->x);
+	lc_vec_free(&c->lcs);
 	fflush(stdout);
-	return ret < 0 ? 0 : ret;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct check c = { .cgfd = -1, .cgrootfd = -1 };
+	int ret = parse_args(&c, argc, argv);
+
+	if (!ret)
+		ret = check_root(&c);
+	if (!ret)
+		ret = prepare_cgroup(&c);
+	if (!ret)
+		ret = start_command(&c);
+	if (!ret)
+		ret = open_trace(&c);
+	if (!ret)
+		ret = run_command(&c);
+	if (!ret)
+		ret = report_check(&c);
+	check_free(&c);
+	return ret < 0 ? SF_EXIT_OK : ret;
 }

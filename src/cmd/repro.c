@@ -4,8 +4,6 @@
  * a private network namespace, trace it, and check it came out as it must.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,28 +15,53 @@
 #include <time.h>
 #include <unistd.h>
 #include "caps.h"
+#include "cli.h"
 #include "clock.h"
 #include "cmd.h"
 #include "expect.h"
 #include "fdio.h"
 #include "netns.h"
+#include "parse.h"
 #include "report.h"
 #include "scenario.h"
 #include "session.h"
+#include "spawn.h"
 #include "view.h"
 
+#define CMD "repro"
 #define PORT 8080
-#define SETTLE_MS 2000
+#define SETTLE_NS (2 * SF_NS_PER_S)
 #define TRIES_RACY 3
 
 struct repro {
 	int family;
 	bool json;
+	bool ladder;
 	bool keep_going;
+	bool list;
 	bool verbose;
 	const char *pcap;
 	const char *record;
 	struct lc_vec lcs;
+};
+
+/* What the workload process tells the tracing one about the scenario it ran. */
+struct workload_report {
+	int ret;
+	char err[512];
+	struct scenario_out out;
+};
+
+/* One attempt at a scenario, in a process of its own. */
+struct attempt {
+	struct repro *r;
+	const struct scenario *sc;
+	int n; /* 1, 2, ...: a racy scenario may take more than one */
+	struct expect x[SCENARIO_MAX_EXPECT];
+	size_t nx;
+	struct spawn work;
+	struct session *sess;
+	struct workload_report rep;
 };
 
 static const char repro_usage[] =
@@ -54,11 +77,6 @@ static const char repro_usage[] =
 	"  --pcap FILE    also capture the traffic with tcpdump, in the same namespace\n"
 	"  --record FILE  also record the raw events, for synfin replay\n"
 	"  -v, --verbose  show libbpf's messages\n";
-
-static void collect(const struct sf_lifecycle *lc, void *ctx)
-{
-	lc_vec_push(&((struct repro *)ctx)->lcs, lc);
-}
 
 static pid_t start_tcpdump(const char *path, char *err, size_t errlen)
 {
@@ -103,53 +121,40 @@ static pid_t start_tcpdump(const char *path, char *err, size_t errlen)
 static void print_ladders(const struct lc_vec *lcs)
 {
 	for (size_t i = 0; i < lcs->n; i++) {
-		const struct sf_lifecycle *lc = &lcs->v[i], *p = NULL;
-		bool shown = false;
+		const struct sf_lifecycle *lc = &lcs->v[i], *p = lc_vec_partner(lcs, lc);
 
-		for (size_t k = 0; k < lcs->n && lc->pair; k++) {
-			if (k == i || lcs->v[k].pair != lc->pair)
-				continue;
-			p = &lcs->v[k];
-			shown = k < i;
-		}
-		if (!shown)
+		/* a connection shows once, at its first endpoint */
+		if (!p || p > lc)
 			sf_print_ladder(stdout, lc, p);
 	}
 }
-
-/* What the workload process tells the tracing one about the scenario it ran. */
-struct workload_report {
-	int ret;
-	char err[512];
-	struct scenario_out out;
-};
 
 /*
  * The workload: the capture and the scenario, with the privileges they need
  * (nftables, CPU pinning, tcpdump), in a process of its own so the tracing one
  * can drop all of its own. It plays the scenario on "go", reports, then holds
- * the capture and any leaked socket until the pipe closes.
+ * the capture and any leaked socket until "go" closes.
  */
-static void workload(struct repro *r, const struct scenario *sc, int go, int report)
+static int workload_main(void *ctx, int go, int report)
 {
+	struct attempt *a = ctx;
 	struct workload_report rep = { 0 };
 	pid_t dump = -1;
-	char b;
 
-	if (r->pcap) {
-		dump = start_tcpdump(r->pcap, rep.err, sizeof(rep.err));
+	if (a->r->pcap) {
+		dump = start_tcpdump(a->r->pcap, rep.err, sizeof(rep.err));
 		if (dump < 0)
 			rep.ret = -EIO;
 	}
 	/* no "go" means the tracing process gave up: end the capture all the same */
-	if (!rep.ret && read(go, &b, 1) == 1) {
-		rep.ret = scenario_run(sc, r->family, PORT, &rep.out, rep.err, sizeof(rep.err));
+	if (!rep.ret && spawn_await_go(go)) {
+		rep.ret =
+			scenario_run(a->sc, a->r->family, PORT, &rep.out, rep.err, sizeof(rep.err));
 		sf_write_full(report, &rep, sizeof(rep));
 	} else if (rep.ret) {
 		sf_write_full(report, &rep, sizeof(rep));
 	}
-	while (read(go, &b, 1) > 0)
-		;
+	spawn_await_close(go);
 	/* the capture ends with the trace, before the leaked socket is let go; tcpdump
 	 * drops what it has not read yet when interrupted, so let it catch up */
 	if (dump > 0) {
@@ -161,157 +166,114 @@ static void workload(struct repro *r, const struct scenario *sc, int go, int rep
 		kill(rep.out.leftover_pid, SIGKILL);
 		waitpid(rep.out.leftover_pid, NULL, 0);
 	}
-	_exit(0);
-}
-
-/* Traces until the workload has reported, then reads its report. */
-static int await_workload(struct session *sess, int report, struct workload_report *rep)
-{
-	struct pollfd pfd = { .fd = report, .events = POLLIN };
-
-	for (;;) {
-		int n;
-
-		if (session__poll(sess, 20) < 0)
-			return -EIO;
-		n = poll(&pfd, 1, 0);
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		if (n > 0)
-			break;
-	}
-	if (sf_read_full(report, rep, sizeof(*rep)) != (ssize_t)sizeof(*rep))
-		return -EPIPE;
-	rep->err[sizeof(rep->err) - 1] = 0;
 	return 0;
 }
 
-/* One attempt, in the calling (child) process: returns its exit status. */
-static int run_once(struct repro *r, const struct scenario *sc, int attempt)
+static int parse_expectations(struct attempt *a)
 {
-	struct session_opts so = { 0 };
-	struct session *sess = NULL;
-	struct expect x[SCENARIO_MAX_EXPECT];
-	struct expect_result res[SCENARIO_MAX_EXPECT];
-	struct workload_report rep = { 0 };
-	struct tracker_stats st;
-	struct outcome o = { 0 };
-	char err[600], title[256], notes[700];
-	int go[2] = { -1, -1 }, report[2] = { -1, -1 };
-	uint64_t deadline, want_live;
-	pid_t work = -1;
+	char err[600];
+
+	for (int i = 0; i < SCENARIO_MAX_EXPECT && a->sc->expect[i]; i++) {
+		if (expect_parse(a->sc->expect[i], &a->x[a->nx++], err, sizeof(err)))
+			return cli_error(CMD, "%s: bad built-in expectation: %s", a->sc->name, err);
+	}
+	return 0;
+}
+
+/*
+ * In a new network namespace: the workload forked with its privileges, then
+ * the trace of the namespace opened and every privilege of ours dropped.
+ */
+static int open_trace(struct attempt *a)
+{
+	struct session_opts so = { .record = a->r->record };
 	struct stat nst;
-	size_t nx = 0;
+	char err[600];
 	int ret;
 
-	for (int i = 0; i < SCENARIO_MAX_EXPECT && sc->expect[i]; i++) {
-		if (expect_parse(sc->expect[i], &x[nx++], err, sizeof(err))) {
-			fprintf(stderr, "synfin repro: %s: bad built-in expectation: %s\n",
-				sc->name, err);
-			return 1;
-		}
-	}
-	if (sf_enter_new_netns(err, sizeof(err))) {
-		fprintf(stderr, "synfin repro: %s\n", err);
-		return 1;
-	}
-	if (stat("/proc/self/ns/net", &nst)) {
-		fprintf(stderr, "synfin repro: /proc/self/ns/net: %s\n", strerror(errno));
-		return 1;
-	}
-	if (pipe2(go, O_CLOEXEC) || pipe2(report, O_CLOEXEC)) {
-		fprintf(stderr, "synfin repro: pipe: %s\n", strerror(errno));
-		ret = 1;
-		goto cleanup;
-	}
-	fflush(NULL);
-	work = fork();
-	if (work < 0) {
-		fprintf(stderr, "synfin repro: fork: %s\n", strerror(errno));
-		ret = 1;
-		goto cleanup;
-	}
-	if (work == 0) {
-		close(go[1]);
-		close(report[0]);
-		workload(r, sc, go[0], report[1]);
-	}
-	close(go[0]);
-	close(report[1]);
-	go[0] = report[1] = -1;
+	if (sf_enter_new_netns(err, sizeof(err)) ||
+	    spawn__start(&a->work, workload_main, a, err, sizeof(err)))
+		return cli_error(CMD, "%s", err);
+	if (stat("/proc/self/ns/net", &nst))
+		return cli_error(CMD, "/proc/self/ns/net: %s", strerror(errno));
 	so.tracer.netns = (uint32_t)nst.st_ino;
-	so.tracer.verbose = r->verbose;
-	so.record = r->record;
-	so.ops = (struct tracker_ops){ collect, NULL, r };
-	so.realtime_offset_ns =
-		(int64_t)(sf_clock_ns(CLOCK_REALTIME) - sf_clock_ns(CLOCK_MONOTONIC));
-	ret = session__open(&sess, &so, err, sizeof(err));
+	so.tracer.verbose = a->r->verbose;
+	so.ops = (struct tracker_ops){ session_collect, NULL, &a->r->lcs };
+	so.realtime_offset_ns = sf_realtime_offset_ns();
+	ret = session__open(&a->sess, &so, err, sizeof(err));
 	if (!ret)
 		ret = sf_drop_privileges(0, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "synfin repro: %s\n", err);
-		ret = 1;
-		goto cleanup;
-	}
-	if (sf_write_full(go[1], "g", 1) || await_workload(sess, report[0], &rep)) {
-		fprintf(stderr, "synfin repro: %s: the workload process failed\n", sc->name);
-		ret = 1;
-		goto cleanup;
-	}
-	if (rep.ret) {
-		fprintf(stderr, "synfin repro: %s: %s\n", sc->name, rep.err);
-		ret = 1;
-		goto cleanup;
-	}
-	/* let the closes finish; a leaked CLOSE_WAIT stays open on purpose */
-	want_live = rep.out.leftover_pid ? 1 : 0;
-	deadline = sf_clock_ns(CLOCK_MONOTONIC) + SETTLE_MS * 1000000ull;
-	for (;;) {
-		if (session__poll(sess, 20) < 0)
-			break;
-		session__stats(sess, &st);
-		if (st.live <= want_live || sf_clock_ns(CLOCK_MONOTONIC) >= deadline)
-			break;
-	}
-	if (session__finish(sess, err, sizeof(err)))
-		fprintf(stderr, "synfin repro: %s\n", err);
-	session__stats(sess, &st);
+	if (ret)
+		return cli_error(CMD, "%s", err);
+	return 0;
+}
 
-	snprintf(title, sizeof(title), "%s: %s", sc->name, sc->what);
-	if (attempt > 1)
-		snprintf(notes, sizeof(notes), "%s%sthe FINs crossed on attempt %d", rep.out.notes,
-			 rep.out.notes[0] ? "; " : "", attempt);
+/* Traces the scenario until the workload reports, then while its closes finish. */
+static int play(struct attempt *a)
+{
+	struct workload_report *rep = &a->rep;
+	char err[600];
+
+	if (spawn__go(&a->work) ||
+	    spawn__read(&a->work, a->sess, rep, sizeof(*rep)) != (ssize_t)sizeof(*rep))
+		return cli_error(CMD, "%s: the workload process failed", a->sc->name);
+	rep->err[sizeof(rep->err) - 1] = 0;
+	if (rep->ret)
+		return cli_error(CMD, "%s: %s", a->sc->name, rep->err);
+	/* a leaked CLOSE_WAIT stays open on purpose */
+	session__settle(a->sess, rep->out.leftover_pid ? 1 : 0,
+			sf_clock_ns(CLOCK_MONOTONIC) + SETTLE_NS, NULL);
+	if (session__finish(a->sess, err, sizeof(err)))
+		cli_error(CMD, "%s", err);
+	return 0;
+}
+
+static int report_attempt(struct attempt *a)
+{
+	struct expect_result res[SCENARIO_MAX_EXPECT];
+	struct outcome o = { .name = a->sc->name, .x = a->x, .nx = a->nx, .res = res };
+	const char *seen = a->rep.out.notes;
+	struct tracker_stats st;
+	char notes[700];
+	int ret;
+
+	if (a->n > 1)
+		snprintf(notes, sizeof(notes), "%s%sthe FINs crossed on attempt %d", seen,
+			 seen[0] ? "; " : "", a->n);
 	else
-		snprintf(notes, sizeof(notes), "%s", rep.out.notes);
-	o.name = sc->name;
-	o.x = x;
-	o.nx = nx;
-	o.res = res;
-	o.lcs = &r->lcs;
-	o.command = NULL;
+		snprintf(notes, sizeof(notes), "%s", seen);
+	session__stats(a->sess, &st);
+	o.lcs = &a->r->lcs;
 	o.notes = notes;
 	o.lost = st.lost;
-	ret = outcome_evaluate(&o) ? 1 : 0;
-	if (r->json) {
+	ret = outcome_evaluate(&o) ? SF_EXIT_FAIL : SF_EXIT_OK;
+	if (a->r->json) {
 		report_json(stdout, &o);
-	} else {
-		printf("== %s\n", title);
-		print_ladders(&r->lcs);
-		report_text(stdout, &o, false);
-		printf("\n");
+		return ret;
 	}
-cleanup:
+	printf("== %s: %s\n", a->sc->name, a->sc->what);
+	print_ladders(&a->r->lcs);
+	report_text(stdout, &o, false);
+	printf("\n");
+	return ret;
+}
+
+/* One attempt, in the calling (child) process: returns its exit status. */
+static int run_once(struct repro *r, const struct scenario *sc, int n)
+{
+	struct attempt a = { .r = r, .sc = sc, .n = n };
+	int ret = parse_expectations(&a);
+
+	if (!ret)
+		ret = open_trace(&a);
+	if (!ret)
+		ret = play(&a);
+	if (!ret)
+		ret = report_attempt(&a);
 	fflush(stdout);
-	/* closing go lets the workload end its capture and its leaked socket */
-	for (int i = 0; i < 2; i++) {
-		if (go[i] >= 0)
-			close(go[i]);
-		if (report[i] >= 0)
-			close(report[i]);
-	}
-	if (work > 0)
-		waitpid(work, NULL, 0);
-	session__close(sess);
+	/* closing "go" lets the workload end its capture and its leaked socket */
+	spawn__wait(&a.work);
+	session__close(a.sess);
 	return ret;
 }
 
@@ -342,10 +304,10 @@ static int run_scenario(struct repro *r, const struct scenario *sc)
 		fflush(NULL);
 		pid = fork();
 		if (pid < 0) {
-			fprintf(stderr, "synfin repro: fork: %s\n", strerror(errno));
+			cli_error(CMD, "fork: %s", strerror(errno));
 			if (tmp)
 				fclose(tmp);
-			return 1;
+			return SF_EXIT_FAIL;
 		}
 		if (pid == 0) {
 			if (tmp)
@@ -366,7 +328,43 @@ static int run_scenario(struct repro *r, const struct scenario *sc)
 	return status;
 }
 
-int cmd_repro(int argc, char **argv)
+/* One option: 0, an exit status, or -1 when the command is done (--help). */
+static int repro_option(struct repro *r, int opt)
+{
+	switch (opt) {
+	case '6':
+		r->family = AF_INET6;
+		break;
+	case 'l':
+		r->ladder = true;
+		break;
+	case 'j':
+		r->json = true;
+		break;
+	case 'k':
+		r->keep_going = true;
+		break;
+	case 'L':
+		r->list = true;
+		break;
+	case 'p':
+		r->pcap = optarg;
+		break;
+	case 'r':
+		r->record = optarg;
+		break;
+	case 'v':
+		r->verbose = true;
+		break;
+	default:
+		fputs(repro_usage, stdout);
+		return -1;
+	}
+	return 0;
+}
+
+/* The options, and the scenario named (or "all") in *name unless --list. */
+static int parse_args(struct repro *r, int argc, char **argv, const char **name)
 {
 	static const struct option opts[] = {
 		{ "ipv6", no_argument, NULL, '6' },
@@ -380,80 +378,46 @@ int cmd_repro(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct repro r = { .family = AF_INET };
-	bool list = false, ladder = false;
-	const char *name;
-	int opt, failed = 0;
+	int opt, ret = 0;
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
-		switch (opt) {
-		case '6':
-			r.family = AF_INET6;
-			break;
-		case 'l':
-			ladder = true;
-			break;
-		case 'j':
-			r.json = true;
-			break;
-		case 'k':
-			r.keep_going = true;
-			break;
-		case 'L':
-			list = true;
-			break;
-		case 'p':
-			r.pcap = optarg;
-			break;
-		case 'r':
-			r.record = optarg;
-			break;
-		case 'v':
-			r.verbose = true;
-			break;
-		case 'h':
-			fputs(repro_usage, stdout);
-			return 0;
-		case ':':
-			fprintf(stderr, "synfin repro: option %s needs a value\n",
-				argv[optind - 1]);
-			return 2;
-		default:
-			fprintf(stderr,
-				"synfin repro: unknown option '%s' (see synfin repro --help)\n",
-				argv[optind - 1]);
-			return 2;
-		}
+	while (!ret && (opt = getopt_long(argc, argv, ":vh", opts, NULL)) != -1)
+		ret = opt == ':' || opt == '?' ? cli_bad_option(CMD, opt, argv) :
+						 repro_option(r, opt);
+	if (ret || r->list)
+		return ret;
+	if (r->ladder && r->json)
+		return cli_usage(CMD, "--ladder and --json exclude each other");
+	if (optind != argc - 1) {
+		cli_error(CMD, "name one SCENARIO, or all (synfin repro --list)");
+		return SF_EXIT_USAGE;
 	}
-	if (list) {
+	*name = argv[optind];
+	if (strcmp(*name, "all") && !scenario_find(*name)) {
+		cli_error(CMD, "unknown scenario '%s' (synfin repro --list)", *name);
+		return SF_EXIT_USAGE;
+	}
+	if ((r->pcap || r->record) && !strcmp(*name, "all"))
+		return cli_usage(CMD, "--pcap and --record take one scenario, not all");
+	return 0;
+}
+
+int cmd_repro(int argc, char **argv)
+{
+	struct repro r = { .family = AF_INET };
+	const char *name = NULL;
+	int ret = parse_args(&r, argc, argv, &name), failed = 0;
+
+	if (ret)
+		return ret < 0 ? SF_EXIT_OK : ret;
+	if (r.list) {
 		for (size_t i = 0; i < sf_nscenarios; i++)
 			printf("%-16s %s\n", sf_scenarios[i].name, sf_scenarios[i].what);
-		return 0;
+		return SF_EXIT_OK;
 	}
-	if (ladder && r.json) {
-		fprintf(stderr, "synfin repro: --ladder and --json exclude each other\n");
-		return 2;
-	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "synfin repro: name one SCENARIO, or all (synfin repro --list)\n");
-		return 2;
-	}
-	name = argv[optind];
-	if (strcmp(name, "all") && !scenario_find(name)) {
-		fprintf(stderr, "synfin repro: unknown scenario '%s' (synfin repro --list)\n",
-			name);
-		return 2;
-	}
-	if ((r.pcap || r.record) && !strcmp(name, "all")) {
-		fprintf(stderr, "synfin repro: --pcap and --record take one scenario, not all\n");
-		return 2;
-	}
-	if (geteuid() != 0 || !sf_have_bpf_privileges()) {
-		fprintf(stderr, "synfin repro: needs root (BPF and network namespaces)\n");
-		return 1;
-	}
+	if (geteuid() != 0 || !sf_have_bpf_privileges())
+		return cli_error(CMD, "needs root (BPF and network namespaces)");
 	for (size_t i = 0; i < sf_nscenarios; i++) {
 		if (strcmp(name, "all") && strcmp(name, sf_scenarios[i].name))
 			continue;
@@ -463,5 +427,5 @@ int cmd_repro(int argc, char **argv)
 				break;
 		}
 	}
-	return failed ? 1 : 0;
+	return failed ? SF_EXIT_FAIL : SF_EXIT_OK;
 }

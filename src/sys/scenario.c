@@ -68,6 +68,7 @@ struct ctx {
 	size_t errlen;
 	int c2s[2]; /* client -> server signals */
 	int s2c[2];
+	bool holding; /* the simultaneous close's nftables rule may be in place */
 };
 
 static int fail(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -358,103 +359,124 @@ static int relisten_check(struct ctx *c, struct scenario_out *out)
 	return 0;
 }
 
+static int run_refused(struct ctx *c)
+{
+	int fd = connect_fd(c);
+
+	if (fd >= 0) {
+		close(fd);
+		snprintf(c->err, c->errlen, "port %u accepted a connection; expected refusal",
+			 c->port);
+		return -EEXIST;
+	}
+	if (fd != -ECONNREFUSED) {
+		snprintf(c->err, c->errlen, "connect: %s (expected ECONNREFUSED)", strerror(-fd));
+		return fd;
+	}
+	return 0;
+}
+
+/* The simultaneous close: an nftables rule holds both FINs back until both are out. */
+static int hold_fins(struct ctx *c)
+{
+	char nft[512];
+	int ret;
+
+	/* both on one CPU: the two FIN retransmit timers then fire in one pass */
+	pin_cpu0();
+	snprintf(nft, sizeof(nft),
+		 "table inet synfin_sim_%u {\n chain out {\n"
+		 "  type filter hook output priority 0;\n"
+		 "  tcp sport %u tcp flags & fin == fin drop\n"
+		 "  tcp dport %u tcp flags & fin == fin drop\n }\n}\n",
+		 c->port, c->port, c->port);
+	c->holding = true;
+	ret = run_nft(nft);
+	if (ret)
+		snprintf(c->err, c->errlen, "nft could not install the FIN-holding rule");
+	return ret;
+}
+
+static void release_fins(struct ctx *c)
+{
+	char nft[64];
+
+	if (!c->holding)
+		return;
+	snprintf(nft, sizeof(nft), "delete table inet synfin_sim_%u\n", c->port);
+	run_nft(nft);
+	c->holding = false;
+}
+
+/* The server in a child, the client here, then the server's end. */
+static int run_pair(struct ctx *c, const char *name, struct scenario_out *out)
+{
+	int lfd = listen_fd(c), fd, ret, status;
+	pid_t pid;
+
+	if (lfd < 0)
+		return lfd;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		ret = fail(c, "fork: %s", strerror(errno));
+		close(lfd);
+		return ret;
+	}
+	if (pid == 0)
+		_exit(server_side(c, name, lfd));
+	close(lfd);
+	fd = connect_fd(c);
+	if (fd < 0) {
+		ret = fail(c, "connect: %s", strerror(-fd));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return ret;
+	}
+	ret = client_side(c, name, fd);
+	close(fd);
+	if (c->holding) {
+		/* both FINs are out and dropped: let the retransmissions through */
+		sleep_ms(50);
+		release_fins(c);
+	}
+	if (!strcmp(name, "close-wait-leak")) {
+		wait_peer(c->s2c[0]);
+		out->leftover_pid = pid;
+		return ret;
+	}
+	if ((waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) && !ret) {
+		snprintf(c->err, c->errlen, "the server side of '%s' failed", name);
+		ret = -EIO;
+	}
+	if (!ret && !strcmp(name, "time-wait"))
+		ret = relisten_check(c, out);
+	return ret;
+}
+
 int scenario_run(const struct scenario *sc, int family, uint16_t port, struct scenario_out *out,
 		 char *err, size_t errlen)
 {
 	struct ctx c = { .family = family, .port = port, .err = err, .errlen = errlen };
-	const char *name = sc->name;
-	char nft[512];
-	int lfd = -1, fd = -1, status, ret = 0;
-	bool sim = !strcmp(name, "simultaneous");
-	pid_t pid;
+	int ret = 0;
 
 	errno = 0;
 	memset(out, 0, sizeof(*out));
-	if (!strcmp(name, "refused")) {
-		fd = connect_fd(&c);
-		if (fd >= 0) {
-			close(fd);
-			snprintf(err, errlen, "port %u accepted a connection; expected refusal",
-				 port);
-			return -EEXIST;
-		}
-		if (fd != -ECONNREFUSED) {
-			snprintf(err, errlen, "connect: %s (expected ECONNREFUSED)", strerror(-fd));
-			return fd;
-		}
-		return 0;
-	}
-	if (pipe(c.c2s) || pipe(c.s2c))
+	if (!strcmp(sc->name, "refused"))
+		return run_refused(&c);
+	if (pipe(c.c2s))
 		return fail(&c, "pipe: %s", strerror(errno));
-	if (sim) {
-		/* both on one CPU: the two FIN retransmit timers then fire in one pass */
-		pin_cpu0();
-		snprintf(nft, sizeof(nft),
-			 "table inet synfin_sim_%u {\n chain out {\n"
-			 "  type filter hook output priority 0;\n"
-			 "  tcp sport %u tcp flags & fin == fin drop\n"
-			 "  tcp dport %u tcp flags & fin == fin drop\n }\n}\n",
-			 port, port, port);
-		ret = run_nft(nft);
-		if (ret) {
-			snprintf(err, errlen, "nft could not install the FIN-holding rule");
-			goto cleanup;
-		}
+	if (pipe(c.s2c)) {
+		ret = fail(&c, "pipe: %s", strerror(errno));
+		close(c.c2s[0]);
+		close(c.c2s[1]);
+		return ret;
 	}
-	lfd = listen_fd(&c);
-	if (lfd < 0) {
-		ret = lfd;
-		goto cleanup;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		ret = fail(&c, "fork: %s", strerror(errno));
-		goto cleanup;
-	}
-	if (pid == 0)
-		_exit(server_side(&c, name, lfd));
-	close(lfd);
-	lfd = -1;
-	fd = connect_fd(&c);
-	if (fd < 0) {
-		ret = fail(&c, "connect: %s", strerror(-fd));
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		goto cleanup;
-	}
-	ret = client_side(&c, name, fd);
-	close(fd);
-	fd = -1;
-	if (sim) {
-		/* both FINs are out and dropped: let the retransmissions through */
-		sleep_ms(50);
-		snprintf(nft, sizeof(nft), "delete table inet synfin_sim_%u\n", port);
-		run_nft(nft);
-		sim = false;
-	}
-	if (!strcmp(name, "close-wait-leak")) {
-		wait_peer(c.s2c[0]);
-		out->leftover_pid = pid;
-		goto cleanup;
-	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		if (!ret) {
-			snprintf(err, errlen, "the server side of '%s' failed", name);
-			ret = -EIO;
-		}
-	}
-	if (!ret && !strcmp(name, "time-wait"))
-		ret = relisten_check(&c, out);
-cleanup:
-	if (sim) {
-		snprintf(nft, sizeof(nft), "delete table inet synfin_sim_%u\n", port);
-		run_nft(nft);
-	}
-	if (fd >= 0)
-		close(fd);
-	if (lfd >= 0)
-		close(lfd);
+	if (!strcmp(sc->name, "simultaneous"))
+		ret = hold_fins(&c);
+	if (!ret)
+		ret = run_pair(&c, sc->name, out);
+	release_fins(&c);
 	close(c.c2s[0]);
 	close(c.c2s[1]);
 	close(c.s2c[0]);

@@ -4,10 +4,12 @@
 #include <string.h>
 #include <time.h>
 #include "record.h"
+#include "report.h"
 #include "clock.h"
 #include "session.h"
 
 #define LOST_CHECK_NS 100000000ull
+#define SETTLE_POLL_MS 20
 
 struct session {
 	struct tracer *tracer;
@@ -101,6 +103,23 @@ int session__poll(struct session *s, int timeout_ms)
 	return 0;
 }
 
+int session__settle(struct session *s, uint64_t max_live, uint64_t deadline_ns,
+		    const volatile sig_atomic_t *stop)
+{
+	struct tracker_stats st;
+
+	for (;;) {
+		int ret = session__poll(s, SETTLE_POLL_MS);
+
+		if (ret < 0)
+			return ret;
+		tracker__stats(s->trk, &st);
+		if (st.live <= max_live || (stop && *stop) ||
+		    sf_clock_ns(CLOCK_MONOTONIC) >= deadline_ns)
+			return 0;
+	}
+}
+
 int session__finish(struct session *s, char *err, size_t errlen)
 {
 	uint64_t now;
@@ -142,4 +161,10 @@ void session__close(struct session *s)
 	tracer__close(s->tracer);
 	tracker__free(s->trk);
 	free(s);
+}
+
+void session_collect(const struct sf_lifecycle *lc, void *lcs)
+{
+	/* out of memory drops one from the report; tracing goes on */
+	lc_vec_push(lcs, lc);
 }

@@ -7,6 +7,7 @@
 #ifndef SYNFIN_SESSION_H
 #define SYNFIN_SESSION_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "loader.h"
@@ -26,10 +27,20 @@ struct session;
 int session__open(struct session **out, const struct session_opts *opts, char *err, size_t errlen);
 /* Delivers queued events (waiting up to timeout_ms); returns -errno on failure. */
 int session__poll(struct session *s, int timeout_ms);
+/*
+ * Traces until at most max_live endpoints are open, deadline_ns on
+ * CLOCK_MONOTONIC passes, or *stop (unless NULL) is set: what is closing gets
+ * to finish. Returns 0, or the session's -errno.
+ */
+int session__settle(struct session *s, uint64_t max_live, uint64_t deadline_ns,
+		    const volatile sig_atomic_t *stop);
 /* Drains the ring buffer and ends the trace: every open lifecycle is produced. */
 int session__finish(struct session *s, char *err, size_t errlen);
 void session__stats(const struct session *s, struct tracker_stats *st);
 const char *session__attach_name(const struct session *s);
 void session__close(struct session *s);
+
+/* For tracker_ops.on_lifecycle: keeps every lifecycle in the struct lc_vec ctx. */
+void session_collect(const struct sf_lifecycle *lc, void *lcs);
 
 #endif

@@ -67,6 +67,19 @@ in_ns "$SYNFIN" check --timeout 0.5 --expect 'count=0' -- sleep 10 >"$DIR/out" 2
 rc=$?
 expect_rc 4 "a command that times out"
 expect_in "$DIR/out" "timed out after 0.5 s" "the timeout is reported"
+in_ns "$SYNFIN" check --timeout 300ms --settle 0 --expect 'count=0' -- sleep 10 >"$DIR/out" 2>"$DIR/err"
+rc=$?
+expect_rc 4 "a timeout with a unit"
+expect_in "$DIR/out" "timed out after 0.3 s" "the timeout with a unit is reported"
+
+# durations: finite, and a timeout too short to count is an error, not "no timeout"
+for bad in "--timeout 0.0001" "--timeout 0" "--timeout nan" "--settle inf" "--settle -1"; do
+	# shellcheck disable=SC2086 # the option and its value
+	in_ns "$SYNFIN" check $bad --expect 'count=0' -- true >"$DIR/out" 2>"$DIR/err"
+	rc=$?
+	expect_rc 2 "check $bad is refused"
+	expect_in "$DIR/err" "${bad%% *}" "check $bad: the option is named"
+done
 
 # JUnit XML a standard parser reads: one testcase per expectation, failures counted
 in_ns "$SYNFIN" check --junit "$DIR/junit.xml" --expect 'role=client time_wait=yes' \
