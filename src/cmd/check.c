@@ -388,14 +388,16 @@ static int command_netns(const struct check *c, uint32_t *netns, char *err, size
 
 static int open_junit(struct check *c)
 {
-	int fd = open(c->junit_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), ret;
+	char err[512];
+	int fd = sf_create_output(c->junit_path, 0644, "--junit", err, sizeof(err)), ret;
 
-	c->junit = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (fd < 0)
+		return cli_error(CMD, "%s", err);
+	c->junit = fdopen(fd, "w");
 	if (c->junit)
 		return 0;
 	ret = cli_error(CMD, "cannot write %s: %s", c->junit_path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	return ret;
 }
 

@@ -100,6 +100,9 @@ int session__poll(struct session *s, int timeout_ms)
 		s->last_check = now;
 		check_lost(s, now);
 	}
+	/* what the poll delivered reaches the file now: a kill -9 loses none of it */
+	if (s->rec && !s->rec_err)
+		s->rec_err = recorder__flush(s->rec);
 	return 0;
 }
 

@@ -8,7 +8,7 @@ SYNFIN=$(realpath "${SYNFIN:-./synfin}")
 SCEN=$(realpath "${SCEN:-build/scen}")
 OUT=${OUT:-build/e2e/attacks}
 NOBODY=${NOBODY:-nobody}
-ATTACKS="symlink-record foreign-record netns-not-a-namespace killed-recording"
+ATTACKS="symlink-record symlink-junit foreign-record netns-not-a-namespace killed-recording"
 
 as_nobody() { setpriv --reuid="$NOBODY" --regid=nogroup --clear-groups "$@"; }
 
@@ -43,6 +43,14 @@ attack_symlink-record() {
 	drop_arena
 }
 
+attack_symlink-junit() {
+	make_arena
+	as_nobody ln -s "$VICTIM" "$ARENA/junit.xml"
+	refused "$SYNFIN" check --junit "$ARENA/junit.xml" --expect 'count>=0' -- true
+	grep -q "symbolic link" "$OUT/$NAME.err" || cat "$OUT/$NAME.err"
+	drop_arena
+}
+
 attack_foreign-record() {
 	make_arena
 	as_nobody sh -c "echo theirs > '$ARENA/theirs.sfr'"
@@ -69,7 +77,7 @@ attack_killed-recording() {
 	"$SYNFIN" trace --netns "/run/netns/$ns" --record "$rec" >/dev/null 2>"$OUT/$NAME.trace" &
 	pid=$!
 	for _ in $(seq 100); do grep -q "tracing TCP" "$OUT/$NAME.trace" && break; sleep 0.1; done
-	for _ in 1 2 3; do ip netns exec "$ns" "$SCEN" four-way 9$RANDOM >/dev/null 2>&1; done
+	for _ in 1 2 3; do ip netns exec "$ns" "$SCEN" four-way $((9000 + RANDOM % 1000)) >/dev/null 2>&1; done
 	sleep 1.5
 	kill -9 $pid
 	wait $pid 2>/dev/null
