@@ -7,6 +7,9 @@
 #define NPORTS 65536
 #define LISTEN_WORDS (NPORTS / 64)
 
+const double watch_hs_bounds[WATCH_HS_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+						   0.005,  0.01,    0.05,   0.25,  1.0 };
+
 struct watch {
 	const struct alert_rule *rules;
 	size_t nrules;
@@ -15,7 +18,7 @@ struct watch {
 	struct watch_cw *cw;
 	size_t ncw, cap_cw;
 	uint64_t last_tick;
-	uint64_t kinds[SF_CLOSE_COUNT];
+	struct watch_totals totals;
 	const struct watch_group **sorted;
 	struct watch_cw *scratch;
 	size_t cap_scratch;
@@ -55,23 +58,31 @@ static struct watch_group *group(struct watch *w, uint16_t port)
 	return g;
 }
 
-static bool is_listening(const struct watch *w, uint16_t port)
-{
-	return w->listening[port / 64] & (1ull << (port % 64));
-}
-
-static void set_listening(struct watch *w, uint16_t port, bool on)
+static void set_listening(uint64_t *listening, uint16_t port, bool on)
 {
 	if (on)
-		w->listening[port / 64] |= 1ull << (port % 64);
+		listening[port / 64] |= 1ull << (port % 64);
 	else
-		w->listening[port / 64] &= ~(1ull << (port % 64));
+		listening[port / 64] &= ~(1ull << (port % 64));
+}
+
+static void listening_of(uint64_t *listening, const struct sf_sock_rec *recs, size_t n)
+{
+	memset(listening, 0, LISTEN_WORDS * sizeof(*listening));
+	for (size_t i = 0; i < n; i++)
+		if (recs[i].state == SF_TCP_LISTEN)
+			set_listening(listening, recs[i].lport, true);
 }
 
 /* A socket belongs to the port of the service: ours if we listen on it, else the peer's. */
-static uint16_t service_port(const struct watch *w, uint16_t lport, uint16_t rport)
+static uint16_t service_port(const uint64_t *listening, uint16_t lport, uint16_t rport)
 {
-	return lport && is_listening(w, lport) ? lport : rport;
+	return lport && listening[lport / 64] & (1ull << (lport % 64)) ? lport : rport;
+}
+
+static uint16_t rec_service_port(const uint64_t *listening, const struct sf_sock_rec *r)
+{
+	return r->state == SF_TCP_LISTEN ? r->lport : service_port(listening, r->lport, r->rport);
 }
 
 static uint64_t cw_key(uint64_t cookie, uint64_t ino)
@@ -118,10 +129,7 @@ int watch__snapshot(struct watch *w, const struct sf_sock_rec *recs, size_t n, u
 	struct watch_cw *old = w->cw;
 	size_t nold = w->ncw;
 
-	memset(w->listening, 0, sizeof(w->listening));
-	for (size_t i = 0; i < n; i++)
-		if (recs[i].state == SF_TCP_LISTEN)
-			set_listening(w, recs[i].lport, true);
+	listening_of(w->listening, recs, n);
 	for (size_t p = 0; p < NPORTS; p++)
 		if (w->groups[p])
 			memset(w->groups[p]->counts, 0, sizeof(w->groups[p]->counts));
@@ -129,8 +137,7 @@ int watch__snapshot(struct watch *w, const struct sf_sock_rec *recs, size_t n, u
 	w->ncw = w->cap_cw = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct sf_sock_rec *r = &recs[i];
-		uint16_t port = r->state == SF_TCP_LISTEN ? r->lport :
-							    service_port(w, r->lport, r->rport);
+		uint16_t port = rec_service_port(w->listening, r);
 		struct watch_group *g = group(w, port);
 		const struct watch_cw *known;
 		uint64_t enter;
@@ -165,11 +172,11 @@ void watch__transition(struct watch *w, const struct sf_transition *tr)
 		g = group(w, tr->lport);
 		if (!g)
 			return;
-		set_listening(w, tr->lport, new == SF_TCP_LISTEN);
+		set_listening(w->listening, tr->lport, new == SF_TCP_LISTEN);
 		g->counts[SF_TCP_LISTEN] += new == SF_TCP_LISTEN ? 1 : -1;
 		return;
 	}
-	port = service_port(w, tr->lport, tr->rport);
+	port = service_port(w->listening, tr->lport, tr->rport);
 	g = group(w, port);
 	if (!g)
 		return;
@@ -185,13 +192,27 @@ void watch__transition(struct watch *w, const struct sf_transition *tr)
 		cw_remove(w, e->cookie, e->sock_ino);
 }
 
+static void count_handshake(struct watch_totals *t, int64_t handshake_us)
+{
+	double s = handshake_us / 1e6;
+	int b;
+
+	if (handshake_us < 0)
+		return;
+	for (b = 0; b < WATCH_HS_BUCKETS && s > watch_hs_bounds[b]; b++)
+		;
+	t->hs[b]++;
+	t->hs_count++;
+	t->hs_sum += s;
+}
+
 void watch__lifecycle(struct watch *w, const struct sf_lifecycle *lc)
 {
 	struct watch_group *g;
 
 	if (lc->alive)
 		return;
-	g = group(w, service_port(w, lc->lport, lc->rport));
+	g = group(w, service_port(w->listening, lc->lport, lc->rport));
 	if (!g)
 		return;
 	g->closes++;
@@ -199,8 +220,9 @@ void watch__lifecycle(struct watch *w, const struct sf_lifecycle *lc)
 		g->resets++;
 	if (lc->close < SF_CLOSE_COUNT) {
 		g->kinds[lc->close]++;
-		w->kinds[lc->close]++;
+		w->totals.kinds[lc->close]++;
 	}
+	count_handshake(&w->totals, lc->handshake_us);
 	/* the full socket is gone; a timewait mini-socket took its place */
 	if (lc->fw2_handoff)
 		g->counts[SF_TCP_FIN_WAIT2]++;
@@ -337,9 +359,9 @@ const struct watch_cw *watch__close_waits(struct watch *w, uint16_t port, size_t
 	return w->scratch;
 }
 
-void watch__totals(const struct watch *w, uint64_t kinds[SF_CLOSE_COUNT])
+void watch__totals(const struct watch *w, struct watch_totals *t)
 {
-	memcpy(kinds, w->kinds, sizeof(w->kinds));
+	*t = w->totals;
 }
 
 void watch__free(struct watch *w)
@@ -356,4 +378,107 @@ void watch__free(struct watch *w)
 	free(w->sorted);
 	free(w->scratch);
 	free(w);
+}
+
+void watch_proc_count(struct watch_proc_row *rows, size_t *n, const struct sf_owner *owner,
+		      unsigned int state)
+{
+	size_t k;
+
+	if (state >= SF_TCP_MAX_STATES)
+		return;
+	for (k = 0; k < *n && rows[k].owner.pid != owner->pid; k++)
+		;
+	if (k == *n) {
+		memset(&rows[k], 0, sizeof(rows[k]));
+		rows[(*n)++].owner = *owner;
+	}
+	rows[k].counts[state]++;
+}
+
+static int64_t proc_total(const struct watch_proc_row *r)
+{
+	int64_t t = 0;
+
+	for (int s = 0; s < SF_TCP_MAX_STATES; s++)
+		t += r->counts[s];
+	return t;
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct watch_proc_row *x = a, *y = b;
+	int64_t tx = proc_total(x), ty = proc_total(y);
+
+	if (tx != ty)
+		return tx > ty ? -1 : 1;
+	return (x->owner.pid > y->owner.pid) - (x->owner.pid < y->owner.pid);
+}
+
+void watch_proc_sort(struct watch_proc_row *rows, size_t n)
+{
+	if (n)
+		qsort(rows, n, sizeof(*rows), cmp_proc);
+}
+
+struct keyed_rec {
+	uint16_t port;
+	const struct sf_sock_rec *rec;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	const struct keyed_rec *x = a, *y = b;
+
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->rec->state - y->rec->state;
+}
+
+static bool same_group(const struct keyed_rec *a, const struct keyed_rec *b)
+{
+	return a->port == b->port && a->rec->state == b->rec->state;
+}
+
+static void group_add(struct watch_sock_group *g, const struct sf_sock_rec *r)
+{
+	g->n++;
+	if (r->age_ms != SF_AGE_UNKNOWN && (int64_t)r->age_ms > g->oldest_ms)
+		g->oldest_ms = r->age_ms;
+}
+
+int watch_sock_groups(const struct sf_sock_rec *recs, size_t n, struct watch_sock_group **out,
+		      size_t *ngroups)
+{
+	size_t room = n ? n : 1, ng = 0;
+	struct keyed_rec *k = malloc(room * sizeof(*k));
+	struct watch_sock_group *g = malloc(room * (sizeof(*g) + sizeof(*g->recs)));
+	uint64_t listening[LISTEN_WORDS];
+	const struct sf_sock_rec **order;
+
+	if (!k || !g) {
+		free(k);
+		free(g);
+		return -ENOMEM;
+	}
+	/* the records' order after the groups, in the same allocation */
+	order = (const struct sf_sock_rec **)(g + room);
+	listening_of(listening, recs, n);
+	for (size_t i = 0; i < n; i++)
+		k[i] = (struct keyed_rec){ rec_service_port(listening, &recs[i]), &recs[i] };
+	qsort(k, n, sizeof(*k), cmp_keyed);
+	for (size_t i = 0; i < n; i++) {
+		order[i] = k[i].rec;
+		if (!i || !same_group(&k[i - 1], &k[i]))
+			g[ng++] = (struct watch_sock_group){ .port = k[i].port,
+							     .state = k[i].rec->state,
+							     .netns = k[i].rec->netns,
+							     .oldest_ms = -1,
+							     .recs = &order[i] };
+		group_add(&g[ng - 1], k[i].rec);
+	}
+	free(k);
+	*out = g;
+	*ngroups = ng;
+	return 0;
 }

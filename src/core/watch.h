@@ -15,6 +15,12 @@
 #include "snapshot.h"
 #include "tracker.h"
 
+/* A process holding sockets, as watch and snapshot name it (src/sys/procmap.c finds it). */
+struct sf_owner {
+	uint32_t pid;
+	char comm[16];
+};
+
 struct watch_group {
 	uint16_t port;
 	int64_t counts[SF_TCP_MAX_STATES];
@@ -44,6 +50,18 @@ struct watch_alert_event {
 
 typedef void (*watch_alert_fn)(const struct watch_alert_event *ev, void *ctx);
 
+/* Handshake times of the connections that ended, in Prometheus buckets (seconds). */
+#define WATCH_HS_BUCKETS 10
+extern const double watch_hs_bounds[WATCH_HS_BUCKETS];
+
+/* Over all ports, since the start. */
+struct watch_totals {
+	uint64_t kinds[SF_CLOSE_COUNT]; /* closes by kind */
+	uint64_t hs[WATCH_HS_BUCKETS + 1]; /* handshakes by bucket; the last: above them all */
+	uint64_t hs_count;
+	double hs_sum; /* seconds */
+};
+
 struct watch;
 
 int watch__new(struct watch **out, const struct alert_rule *rules, size_t nrules);
@@ -58,9 +76,37 @@ void watch__tick(struct watch *w, uint64_t now_ns, bool ignore_for, watch_alert_
 const struct watch_group *const *watch__groups(struct watch *w, size_t *n);
 /* The CLOSE_WAIT sockets of a port (owned by w, valid until the next call). */
 const struct watch_cw *watch__close_waits(struct watch *w, uint16_t port, size_t *n);
-/* Closes by kind and handshake times over all ports. */
-void watch__totals(const struct watch *w, uint64_t kinds[SF_CLOSE_COUNT]);
+void watch__totals(const struct watch *w, struct watch_totals *t);
 int64_t watch__total_state(const struct watch_group *g);
 void watch__free(struct watch *w);
+
+/* synfin watch --by process: the sockets of one owner, by state. */
+struct watch_proc_row {
+	struct sf_owner owner;
+	int64_t counts[SF_TCP_MAX_STATES];
+};
+
+/* Counts one socket of owner in state; rows has room for one row more than *n. */
+void watch_proc_count(struct watch_proc_row *rows, size_t *n, const struct sf_owner *owner,
+		      unsigned int state);
+/* Most sockets first, then by pid. */
+void watch_proc_sort(struct watch_proc_row *rows, size_t n);
+
+/* synfin snapshot: the records of one service port in one state. */
+struct watch_sock_group {
+	uint16_t port;
+	uint8_t state;
+	uint32_t netns; /* the first record's */
+	int64_t oldest_ms; /* -1: no age known */
+	size_t n;
+	const struct sf_sock_rec *const *recs; /* n of them */
+};
+
+/*
+ * Groups a snapshot's records by service port, then state, in that order (the
+ * service port as watch counts it). *out is one allocation, freed with free().
+ */
+int watch_sock_groups(const struct sf_sock_rec *recs, size_t n, struct watch_sock_group **out,
+		      size_t *ngroups);
 
 #endif

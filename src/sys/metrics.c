@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "metrics.h"
+#include "parse.h"
 
 #ifdef SF_NO_METRICS
 /* The static build (make static, for make vmtest) leaves libmicrohttpd out. */
@@ -80,11 +81,10 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *
 {
 	char host[128] = "127.0.0.1";
 	const char *colon = strrchr(addr, ':');
-	const char *portstr = colon ? colon + 1 : addr;
-	char *end;
-	unsigned long port = strtoul(portstr, &end, 10);
+	uint8_t family, a[16];
+	uint16_t port;
 
-	if (!*portstr || *end || !port || port > 65535)
+	if (sf_parse_port(colon ? colon + 1 : addr, &port))
 		return -EINVAL;
 	if (colon && colon != addr) {
 		size_t n = colon - addr;
@@ -98,20 +98,25 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *
 		memcpy(host, addr, n);
 		host[n] = 0;
 	}
+	if (sf_parse_addr(host, &family, a))
+		return -EINVAL;
 	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-		((struct sockaddr_in *)ss)->sin_family = AF_INET;
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-		*len = sizeof(struct sockaddr_in);
-		return 0;
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, a, sizeof(sin->sin_addr));
+		*len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, a, sizeof(sin6->sin6_addr));
+		*len = sizeof(*sin6);
 	}
-	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-		*len = sizeof(struct sockaddr_in6);
-		return 0;
-	}
-	return -EINVAL;
+	return 0;
 }
 
 int metrics__start(struct metrics **out, const char *addr, char *err, size_t errlen)

@@ -142,3 +142,25 @@ void procmap_free(struct procmap *m)
 	free(m->v);
 	free(m);
 }
+
+size_t procmap_owners(const uint64_t *inodes, size_t n, struct sf_owner *out, size_t max)
+{
+	struct procmap *pm = NULL;
+	size_t k = 0;
+
+	if (!n || procmap_build(&pm, inodes, n))
+		return 0;
+	for (size_t i = 0; i < n && k < max; i++) {
+		struct sf_owner o;
+		bool dup = false;
+
+		if (!procmap_get(pm, inodes[i], &o))
+			continue;
+		for (size_t j = 0; j < k && !dup; j++)
+			dup = out[j].pid == o.pid;
+		if (!dup)
+			out[k++] = o;
+	}
+	procmap_free(pm);
+	return k;
+}

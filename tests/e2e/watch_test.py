@@ -4,6 +4,7 @@ namespace (ip netns exec): everything here talks to 127.0.0.1 only.
 
 Usage: watch_test.py SYNFIN
 """
+import ctypes
 import json
 import socket
 import subprocess
@@ -161,6 +162,36 @@ busy.listen()
 r = run(["watch", "--metrics", "9466"])
 check(r.returncode == 2 and "Address already in use" in r.stderr, "metrics port in use: exit 2")
 busy.close()
+r = run(["watch", "--interval", "10ms"])
+check(r.returncode == 2 and "--interval 10ms is out of range" in r.stderr,
+      f"an interval under 50ms: exit 2, the option named ({r.stderr.strip()})")
+
+# JSON strings go through the one escaper: a control character in an owner's
+# name or in a rule comes out as \u00XX, and every line stays valid JSON
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(15, b"sf\x01holder", 0, 0, 0)  # PR_SET_NAME
+srv = socket.socket()
+srv.bind(("127.0.0.1", 9502))
+srv.listen()
+cli = socket.create_connection(("127.0.0.1", 9502))
+acc, _ = srv.accept()
+cli.close()  # acc, held here, waits in CLOSE_WAIT
+time.sleep(0.2)
+r = run(["snapshot", "--json", "-p"])
+g = groups(json_lines(r.stdout))
+check([p["comm"] for p in g.get((9502, "CLOSE_WAIT"), {}).get("pids") or []] == ["sf\x01holder"],
+      "snapshot --json -p: a control character in a process name is escaped, not dropped")
+r = run(["watch", "--once", "--json", "--alert", "port=9502 close_wait>0\t"])
+try:
+    alerts = [x for x in json_lines(r.stdout) if x["type"] == "alert"]
+except ValueError as e:
+    alerts = []
+    print(f"not JSON: {e}")
+check(len(alerts) == 1 and alerts[0]["rule"] == "port=9502 close_wait>0\t"
+      and [p["comm"] for p in alerts[0]["pids"]] == ["sf\x01holder"],
+      "watch --json: the rule text and the owner's name are escaped")
+acc.close()
+srv.close()
 
 b.stop()
 print(f"watch: {failures} failures")

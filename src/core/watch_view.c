@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+#include "names.h"
+#include "parse.h"
+#include "watch_view.h"
+
+void watch_view_put(struct sf_sb *b, FILE *f)
+{
+	if (b->len)
+		fwrite(b->p, 1, b->len, f);
+	sf_sb_reset(b);
+}
+
+void watch_view_time(char *buf, size_t len, uint64_t mono_ns, int64_t realtime_offset_ns)
+{
+	int64_t ns = (int64_t)mono_ns + realtime_offset_ns;
+	time_t secs = ns / (int64_t)SF_NS_PER_S;
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(ns % (int64_t)SF_NS_PER_S / (int64_t)SF_NS_PER_MS));
+}
+
+/* Counts a transition stream got ahead of the last snapshot show as 0, never below. */
+static int64_t clamp0(int64_t v)
+{
+	return v < 0 ? 0 : v;
+}
+
+/* [{"pid":1,"comm":"x"},...], or null when the owners were not looked up */
+static void json_owners(struct sf_sb *b, const char *key, const struct sf_owner *own, size_t n)
+{
+	if (!own) {
+		sf_json_knull(b, key);
+		return;
+	}
+	sf_json_key(b, key);
+	sf_sb_puts(b, "[");
+	for (size_t i = 0; i < n; i++) {
+		sf_sb_puts(b, i ? ",{" : "{");
+		sf_json_ku64(b, "pid", own[i].pid);
+		sf_json_kstr(b, "comm", own[i].comm);
+		sf_sb_puts(b, "}");
+	}
+	sf_sb_puts(b, "]");
+}
+
+/* PID/COMM,PID/COMM after lead */
+static void text_owners(struct sf_sb *b, const char *lead, const struct sf_owner *own, size_t n)
+{
+	for (size_t i = 0; own && i < n; i++)
+		sf_sb_printf(b, "%s%" PRIu32 "/%s", i ? "," : lead, own[i].pid, own[i].comm);
+}
+
+static void json_group(struct sf_sb *b, const struct watch_group *g, const char *ts)
+{
+	sf_sb_puts(b, "{");
+	sf_json_kstr(b, "type", "group");
+	sf_json_kstr(b, "ts", ts);
+	sf_json_ku64(b, "port", g->port);
+	sf_json_key(b, "counts");
+	sf_sb_puts(b, "{");
+	for (size_t s = 0; s < sf_nwatched_states; s++)
+		sf_json_ki64(b, sf_state_label(sf_watched_states[s]),
+			     clamp0(g->counts[sf_watched_states[s]]));
+	sf_sb_puts(b, "}");
+	sf_json_kdouble(b, "opens_per_s", "%.2f", g->opens_per_s);
+	sf_json_kdouble(b, "closes_per_s", "%.2f", g->closes_per_s);
+	sf_json_kdouble(b, "resets_per_s", "%.2f", g->resets_per_s);
+	sf_json_key(b, "close_kinds");
+	sf_sb_puts(b, "{");
+	for (unsigned int k = 0; k < SF_CLOSE_COUNT; k++)
+		if (g->kinds[k])
+			sf_json_ku64(b, sf_close_name(k), g->kinds[k]);
+	sf_sb_puts(b, "}");
+	if (g->oldest_cw_ms >= 0)
+		sf_json_kdouble(b, "oldest_close_wait_s", "%.3f", g->oldest_cw_ms / 1000.0);
+	else
+		sf_json_knull(b, "oldest_close_wait_s");
+	sf_sb_puts(b, "}\n");
+}
+
+static void json_frame(struct sf_sb *b, const struct watch_frame *f)
+{
+	for (size_t i = 0; i < f->ngroups; i++)
+		json_group(b, f->groups[i], f->ts);
+	sf_sb_puts(b, "{");
+	sf_json_kstr(b, "type", "tick");
+	sf_json_kstr(b, "ts", f->ts);
+	sf_json_ku64(b, "groups", f->ngroups);
+	sf_json_ku64(b, "lost", f->lost);
+	sf_sb_puts(b, "}\n");
+}
+
+/* The state columns' header: " ESTAB   SYN_S ..." */
+static void state_columns(struct sf_sb *b)
+{
+	for (size_t s = 0; s < sf_nwatched_states; s++)
+		sf_sb_printf(b, " %7s", sf_state_short(sf_watched_states[s]));
+}
+
+static void table_processes(struct sf_sb *b, const struct watch_frame *f)
+{
+	sf_sb_printf(b, "%-8s %-16s", "PID", "COMM");
+	state_columns(b);
+	sf_sb_puts(b, "\n");
+	for (size_t i = 0; i < f->nprocs && i < f->top; i++) {
+		const struct watch_proc_row *p = &f->procs[i];
+
+		sf_sb_printf(b, "%-8" PRIu32 " %-16s", p->owner.pid, p->owner.comm);
+		for (size_t s = 0; s < sf_nwatched_states; s++)
+			sf_sb_printf(b, " %7" PRId64, p->counts[sf_watched_states[s]]);
+		sf_sb_puts(b, "\n");
+	}
+}
+
+/* The close-kind mix: "fin:3,rst:1", or "-" */
+static void close_mix(struct sf_sb *b, const struct watch_group *g)
+{
+	bool any = false;
+
+	for (unsigned int k = 0; k < SF_CLOSE_COUNT; k++) {
+		if (!g->kinds[k])
+			continue;
+		sf_sb_printf(b, "%s%s:%" PRIu64, any ? "," : "", sf_close_name(k), g->kinds[k]);
+		any = true;
+	}
+	if (!any)
+		sf_sb_puts(b, "-");
+}
+
+static void table_row(struct sf_sb *b, const struct watch_group *g)
+{
+	char age[32] = "-";
+
+	if (g->oldest_cw_ms >= 0)
+		snprintf(age, sizeof(age), "%.1fs", g->oldest_cw_ms / 1000.0);
+	sf_sb_printf(b, "%-6u", g->port);
+	for (size_t s = 0; s < sf_nwatched_states; s++)
+		sf_sb_printf(b, " %7" PRId64, clamp0(g->counts[sf_watched_states[s]]));
+	sf_sb_printf(b, " %7.1f %7.1f %6.1f %8s  ", g->opens_per_s, g->closes_per_s,
+		     g->resets_per_s, age);
+	close_mix(b, g);
+	sf_sb_puts(b, "\n");
+}
+
+static void table_ports(struct sf_sb *b, const struct watch_frame *f)
+{
+	sf_sb_printf(b, "%-6s", "PORT");
+	state_columns(b);
+	sf_sb_printf(b, " %7s %7s %6s %8s  %s\n", "open/s", "close/s", "rst/s", "CW_AGE",
+		     "CLOSE MIX");
+	for (size_t i = 0; i < f->ngroups && i < f->top; i++)
+		table_row(b, f->groups[i]);
+	if (!f->tty)
+		sf_sb_puts(b, "\n");
+}
+
+void watch_view_frame(struct sf_sb *b, const struct watch_frame *f, bool json)
+{
+	if (json) {
+		json_frame(b, f);
+		return;
+	}
+	if (f->tty)
+		sf_sb_puts(b, "\033[H\033[2J");
+	sf_sb_printf(b, "synfin watch  %s  %zu ports%s\n", f->ts, f->ngroups,
+		     f->lost ? "  (events lost: counts are reconciled at the next snapshot)" : "");
+	if (f->by_process)
+		table_processes(b, f);
+	else
+		table_ports(b, f);
+}
+
+static void metrics_sockets(struct sf_sb *b, const struct watch_frame *f, size_t nports)
+{
+	int64_t other[SF_TCP_MAX_STATES] = { 0 };
+
+	sf_sb_puts(b, "# HELP synfin_sockets TCP sockets by state and service port.\n"
+		      "# TYPE synfin_sockets gauge\n");
+	for (size_t i = 0; i < f->ngroups; i++) {
+		for (size_t s = 0; s < sf_nwatched_states; s++) {
+			unsigned int st = sf_watched_states[s];
+			int64_t v = clamp0(f->groups[i]->counts[st]);
+
+			if (i >= nports) {
+				other[st] += v;
+				continue;
+			}
+			sf_sb_printf(b, "synfin_sockets{state=\"%s\",port=\"%u\"} %" PRId64 "\n",
+				     sf_state_label(st), f->groups[i]->port, v);
+		}
+	}
+	if (f->ngroups <= nports)
+		return;
+	for (size_t s = 0; s < sf_nwatched_states; s++)
+		sf_sb_printf(b, "synfin_sockets{state=\"%s\",port=\"other\"} %" PRId64 "\n",
+			     sf_state_label(sf_watched_states[s]), other[sf_watched_states[s]]);
+}
+
+static void metrics_totals(struct sf_sb *b, const struct watch_totals *t)
+{
+	uint64_t cum = 0;
+
+	sf_sb_puts(b, "# HELP synfin_connections_closed_total Connections ended, by close kind.\n"
+		      "# TYPE synfin_connections_closed_total counter\n");
+	for (unsigned int k = 0; k < SF_CLOSE_COUNT; k++)
+		sf_sb_printf(b, "synfin_connections_closed_total{close=\"%s\"} %" PRIu64 "\n",
+			     sf_close_name(k), t->kinds[k]);
+	sf_sb_puts(b, "# HELP synfin_handshake_seconds Handshake time of connections that ended.\n"
+		      "# TYPE synfin_handshake_seconds histogram\n");
+	for (int i = 0; i < WATCH_HS_BUCKETS; i++) {
+		cum += t->hs[i];
+		sf_sb_printf(b, "synfin_handshake_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+			     watch_hs_bounds[i], cum);
+	}
+	sf_sb_printf(b, "synfin_handshake_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", t->hs_count);
+	sf_sb_printf(b,
+		     "synfin_handshake_seconds_sum %g\nsynfin_handshake_seconds_count %" PRIu64
+		     "\n",
+		     t->hs_sum, t->hs_count);
+}
+
+void watch_view_metrics(struct sf_sb *b, const struct watch_frame *f, const struct watch_totals *t,
+			size_t nports)
+{
+	metrics_sockets(b, f, nports);
+	metrics_totals(b, t);
+	sf_sb_printf(b,
+		     "# HELP synfin_events_lost_total Tracer events the kernel could not queue.\n"
+		     "# TYPE synfin_events_lost_total counter\nsynfin_events_lost_total %" PRIu64
+		     "\n",
+		     f->lost);
+	sf_sb_printf(b,
+		     "# HELP synfin_alerts_firing Alerts firing now.\n"
+		     "# TYPE synfin_alerts_firing gauge\nsynfin_alerts_firing %zu\n",
+		     f->firing);
+}
+
+void watch_view_alert(struct sf_sb *b, const struct watch_alert_event *ev, const char *ts,
+		      const struct sf_owner *own, size_t nown, bool json)
+{
+	bool fired = ev->change == ALERT_FIRED;
+	const char *metric = alert_metric_name(ev->rule->metric);
+
+	if (!json) {
+		sf_sb_printf(b, "%s ALERT %s: %s on port %u: %s=%g", ts,
+			     fired ? "FIRING" : "cleared", ev->rule->text, ev->group->port, metric,
+			     ev->value);
+		text_owners(b, " held by ", own, nown);
+		sf_sb_puts(b, "\n");
+		return;
+	}
+	sf_sb_puts(b, "{");
+	sf_json_kstr(b, "type", "alert");
+	sf_json_kstr(b, "ts", ts);
+	sf_json_kstr(b, "state", fired ? "firing" : "cleared");
+	sf_json_kstr(b, "rule", ev->rule->text);
+	sf_json_ku64(b, "port", ev->group->port);
+	sf_json_kstr(b, "metric", metric);
+	sf_json_kdouble(b, "value", "%g", ev->value);
+	sf_json_kdouble(b, "threshold", "%g", ev->rule->threshold);
+	json_owners(b, "pids", own, nown);
+	sf_sb_puts(b, "}\n");
+}
+
+void watch_view_snapshot_header(struct sf_sb *b, bool procs)
+{
+	sf_sb_printf(b, "%-7s %-12s %8s %10s  %s\n", "PORT", "STATE", "COUNT", "OLDEST_S",
+		     procs ? "PROCESSES" : "");
+}
+
+void watch_view_snapshot_group(struct sf_sb *b, const struct watch_sock_group *g,
+			       const struct sf_owner *own, size_t nown, bool json)
+{
+	char age[32] = "-";
+
+	if (!json) {
+		if (g->oldest_ms >= 0)
+			snprintf(age, sizeof(age), "%.1f", g->oldest_ms / 1000.0);
+		sf_sb_printf(b, "%-7u %-12s %8zu %10s  ", g->port, sf_state_name(g->state), g->n,
+			     age);
+		text_owners(b, "", own, nown);
+		sf_sb_puts(b, "\n");
+		return;
+	}
+	sf_sb_puts(b, "{");
+	sf_json_kstr(b, "type", "group");
+	sf_json_ku64(b, "port", g->port);
+	sf_json_kstr(b, "state", sf_state_name(g->state));
+	sf_json_ku64(b, "count", g->n);
+	if (g->oldest_ms >= 0)
+		sf_json_kdouble(b, "oldest_s", "%.3f", g->oldest_ms / 1000.0);
+	else
+		sf_json_knull(b, "oldest_s");
+	sf_json_ku64(b, "netns", g->netns);
+	json_owners(b, "pids", own, nown);
+	sf_sb_puts(b, "}\n");
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * What synfin watch and synfin snapshot print, from the watch model: the
+ * terminal table, the JSON lines (group, tick, alert) and the Prometheus text.
+ * Pure: each writes into the text buffer it is handed.
+ */
+#ifndef SYNFIN_WATCH_VIEW_H
+#define SYNFIN_WATCH_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "json.h"
+#include "watch.h"
+
+/* Writes out what b holds and empties it, for the next line. */
+void watch_view_put(struct sf_sb *b, FILE *f);
+
+/* "2024-05-01T12:00:00.123Z": the UTC time of a CLOCK_MONOTONIC instant. */
+void watch_view_time(char *buf, size_t len, uint64_t mono_ns, int64_t realtime_offset_ns);
+
+/* What one refresh of synfin watch shows. */
+struct watch_frame {
+	const char *ts;
+	const struct watch_group *const *groups; /* most sockets first */
+	size_t ngroups;
+	const struct watch_proc_row *procs; /* --by process: most sockets first */
+	size_t nprocs;
+	size_t top; /* rows of the table */
+	uint64_t lost; /* events the kernel could not queue */
+	size_t firing; /* alerts firing */
+	bool by_process;
+	bool tty; /* clear the screen first, and no blank line after */
+};
+
+/* The table, or in JSON one group line per port and the tick line. */
+void watch_view_frame(struct sf_sb *b, const struct watch_frame *f, bool json);
+
+/* The Prometheus text; ports beyond the busiest nports share port="other". */
+void watch_view_metrics(struct sf_sb *b, const struct watch_frame *f, const struct watch_totals *t,
+			size_t nports);
+
+/*
+ * One line for an alert that fired or cleared; own: who holds the port's
+ * CLOSE_WAIT sockets, NULL when they were not looked up.
+ */
+void watch_view_alert(struct sf_sb *b, const struct watch_alert_event *ev, const char *ts,
+		      const struct sf_owner *own, size_t nown, bool json);
+
+/* synfin snapshot: the table's header, then one line per group (own NULL: no -p). */
+void watch_view_snapshot_header(struct sf_sb *b, bool procs);
+void watch_view_snapshot_group(struct sf_sb *b, const struct watch_sock_group *g,
+			       const struct sf_owner *own, size_t nown, bool json);
+
+#endif
