@@ -448,7 +448,10 @@ static void fmt_hs(char *buf, size_t len, const struct sf_lifecycle *lc)
 		snprintf(buf, len, "%" PRId64, lc->handshake_us);
 }
 
-static void print_line_single(struct view *v, const struct sf_lifecycle *lc)
+/* One row of the lines view: lc's endpoints and times; who's process; the rest as given. */
+static void print_row(struct view *v, const struct sf_lifecycle *lc, uint64_t end_ns,
+		      const struct sf_lifecycle *who, const char *role, const char *closer,
+		      const char *time_wait)
 {
 	char l[64], r[64], ms[32], hs[32], ts[32];
 
@@ -457,10 +460,16 @@ static void print_line_single(struct view *v, const struct sf_lifecycle *lc)
 	sf_endpoint_str(r, sizeof(r), lc->family, lc->raddr, lc->rport);
 	fmt_ms(ms, sizeof(ms), lc);
 	fmt_hs(hs, sizeof(hs), lc);
-	wall_time(v, lc->end_ns, ts, sizeof(ts));
+	wall_time(v, end_ns, ts, sizeof(ts));
 	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-7s %8s %9s %-12s %-6s %s\n", ts,
-		lc->pid, lc->comm[0] ? lc->comm : "-", l, r, sf_role_name(lc->role), hs, ms,
-		sf_close_label(lc), sf_closer_name(lc->closer), lc->time_wait ? "yes" : "no");
+		who->pid, who->comm[0] ? who->comm : "-", l, r, role, hs, ms, sf_close_label(lc),
+		closer, time_wait);
+}
+
+static void print_line_single(struct view *v, const struct sf_lifecycle *lc)
+{
+	print_row(v, lc, lc->end_ns, lc, sf_role_name(lc->role), sf_closer_name(lc->closer),
+		  lc->time_wait ? "yes" : "no");
 }
 
 /* The closer named by its side: a is the client (or the first), b the server. */
@@ -481,22 +490,15 @@ static const char *pair_closer(const struct sf_lifecycle *a, const char *an, con
 static void print_line_pair(struct view *v, const struct sf_lifecycle *a,
 			    const struct sf_lifecycle *b)
 {
-	char l[64], r[64], ms[32], hs[32], ts[32];
 	const char *an = a->role == SF_ROLE_SERVER ? "server" : "client";
 	const char *bn = a->role == SF_ROLE_SERVER ? "client" : "server";
-	const char *tw;
-	const struct sf_lifecycle *o = a->pid ? a : b;
+	const char *tw = a->time_wait && b->time_wait ? "both" :
+			 a->time_wait		      ? an :
+			 b->time_wait		      ? bn :
+							"no";
 
-	lines_header(v);
-	sf_endpoint_str(l, sizeof(l), a->family, a->laddr, a->lport);
-	sf_endpoint_str(r, sizeof(r), a->family, a->raddr, a->rport);
-	fmt_ms(ms, sizeof(ms), a);
-	fmt_hs(hs, sizeof(hs), a);
-	wall_time(v, a->end_ns > b->end_ns ? a->end_ns : b->end_ns, ts, sizeof(ts));
-	tw = a->time_wait && b->time_wait ? "both" : a->time_wait ? an : b->time_wait ? bn : "no";
-	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-7s %8s %9s %-12s %-6s %s\n", ts,
-		o->pid, o->comm[0] ? o->comm : "-", l, r, "pair", hs, ms, sf_close_label(a),
-		pair_closer(a, an, bn), tw);
+	print_row(v, a, a->end_ns > b->end_ns ? a->end_ns : b->end_ns, a->pid ? a : b, "pair",
+		  pair_closer(a, an, bn), tw);
 }
 
 /* The client on the left, as the seeds draw it. */
