@@ -82,9 +82,12 @@ static inline __attribute__((always_inline)) char *put(char *p, const char *s, s
 
 #define PUT_LIT(p, s) ((p) = put((p), (s), sizeof(s) - 1))
 
-static char *put_str(char *p, const char *s)
+/* Names and addresses, a few bytes long: a byte loop beats calls to strlen and memcpy. */
+static inline char *put_str(char *p, const char *s)
 {
-	return put(p, s, strlen(s));
+	while (*s)
+		*p++ = *s++;
+	return p;
 }
 
 static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
@@ -162,14 +165,13 @@ static char *put_u64(char *p, uint64_t v)
  * Every member of a lifecycle follows another, "type" comes first.
  */
 #define KEY(key) ",\"" key "\":"
-#define PUT_KU64(p, key, v) ((p) = put_u64(put((p), KEY(key), sizeof(KEY(key)) - 1), (v)))
-#define PUT_KBOOL(p, key, v) ((p) = put_bool(put((p), KEY(key), sizeof(KEY(key)) - 1), (v)))
-#define PUT_KOPT(p, key, known, v) \
-	((p) = put_u64_or_null(put((p), KEY(key), sizeof(KEY(key)) - 1), (known), (v)))
-/* a name from synfin's own tables: nothing in it needs escaping */
-#define PUT_KNAME(p, key, s) ((p) = put_name(put((p), KEY(key), sizeof(KEY(key)) - 1), (s)))
+#define PUT_KU64(p, key, v) (PUT_LIT(p, KEY(key)), (p) = put_u64((p), (v)))
+#define PUT_KBOOL(p, key, v) (PUT_LIT(p, KEY(key)), (p) = put_bool((p), (v)))
+#define PUT_KOPT(p, key, known, v) (PUT_LIT(p, KEY(key)), (p) = put_u64_or_null((p), (known), (v)))
 #define PUT_KADDR(p, key, family, addr) \
-	((p) = put_addr(put((p), KEY(key), sizeof(KEY(key)) - 1), (family), (addr)))
+	(PUT_LIT(p, KEY(key)), (p) = put_addr((p), (family), (addr)))
+/* a name from synfin's own tables: nothing in it needs escaping */
+#define PUT_KNAME(p, key, s) (PUT_LIT(p, KEY(key) "\""), (p) = put_str((p), (s)), *(p)++ = '"')
 
 static char *put_name(char *p, const char *s)
 {
@@ -248,10 +250,11 @@ static char *put_wave(char *p, const struct sf_wave *w)
 		name = fl;
 	}
 	if (w->dir == SF_DIR_OUT)
-		PUT_LIT(p, "{\"dir\":\"out\"");
+		PUT_LIT(p, "{\"dir\":\"out\"" KEY("flags") "\"");
 	else
-		PUT_LIT(p, "{\"dir\":\"in\"");
-	PUT_KNAME(p, "flags", name);
+		PUT_LIT(p, "{\"dir\":\"in\"" KEY("flags") "\"");
+	p = put_str(p, name);
+	*p++ = '"';
 	PUT_KOPT(p, "seq", w->has_seq, w->seq);
 	PUT_KOPT(p, "ack", w->has_ack, w->ack);
 	PUT_KNAME(p, "state", sf_state_name(w->state));
