@@ -6,6 +6,7 @@
 #include <string.h>
 #include "alert.h"
 #include "names.h"
+#include "parse.h"
 
 /* the metrics of a rule besides the watched states, which go by their labels */
 static const struct {
@@ -43,28 +44,10 @@ static int find_metric(const char *s)
 	return -1;
 }
 
-/* "30s", "2m", "500ms", "1h", or plain seconds. */
-static int parse_duration(const char *s, double *secs)
+/* A duration up to a year, the one syntax of every time synfin takes. */
+static int parse_duration(const char *s, uint64_t *ns)
 {
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0 || !isfinite(v))
-		return -EINVAL;
-	if (!strcmp(end, "") || !strcmp(end, "s"))
-		*secs = v;
-	else if (!strcmp(end, "ms"))
-		*secs = v / 1000;
-	else if (!strcmp(end, "m"))
-		*secs = v * 60;
-	else if (!strcmp(end, "h"))
-		*secs = v * 3600;
-	else
-		return -EINVAL;
-	/* a year is plenty, and keeps nanoseconds within 64 bits */
-	return *secs > 366 * 86400.0 ? -EINVAL : 0;
+	return sf_parse_duration(s, 0, SF_DURATION_MAX_NS, ns);
 }
 
 static void list_metrics(char *buf, size_t len)
@@ -110,10 +93,13 @@ static int parse_condition(const char *tok, struct alert_rule *r, char *err, siz
 	}
 	p += strlen(ops[op]);
 	if (r->metric == ALERT_CLOSE_WAIT_AGE) {
-		if (parse_duration(p, &r->threshold)) {
+		uint64_t ns;
+
+		if (parse_duration(p, &ns)) {
 			snprintf(err, errlen, "invalid age '%s' (e.g. 30s, 5m, 500ms)", p);
 			return -EINVAL;
 		}
+		r->threshold = (double)ns / SF_NS_PER_S;
 	} else {
 		char *end;
 
@@ -127,11 +113,31 @@ static int parse_condition(const char *tok, struct alert_rule *r, char *err, siz
 	return 0;
 }
 
+static int parse_port(const char *tok, struct alert_rule *r, char *err, size_t errlen)
+{
+	if (r->has_port || sf_parse_port(tok + strlen("port="), &r->port)) {
+		snprintf(err, errlen, "invalid '%s' (port=1..65535, once)", tok);
+		return -EINVAL;
+	}
+	r->has_port = true;
+	return 0;
+}
+
+/* tok: what follows "for" */
+static int parse_hold(const char *tok, struct alert_rule *r, char *err, size_t errlen)
+{
+	if (!tok || r->for_ns || parse_duration(tok, &r->for_ns)) {
+		snprintf(err, errlen, "'for' needs one duration up to a year (e.g. for 30s)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int alert_parse(const char *text, struct alert_rule *r, char *err, size_t errlen)
 {
 	char buf[160], *save = NULL, *tok;
 	bool have_cond = false;
-	int ret;
+	int ret = 0;
 
 	memset(r, 0, sizeof(*r));
 	if (strlen(text) >= sizeof(buf)) {
@@ -139,39 +145,23 @@ int alert_parse(const char *text, struct alert_rule *r, char *err, size_t errlen
 		return -EINVAL;
 	}
 	strcpy(buf, text);
-	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+	for (tok = strtok_r(buf, " \t", &save); tok && !ret; tok = strtok_r(NULL, " \t", &save)) {
 		if (!strncmp(tok, "port=", 5)) {
-			char *end;
-			unsigned long v = strtoul(tok + 5, &end, 10);
-
-			if (r->has_port || *end || !v || v > 65535 || tok[5] == '-') {
-				snprintf(err, errlen, "invalid '%s' (port=1..65535, once)", tok);
-				return -EINVAL;
-			}
-			r->has_port = true;
-			r->port = (uint16_t)v;
+			ret = parse_port(tok, r, err, errlen);
 		} else if (!strcmp(tok, "for")) {
-			double secs;
-
-			tok = strtok_r(NULL, " \t", &save);
-			if (!tok || parse_duration(tok, &secs) || r->for_ns) {
-				snprintf(err, errlen,
-					 "'for' needs one duration up to a year (e.g. for 30s)");
-				return -EINVAL;
-			}
-			r->for_ns = (uint64_t)(secs * 1e9);
+			ret = parse_hold(strtok_r(NULL, " \t", &save), r, err, errlen);
 		} else if (!have_cond) {
 			ret = parse_condition(tok, r, err, errlen);
-			if (ret)
-				return ret;
 			have_cond = true;
 		} else {
 			snprintf(err, errlen,
 				 "unexpected '%s' (a rule is [port=N] METRIC>VALUE [for 30s])",
 				 tok);
-			return -EINVAL;
+			ret = -EINVAL;
 		}
 	}
+	if (ret)
+		return ret;
 	if (!have_cond) {
 		snprintf(err, errlen, "'%s' has no condition (e.g. close_wait>10)", text);
 		return -EINVAL;

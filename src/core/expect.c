@@ -5,6 +5,7 @@
 #include <string.h>
 #include "expect.h"
 #include "names.h"
+#include "parse.h"
 
 enum expect_key {
 	K_ROLE,
@@ -61,6 +62,11 @@ static const struct key_def keys[K_NKEYS] = {
 
 static const char *const op_names[] = { "=", "!=", ">=", "<=" };
 
+const char *expect_op_name(enum expect_op op)
+{
+	return op_names[op];
+}
+
 static void list_keys(char *buf, size_t len)
 {
 	size_t off = 0;
@@ -79,87 +85,116 @@ static void list_values(const struct key_def *k, char *buf, size_t len)
 		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", k->names->names[i]);
 }
 
-static int parse_cond(const char *tok, struct expect_cond *c, char *err, size_t errlen)
-{
-	char key[32], list[512];
-	const char *opp = NULL, *val;
-	const struct key_def *k = NULL;
-	size_t klen;
-	int op = -1;
+#define OP_NONE -1
+#define OP_BAD -2
 
-	/* the first operator character splits key from value */
-	for (const char *p = tok; *p; p++) {
-		if (p[0] == '!' && p[1] == '=') {
-			op = EXPECT_NE;
-		} else if (p[0] == '>' && p[1] == '=') {
-			op = EXPECT_GE;
-		} else if (p[0] == '<' && p[1] == '=') {
-			op = EXPECT_LE;
-		} else if (p[0] == '=') {
-			op = EXPECT_EQ;
-		} else if (p[0] == '<' || p[0] == '>' || p[0] == '!') {
-			snprintf(err, errlen, "bad operator in '%s' (use =, !=, >= or <=)", tok);
-			return -EINVAL;
-		} else {
-			continue;
-		}
-		opp = p;
-		break;
-	}
-	if (!opp) {
+/* The operator p starts with: EXPECT_*, OP_NONE, or OP_BAD for a '<', '>' or '!' of none. */
+static int op_at(const char *p)
+{
+	if (p[0] == '!' && p[1] == '=')
+		return EXPECT_NE;
+	if (p[0] == '>' && p[1] == '=')
+		return EXPECT_GE;
+	if (p[0] == '<' && p[1] == '=')
+		return EXPECT_LE;
+	if (p[0] == '=')
+		return EXPECT_EQ;
+	if (p[0] == '<' || p[0] == '>' || p[0] == '!')
+		return OP_BAD;
+	return OP_NONE;
+}
+
+/*
+ * The first operator in tok, which splits key from value: its position, or
+ * NULL with err filled.
+ */
+static const char *find_op(const char *tok, int *op, char *err, size_t errlen)
+{
+	const char *p = tok;
+
+	while (*p && (*op = op_at(p)) == OP_NONE)
+		p++;
+	if (!*p) {
 		snprintf(err, errlen, "'%s' is not KEY=VALUE (operators: =, !=, >=, <=)", tok);
-		return -EINVAL;
+		return NULL;
 	}
-	klen = (size_t)(opp - tok);
-	val = opp + strlen(op_names[op]);
-	if (klen == 0 || klen >= sizeof(key)) {
+	if (*op == OP_BAD) {
+		snprintf(err, errlen, "bad operator in '%s' (use =, !=, >= or <=)", tok);
+		return NULL;
+	}
+	return p;
+}
+
+/* The key tok starts with, klen bytes long; -EINVAL with err filled when none. */
+static int find_key(const char *tok, size_t klen, int *key, char *err, size_t errlen)
+{
+	char name[32], list[512];
+
+	if (klen == 0 || klen >= sizeof(name)) {
 		snprintf(err, errlen, "'%s' has no key", tok);
 		return -EINVAL;
 	}
-	memcpy(key, tok, klen);
-	key[klen] = 0;
+	memcpy(name, tok, klen);
+	name[klen] = 0;
 	for (int i = 0; i < K_NKEYS; i++) {
-		if (!strcmp(keys[i].name, key)) {
-			k = &keys[i];
-			c->key = i;
-			break;
+		if (!strcmp(keys[i].name, name)) {
+			*key = i;
+			return 0;
 		}
 	}
-	if (!k) {
-		list_keys(list, sizeof(list));
-		snprintf(err, errlen, "unknown key '%s' (valid keys: %s)", key, list);
-		return -EINVAL;
-	}
-	c->op = op;
-	if (k->kind == V_ENUM) {
-		if (op != EXPECT_EQ && op != EXPECT_NE) {
-			snprintf(err, errlen, "%s takes = or !=, not %s", k->name, op_names[op]);
-			return -EINVAL;
-		}
-		for (unsigned int i = 0; i < k->names->n; i++) {
-			if (!strcmp(k->names->names[i], val)) {
-				c->value = i;
-				return 0;
-			}
-		}
-		list_values(k, list, sizeof(list));
-		snprintf(err, errlen, "invalid value '%s' for %s (valid: %s)", val, k->name, list);
-		return -EINVAL;
-	}
-	{
-		unsigned long long v;
-		char *end;
+	list_keys(list, sizeof(list));
+	snprintf(err, errlen, "unknown key '%s' (valid keys: %s)", name, list);
+	return -EINVAL;
+}
 
-		errno = 0;
-		v = strtoull(val, &end, 10);
-		if (!*val || *val == '-' || *val == '+' || *end || errno || v > k->max) {
-			snprintf(err, errlen, "invalid value '%s' for %s (a number up to %llu)",
-				 val, k->name, (unsigned long long)k->max);
-			return -EINVAL;
+static int parse_enum_value(const struct key_def *k, const char *val, struct expect_cond *c,
+			    char *err, size_t errlen)
+{
+	char list[512];
+
+	if (c->op != EXPECT_EQ && c->op != EXPECT_NE) {
+		snprintf(err, errlen, "%s takes = or !=, not %s", k->name, op_names[c->op]);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < k->names->n; i++) {
+		if (!strcmp(k->names->names[i], val)) {
+			c->value = i;
+			return 0;
 		}
-		c->value = v;
+	}
+	list_values(k, list, sizeof(list));
+	snprintf(err, errlen, "invalid value '%s' for %s (valid: %s)", val, k->name, list);
+	return -EINVAL;
+}
+
+static int parse_number_value(const struct key_def *k, const char *val, struct expect_cond *c,
+			      char *err, size_t errlen)
+{
+	if (sf_parse_u64(val, k->max, &c->value)) {
+		snprintf(err, errlen, "invalid value '%s' for %s (a number up to %llu)", val,
+			 k->name, (unsigned long long)k->max);
+		return -EINVAL;
 	}
 	return 0;
+}
+
+static int parse_cond(const char *tok, struct expect_cond *c, char *err, size_t errlen)
+{
+	const struct key_def *k;
+	const char *opp, *val;
+	int op;
+
+	opp = find_op(tok, &op, err, errlen);
+	if (!opp)
+		return -EINVAL;
+	if (find_key(tok, (size_t)(opp - tok), &c->key, err, errlen))
+		return -EINVAL;
+	k = &keys[c->key];
+	c->op = op;
+	val = opp + strlen(op_names[op]);
+	if (k->kind == V_ENUM)
+		return parse_enum_value(k, val, c, err, errlen);
+	return parse_number_value(k, val, c, err, errlen);
 }
 
 int expect_parse(const char *text, struct expect *x, char *err, size_t errlen)

@@ -36,6 +36,8 @@ struct expect {
 
 /* Parses one expression; on error returns -EINVAL with one line in err. */
 int expect_parse(const char *text, struct expect *x, char *err, size_t errlen);
+/* "=", "!=", ">=" or "<=" */
+const char *expect_op_name(enum expect_op op);
 
 struct expect_result {
 	bool pass;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "view.h"
 #include "report.h"
+#include "json.h"
 #include "parse.h"
 #include "names.h"
 
@@ -78,13 +79,6 @@ static bool breaks(const struct expect *x, const struct sf_lifecycle *lc)
 	return one.matched && one.nviolators;
 }
 
-static const char *op_text(const struct expect_cond *c)
-{
-	static const char *const ops[] = { "=", "!=", ">=", "<=" };
-
-	return ops[c->op];
-}
-
 /* The readable diff of one failed expectation, one line each, into buf. */
 static size_t failure_text(const struct outcome *o, size_t i, char *buf, size_t len)
 {
@@ -96,7 +90,7 @@ static size_t failure_text(const struct outcome *o, size_t i, char *buf, size_t 
 	if (!r->count_ok)
 		off += snprintf(buf + off, len - off,
 				"count: %zu endpoints matched, want count%s%" PRIu64 "\n",
-				r->matched, op_text(&x->count), x->count.value);
+				r->matched, expect_op_name(x->count.op), x->count.value);
 	for (size_t k = 0; k < o->lcs->n && off < len; k++) {
 		const struct sf_lifecycle *lc = &o->lcs->v[k];
 		char what[256], line[512];
@@ -161,65 +155,72 @@ void report_text(FILE *out, const struct outcome *o, bool ladders)
 	free(buf);
 }
 
-static void json_str(FILE *out, const char *s)
+static void json_lifecycles(struct sf_sb *b, const struct lc_vec *lcs)
 {
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	char line[SF_JSON_MAX];
 
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
+	for (size_t k = 0; k < lcs->n; k++) {
+		size_t n = sf_lifecycle_json(line, sizeof(line), &lcs->v[k]);
+
+		sf_sb_put(b, line, n);
+		sf_sb_puts(b, "\n");
 	}
-	fputc('"', out);
+}
+
+static void json_expectation(struct sf_sb *b, const struct outcome *o, size_t i)
+{
+	const struct expect_result *r = &o->res[i];
+	bool first = true;
+
+	sf_sb_puts(b, "{");
+	sf_json_kstr(b, "type", "expectation");
+	sf_json_kstr(b, "expr", o->x[i].text);
+	sf_json_kbool(b, "pass", r->pass);
+	sf_json_ku64(b, "matched", r->matched);
+	sf_json_kbool(b, "count_ok", r->count_ok);
+	sf_json_key(b, "violators");
+	sf_sb_puts(b, "[");
+	for (size_t k = 0; k < o->lcs->n; k++) {
+		if (!breaks(&o->x[i], &o->lcs->v[k]))
+			continue;
+		sf_sb_printf(b, "%s%" PRIu64, first ? "" : ",", o->lcs->v[k].id);
+		first = false;
+	}
+	sf_sb_puts(b, "]}\n");
+}
+
+static void json_result(struct sf_sb *b, const struct outcome *o, size_t failed)
+{
+	sf_sb_puts(b, "{");
+	sf_json_kstr(b, "type", "result");
+	sf_json_kstr(b, "name", o->name);
+	sf_json_kbool(b, "passed", !failed && !o->command_status);
+	sf_json_ku64(b, "expectations", o->nx);
+	sf_json_ku64(b, "failed", failed);
+	sf_json_kbool(b, "command_ok", !o->command_status);
+	if (o->command_status)
+		sf_json_kstr(b, "command_status", o->command_status);
+	if (o->notes && *o->notes)
+		sf_json_kstr(b, "notes", o->notes);
+	sf_json_ku64(b, "connections", o->lcs->n);
+	sf_json_ku64(b, "lost", o->lost);
+	sf_sb_puts(b, "}\n");
 }
 
 void report_json(FILE *out, const struct outcome *o)
 {
-	char *line = malloc(JSON_LINE);
+	struct sf_sb b = { 0 };
 	size_t failed = 0;
 
-	if (!line)
-		return;
-	for (size_t k = 0; k < o->lcs->n; k++) {
-		sf_lifecycle_json(line, JSON_LINE, &o->lcs->v[k]);
-		fprintf(out, "%s\n", line);
-	}
+	json_lifecycles(&b, o->lcs);
 	for (size_t i = 0; i < o->nx; i++) {
-		const struct expect_result *r = &o->res[i];
-		bool first = true;
-
-		failed += !r->pass;
-		fprintf(out, "{\"type\":\"expectation\",\"expr\":");
-		json_str(out, o->x[i].text);
-		fprintf(out, ",\"pass\":%s,\"matched\":%zu,\"count_ok\":%s,\"violators\":[",
-			r->pass ? "true" : "false", r->matched, r->count_ok ? "true" : "false");
-		for (size_t k = 0; k < o->lcs->n; k++) {
-			if (!breaks(&o->x[i], &o->lcs->v[k]))
-				continue;
-			fprintf(out, "%s%" PRIu64, first ? "" : ",", o->lcs->v[k].id);
-			first = false;
-		}
-		fprintf(out, "]}\n");
+		json_expectation(&b, o, i);
+		failed += !o->res[i].pass;
 	}
-	fprintf(out, "{\"type\":\"result\",\"name\":");
-	json_str(out, o->name);
-	fprintf(out, ",\"passed\":%s,\"expectations\":%zu,\"failed\":%zu,\"command_ok\":%s",
-		!failed && !o->command_status ? "true" : "false", o->nx, failed,
-		o->command_status ? "false" : "true");
-	if (o->command_status) {
-		fprintf(out, ",\"command_status\":");
-		json_str(out, o->command_status);
-	}
-	if (o->notes && *o->notes) {
-		fprintf(out, ",\"notes\":");
-		json_str(out, o->notes);
-	}
-	fprintf(out, ",\"connections\":%zu,\"lost\":%" PRIu64 "}\n", o->lcs->n, o->lost);
-	free(line);
+	json_result(&b, o, failed);
+	if (!b.cut)
+		fwrite(b.p, 1, b.len, out);
+	sf_sb_free(&b);
 }
 
 static void xml_text(FILE *out, const char *s)

@@ -465,8 +465,15 @@ static void build_open_waves(struct sf_lifecycle *lc, const struct conn *c)
 	uint64_t est = hop_enter(c, SF_TCP_ESTABLISHED, 0);
 	struct sf_wave *w = lc->open;
 
-	if (!(c->have & HAVE_ISN))
+	if (!(c->have & HAVE_ISN)) {
+		/* a SYN that got no answer */
+		if (c->have & HAVE_SYN) {
+			set_wave(&w[0], SF_DIR_OUT, SF_TH_SYN, c->isn, 0, 0, SF_TCP_SYN_SENT,
+				 c->enter_ns[0]);
+			lc->nopen = 1;
+		}
 		return;
+	}
 	if (c->role == SF_ROLE_CLIENT) {
 		set_wave(&w[0], SF_DIR_OUT, SF_TH_SYN, c->isn, 0, 0, SF_TCP_SYN_SENT,
 			 hop_enter(c, SF_TCP_SYN_SENT, 0));
@@ -549,12 +556,20 @@ struct verdict {
 	bool half_close;
 };
 
-static void produce(struct tracker *t, struct conn *c, const struct verdict *v,
-		    const struct sf_event *last, uint64_t end_ns, bool alive)
+static void build_reset_waves(struct sf_lifecycle *lc, const struct conn *c, uint64_t end_ns)
 {
-	struct sf_lifecycle *lc = &t->lc;
+	if (c->have & HAVE_RST_OUT)
+		add_wave(lc, SF_DIR_OUT, SF_TH_RST | SF_TH_ACK, 1, c->rst_seq, 1, c->rst_ack,
+			 SF_TCP_CLOSE, end_ns);
+	if (c->have & HAVE_RST_IN)
+		add_wave(lc, SF_DIR_IN, SF_TH_RST | (c->have & HAVE_RST_ACK ? SF_TH_ACK : 0),
+			 !(c->have & HAVE_RST_ACK), c->rst_seq, c->have & HAVE_RST_ACK, c->rst_ack,
+			 SF_TCP_CLOSE, end_ns);
+}
 
-	memset(lc, 0, sizeof(*lc));
+/* Which socket, where, whose. */
+static void lifecycle_identity(struct sf_lifecycle *lc, const struct conn *c)
+{
 	lc->id = c->id;
 	lc->pair = c->pair;
 	lc->cookie = c->cookie;
@@ -570,26 +585,30 @@ static void produce(struct tracker *t, struct conn *c, const struct verdict *v,
 	lc->lport = c->lport;
 	lc->rport = c->rport;
 	lc->role = c->role;
-	lc->gaps = c->gaps | (alive ? SF_GAP_ALIVE : 0);
-	lc->last_state = c->state;
-	lc->alive = alive;
-	lc->start_ns = c->enter_ns[0];
-	lc->end_ns = end_ns;
-	lc->handshake_us = c->have & HAVE_HS ? (int64_t)c->hs_us : -1;
-	lc->retrans_syn = c->retrans_syn;
-	lc->retrans_fin = c->retrans_fin;
-	if (last) {
-		lc->segs_in = last->segs_in;
-		lc->segs_out = last->segs_out;
-		lc->bytes_received = last->bytes_received;
-		lc->bytes_acked = last->bytes_acked;
-	}
-	if (c->have & HAVE_PAIRED) {
-		const struct conn *p = &t->conns[c->partner];
+}
 
-		if (p->skaddr && p->pair == c->pair)
-			lc->peer_state = p->state;
-	}
+/* The tcp_sock counters of the event that ended it. */
+static void lifecycle_counters(struct sf_lifecycle *lc, const struct sf_event *last)
+{
+	lc->segs_in = last->segs_in;
+	lc->segs_out = last->segs_out;
+	lc->bytes_received = last->bytes_received;
+	lc->bytes_acked = last->bytes_acked;
+}
+
+/* The paired endpoint's state now, 0 when it has ended. */
+static uint8_t peer_state(const struct tracker *t, const struct conn *c)
+{
+	const struct conn *p;
+
+	if (!(c->have & HAVE_PAIRED))
+		return 0;
+	p = &t->conns[c->partner];
+	return p->skaddr && p->pair == c->pair ? p->state : 0;
+}
+
+static void lifecycle_hops(struct sf_lifecycle *lc, const struct conn *c, uint64_t end_ns)
+{
 	lc->nhops = c->nhops;
 	for (int i = 0; i < c->nhops; i++) {
 		uint64_t from = c->enter_ns[i];
@@ -599,34 +618,48 @@ static void produce(struct tracker *t, struct conn *c, const struct verdict *v,
 		lc->hops[i].known_us = from && to >= from;
 		lc->hops[i].us = lc->hops[i].known_us ? (to - from) / 1000 : 0;
 	}
+}
 
+static void lifecycle_verdict(struct sf_lifecycle *lc, const struct conn *c,
+			      const struct verdict *v)
+{
 	/* seen mid-life is no gap in itself: a close seen whole is still classified */
 	if (lc->gaps & ~SF_GAP_MIDLIFE) {
 		/* never guess: a gap leaves only what was seen for certain */
 		lc->close = SF_CLOSE_INCOMPLETE;
 		lc->closer = c->closer;
-	} else {
-		lc->close = v->close;
-		lc->closer = v->closer;
-		lc->time_wait = v->time_wait;
-		lc->fw2_handoff = v->fw2_handoff;
-		lc->half_close = v->half_close;
+		return;
 	}
+	lc->close = v->close;
+	lc->closer = v->closer;
+	lc->time_wait = v->time_wait;
+	lc->fw2_handoff = v->fw2_handoff;
+	lc->half_close = v->half_close;
+}
 
+static void produce(struct tracker *t, struct conn *c, const struct verdict *v,
+		    const struct sf_event *last, uint64_t end_ns, bool alive)
+{
+	struct sf_lifecycle *lc = &t->lc;
+
+	memset(lc, 0, sizeof(*lc));
+	lifecycle_identity(lc, c);
+	lc->gaps = c->gaps | (alive ? SF_GAP_ALIVE : 0);
+	lc->last_state = c->state;
+	lc->alive = alive;
+	lc->start_ns = c->enter_ns[0];
+	lc->end_ns = end_ns;
+	lc->handshake_us = c->have & HAVE_HS ? (int64_t)c->hs_us : -1;
+	lc->retrans_syn = c->retrans_syn;
+	lc->retrans_fin = c->retrans_fin;
+	if (last)
+		lifecycle_counters(lc, last);
+	lc->peer_state = peer_state(t, c);
+	lifecycle_hops(lc, c, end_ns);
+	lifecycle_verdict(lc, c, v);
 	build_open_waves(lc, c);
-	if (c->have & HAVE_SYN && !(c->have & HAVE_ISN)) {
-		set_wave(&lc->open[0], SF_DIR_OUT, SF_TH_SYN, c->isn, 0, 0, SF_TCP_SYN_SENT,
-			 c->enter_ns[0]);
-		lc->nopen = 1;
-	}
 	build_close_waves(lc, c);
-	if (c->have & HAVE_RST_OUT)
-		add_wave(lc, SF_DIR_OUT, SF_TH_RST | SF_TH_ACK, 1, c->rst_seq, 1, c->rst_ack,
-			 SF_TCP_CLOSE, end_ns);
-	if (c->have & HAVE_RST_IN)
-		add_wave(lc, SF_DIR_IN, SF_TH_RST | (c->have & HAVE_RST_ACK ? SF_TH_ACK : 0),
-			 !(c->have & HAVE_RST_ACK), c->rst_seq, c->have & HAVE_RST_ACK, c->rst_ack,
-			 SF_TCP_CLOSE, end_ns);
+	build_reset_waves(lc, c, end_ns);
 	t->st.connections++;
 	if (t->ops.on_lifecycle)
 		t->ops.on_lifecycle(lc, t->ops.ctx);
@@ -699,61 +732,87 @@ static struct synack *synack_find(struct tracker *t, uint32_t netns, uint16_t lp
 	return NULL;
 }
 
-/* Record what a transition tells, before the state changes. */
-static void capture(struct tracker *t, struct conn *c, const struct sf_event *e)
+/* Our FIN, as the transition that sends it shows it. */
+static void note_fin_out(struct conn *c, const struct sf_event *e)
+{
+	c->fin_out_seq = e->write_seq;
+	c->fin_out_ack = e->rcv_nxt;
+	c->have |= HAVE_FIN_OUT;
+}
+
+/* The peer's FIN, as the transition it causes shows it: rcv_nxt is one past it. */
+static void note_fin_in(struct conn *c, const struct sf_event *e)
+{
+	c->fin_in_seq = e->rcv_nxt - 1;
+	c->fin_in_ack = e->snd_una;
+	c->have |= HAVE_FIN_IN;
+}
+
+/* The request socket's SYN-ACK retransmits are its child's. */
+static void claim_synacks(struct tracker *t, struct conn *c, const struct sf_event *e)
+{
+	struct synack *s = synack_find(t, e->netns, e->sport, e->dport, e->daddr);
+
+	if (!s)
+		return;
+	c->retrans_syn = s->count;
+	s->count = 0;
+	t->live_synacks--;
+}
+
+static void note_handshake_time(struct conn *c, const struct sf_event *e)
 {
 	unsigned int old = e->oldstate;
 
+	if (old == SF_TCP_SYN_SENT && c->enter_ns[0] && e->ts_ns >= c->enter_ns[0]) {
+		c->hs_us = (uint32_t)((e->ts_ns - c->enter_ns[0]) / 1000);
+		c->have |= HAVE_HS;
+	} else if (old == SF_TCP_SYN_RECV && e->srtt_us && !c->retrans_syn) {
+		/* the passive side's first RTT sample is SYN-ACK to ACK; after a
+		 * retransmitted SYN-ACK the kernel takes no sample (Karn) */
+		c->hs_us = e->srtt_us >> 3;
+		c->have |= HAVE_HS;
+	}
+}
+
+static void capture_established(struct tracker *t, struct conn *c, const struct sf_event *e)
+{
+	unsigned int old = e->oldstate;
+
+	if (old != SF_TCP_SYN_SENT && old != SF_TCP_SYN_RECV)
+		return;
+	c->isn = e->snd_una - 1;
+	c->peer_isn = e->rcv_nxt - 1;
+	c->have |= HAVE_ISN;
+	if (old == SF_TCP_SYN_RECV)
+		claim_synacks(t, c, e);
+	note_handshake_time(c, e);
+	try_pair(t, c);
+}
+
+/* Record what a transition tells, before the state changes. */
+static void capture(struct tracker *t, struct conn *c, const struct sf_event *e)
+{
 	switch (e->newstate) {
 	case SF_TCP_ESTABLISHED:
-		if (old != SF_TCP_SYN_SENT && old != SF_TCP_SYN_RECV)
-			break;
-		c->isn = e->snd_una - 1;
-		c->peer_isn = e->rcv_nxt - 1;
-		c->have |= HAVE_ISN;
-		if (old == SF_TCP_SYN_RECV) {
-			struct synack *s = synack_find(t, e->netns, e->sport, e->dport, e->daddr);
-
-			/* the request socket's SYN-ACK retransmits are this child's */
-			if (s) {
-				c->retrans_syn = s->count;
-				s->count = 0;
-				t->live_synacks--;
-			}
-		}
-		if (old == SF_TCP_SYN_SENT && c->enter_ns[0] && e->ts_ns >= c->enter_ns[0]) {
-			c->hs_us = (uint32_t)((e->ts_ns - c->enter_ns[0]) / 1000);
-			c->have |= HAVE_HS;
-		} else if (old == SF_TCP_SYN_RECV && e->srtt_us && !c->retrans_syn) {
-			/* the passive side's first RTT sample is SYN-ACK to ACK; after a
-			 * retransmitted SYN-ACK the kernel takes no sample (Karn) */
-			c->hs_us = e->srtt_us >> 3;
-			c->have |= HAVE_HS;
-		}
-		try_pair(t, c);
+		capture_established(t, c, e);
 		break;
 	case SF_TCP_FIN_WAIT1:
-		c->fin_out_seq = e->write_seq;
-		c->fin_out_ack = e->rcv_nxt;
+		note_fin_out(c, e);
 		c->data_mark = e->data_segs_in;
-		c->have |= HAVE_FIN_OUT;
 		if (c->closer == SF_CLOSER_NONE)
 			c->closer = SF_CLOSER_LOCAL;
 		break;
 	case SF_TCP_CLOSE_WAIT:
-		c->fin_in_seq = e->rcv_nxt - 1;
-		c->fin_in_ack = e->snd_una;
+		note_fin_in(c, e);
 		c->segs_mark = e->segs_out;
 		c->data_mark = e->data_segs_out;
 		c->ack_seq = e->snd_nxt;
-		c->have |= HAVE_FIN_IN;
 		if (c->closer == SF_CLOSER_NONE)
 			c->closer = SF_CLOSER_PEER;
 		break;
 	case SF_TCP_LAST_ACK:
-		c->fin_out_seq = e->write_seq;
-		c->fin_out_ack = e->rcv_nxt;
-		c->have |= HAVE_FIN_OUT;
+		note_fin_out(c, e);
 		/* anything sent since the peer's FIN carried its ACK before our FIN */
 		if (c->have & HAVE_FIN_IN && e->segs_out != c->segs_mark)
 			c->have |= HAVE_ACK_OUT;
@@ -761,16 +820,15 @@ static void capture(struct tracker *t, struct conn *c, const struct sf_event *e)
 			c->have |= HAVE_HALF;
 		break;
 	case SF_TCP_FIN_WAIT2:
-		if (old != SF_TCP_FIN_WAIT1)
+		if (e->oldstate != SF_TCP_FIN_WAIT1)
 			break;
 		c->segs_mark = e->segs_in;
 		c->ack_seq = e->rcv_nxt;
 		c->have |= HAVE_ACK_IN;
 		break;
 	case SF_TCP_CLOSING:
-		c->fin_in_seq = e->rcv_nxt - 1;
-		c->fin_in_ack = e->snd_una;
-		c->have |= HAVE_FIN_IN | HAVE_CLOSING;
+		note_fin_in(c, e);
+		c->have |= HAVE_CLOSING;
 		c->closer = SF_CLOSER_BOTH;
 		break;
 	default:
@@ -786,84 +844,105 @@ static void classify_reset(const struct conn *c, struct verdict *v)
 	v->closer = in && out ? SF_CLOSER_BOTH : in ? SF_CLOSER_PEER : SF_CLOSER_LOCAL;
 }
 
-static void classify(struct conn *c, const struct sf_event *e, struct verdict *v)
+/* Ended before ESTABLISHED: refused, or given up on. */
+static void classify_unopened(struct conn *c, const struct sf_event *e, struct verdict *v)
 {
-	unsigned int old = e->oldstate;
 	bool rst_in = c->have & HAVE_RST_IN;
 
-	memset(v, 0, sizeof(*v));
-	if (old == SF_TCP_SYN_SENT) {
+	if (e->oldstate == SF_TCP_SYN_SENT) {
 		c->isn = e->snd_una;
 		c->have |= HAVE_SYN;
 		v->close = rst_in ? SF_CLOSE_REFUSED : SF_CLOSE_ABORTED;
-		v->closer = rst_in ? SF_CLOSER_PEER : SF_CLOSER_LOCAL;
-		return;
-	}
-	if (old == SF_TCP_SYN_RECV) {
+	} else {
 		v->close = SF_CLOSE_ABORTED;
-		v->closer = rst_in ? SF_CLOSER_PEER : SF_CLOSER_LOCAL;
-		return;
 	}
-	/*
-	 * close() with unread data, or with SO_LINGER 0, moves to CLOSE first and
-	 * sends the RST right after: the RST event would come too late to count.
-	 */
-	if (!rst_in && e->flags & SF_F_PROC &&
-	    (e->flags & SF_F_UNREAD || (e->flags & SF_F_LINGER0 && need_reset(old)))) {
+	v->closer = rst_in ? SF_CLOSER_PEER : SF_CLOSER_LOCAL;
+}
+
+/*
+ * close() with unread data, or with SO_LINGER 0, moves to CLOSE first and
+ * sends the RST right after: the RST event would come too late to count.
+ */
+static void note_abortive_close(struct conn *c, const struct sf_event *e)
+{
+	if (c->have & HAVE_RST_IN || !(e->flags & SF_F_PROC))
+		return;
+	if (e->flags & SF_F_UNREAD || (e->flags & SF_F_LINGER0 && need_reset(e->oldstate))) {
 		c->rst_seq = e->snd_nxt;
 		c->rst_ack = e->rcv_nxt;
 		c->have |= HAVE_RST_OUT;
 	}
+}
+
+/* Whether every snapshot a close needs was taken; if not, the close was unseen. */
+static bool saw_close(struct conn *c, uint16_t need)
+{
+	if ((c->have & need) == need)
+		return true;
+	c->gaps |= SF_GAP_UNSEEN;
+	return false;
+}
+
+static void classify_fin_wait2(struct conn *c, const struct sf_event *e, struct verdict *v)
+{
+	if (!saw_close(c, HAVE_FIN_OUT | HAVE_ACK_IN))
+		return;
+	v->closer = c->closer;
+	v->time_wait = true;
+	v->half_close = e->data_segs_in != c->data_mark;
+	if (!(e->flags & SF_F_FIN_IN)) {
+		/* handed to a FIN_WAIT2 mini-socket: the ACK came without a FIN */
+		v->close = SF_CLOSE_FOUR_WAY;
+		v->fw2_handoff = true;
+		return;
+	}
+	note_fin_in(c, e);
+	/* the ACK of our FIN and the peer's FIN in one segment */
+	if (e->segs_in == c->segs_mark) {
+		v->close = SF_CLOSE_THREE_WAY;
+		c->have &= ~HAVE_ACK_IN;
+	} else {
+		v->close = SF_CLOSE_FOUR_WAY;
+	}
+}
+
+static void classify_last_ack(struct conn *c, const struct sf_event *e, struct verdict *v)
+{
+	if (!saw_close(c, HAVE_FIN_OUT | HAVE_FIN_IN))
+		return;
+	v->closer = c->closer;
+	v->half_close = c->have & HAVE_HALF;
+	if (e->snd_una != c->fin_out_seq + 1)
+		v->close = SF_CLOSE_ABORTED; /* our FIN was never acknowledged */
+	else
+		v->close = c->have & HAVE_ACK_OUT ? SF_CLOSE_FOUR_WAY : SF_CLOSE_THREE_WAY;
+}
+
+static void classify(struct conn *c, const struct sf_event *e, struct verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (e->oldstate == SF_TCP_SYN_SENT || e->oldstate == SF_TCP_SYN_RECV) {
+		classify_unopened(c, e, v);
+		return;
+	}
+	note_abortive_close(c, e);
 	if (c->have & (HAVE_RST_IN | HAVE_RST_OUT)) {
 		classify_reset(c, v);
 		return;
 	}
-	switch (old) {
+	switch (e->oldstate) {
 	case SF_TCP_FIN_WAIT2:
-		if (!(c->have & HAVE_FIN_OUT) || !(c->have & HAVE_ACK_IN)) {
-			c->gaps |= SF_GAP_UNSEEN;
-			return;
-		}
-		v->closer = c->closer;
-		v->time_wait = true;
-		v->half_close = e->data_segs_in != c->data_mark;
-		if (e->flags & SF_F_FIN_IN) {
-			c->fin_in_seq = e->rcv_nxt - 1;
-			c->fin_in_ack = e->snd_una;
-			c->have |= HAVE_FIN_IN;
-			/* the ACK of our FIN and the peer's FIN in one segment */
-			if (e->segs_in == c->segs_mark) {
-				v->close = SF_CLOSE_THREE_WAY;
-				c->have &= ~HAVE_ACK_IN;
-			} else {
-				v->close = SF_CLOSE_FOUR_WAY;
-			}
-		} else {
-			/* handed to a FIN_WAIT2 mini-socket: the ACK came without a FIN */
-			v->close = SF_CLOSE_FOUR_WAY;
-			v->fw2_handoff = true;
-		}
+		classify_fin_wait2(c, e, v);
 		return;
 	case SF_TCP_CLOSING:
-		if (!(c->have & HAVE_FIN_OUT) || !(c->have & HAVE_CLOSING)) {
-			c->gaps |= SF_GAP_UNSEEN;
+		if (!saw_close(c, HAVE_FIN_OUT | HAVE_CLOSING))
 			return;
-		}
 		v->close = SF_CLOSE_SIMULTANEOUS;
 		v->closer = SF_CLOSER_BOTH;
 		v->time_wait = true;
 		return;
 	case SF_TCP_LAST_ACK:
-		if (!(c->have & HAVE_FIN_OUT) || !(c->have & HAVE_FIN_IN)) {
-			c->gaps |= SF_GAP_UNSEEN;
-			return;
-		}
-		v->closer = c->closer;
-		v->half_close = c->have & HAVE_HALF;
-		if (e->snd_una != c->fin_out_seq + 1)
-			v->close = SF_CLOSE_ABORTED; /* our FIN was never acknowledged */
-		else
-			v->close = c->have & HAVE_ACK_OUT ? SF_CLOSE_FOUR_WAY : SF_CLOSE_THREE_WAY;
+		classify_last_ack(c, e, v);
 		return;
 	default:
 		/* no FIN exchange finished and no RST: the kernel gave up (timeout) */
@@ -949,20 +1028,85 @@ static void transition_cb(struct tracker *t, const struct conn *c, const struct 
 	t->ops.on_transition(&tr, t->ops.ctx);
 }
 
+static bool is_birth(unsigned int old, unsigned int new)
+{
+	return (old == SF_TCP_CLOSE && new == SF_TCP_SYN_SENT) ||
+	       (old == SF_TCP_LISTEN && new == SF_TCP_SYN_RECV);
+}
+
+/* An address seen again without its CLOSE: the old socket is gone, unseen. */
+static bool reused_unseen(const struct conn *c, const struct sf_event *e, bool birth)
+{
+	return birth || e->newstate == SF_TCP_LISTEN ||
+	       (c->have & HAVE_COOKIE && e->cookie && e->cookie != c->cookie);
+}
+
+static void end_unseen(struct tracker *t, struct conn *c, const struct sf_event *e)
+{
+	c->gaps |= SF_GAP_ORDER;
+	produce(t, c, &incomplete_verdict, NULL, e->ts_ns, false);
+	conn_release(t, c);
+}
+
+/* A new endpoint, at its birth or first seen mid-life; NULL when the table is full. */
+static struct conn *conn_start(struct tracker *t, const struct sf_event *e, bool birth)
+{
+	unsigned int old = e->oldstate;
+	struct conn *c = conn_alloc(t, e);
+
+	if (!c)
+		return NULL;
+	c->lost_seq = (uint32_t)e->lost_seq;
+	if (birth) {
+		c->role = e->newstate == SF_TCP_SYN_SENT ? SF_ROLE_CLIENT : SF_ROLE_SERVER;
+		return c;
+	}
+	c->gaps |= SF_GAP_MIDLIFE;
+	/* a loss before its first sight may have taken its birth */
+	if (e->lost_seq)
+		c->gaps |= SF_GAP_LOST;
+	c->role = old == SF_TCP_SYN_SENT ? SF_ROLE_CLIENT :
+		  old == SF_TCP_SYN_RECV ? SF_ROLE_SERVER :
+					   SF_ROLE_UNKNOWN;
+	conn_push_hop(c, old, 0);
+	adopt_recent(t, c, e);
+	return c;
+}
+
+/*
+ * A child that lost the race for its request to a twin made on another CPU:
+ * the kernel closes it before it is hashed. The twin is the connection; this
+ * one never was, and tcpdump shows nothing of it.
+ */
+static bool discarded_twin(const struct conn *c, const struct sf_event *e)
+{
+	return e->oldstate == SF_TCP_SYN_RECV && e->flags & SF_F_PORT_HELD &&
+	       c->role == SF_ROLE_SERVER && c->nhops == 1 && !(c->gaps & SF_GAP_MIDLIFE);
+}
+
+/* The transition to CLOSE: the lifecycle is complete. */
+static void conn_close(struct tracker *t, struct conn *c, const struct sf_event *e)
+{
+	struct verdict v;
+
+	if (discarded_twin(c, e)) {
+		t->st.discarded++;
+		conn_release(t, c);
+		return;
+	}
+	classify(c, e, &v);
+	produce(t, c, &v, e, e->ts_ns, false);
+	conn_release(t, c);
+}
+
 static int on_state(struct tracker *t, const struct sf_event *e)
 {
 	unsigned int old = e->oldstate, new = e->newstate;
-	bool birth = (old == SF_TCP_CLOSE && new == SF_TCP_SYN_SENT) ||
-		     (old == SF_TCP_LISTEN && new == SF_TCP_SYN_RECV);
+	bool birth = is_birth(old, new);
 	struct conn *c = conn_lookup(t, e->skaddr);
-	struct verdict v;
 
-	/* an address seen again without its CLOSE: the old socket is gone, unseen */
-	if (c && (birth || new == SF_TCP_LISTEN ||
-		  (c->have & HAVE_COOKIE && e->cookie && e->cookie != c->cookie))) {
-		c->gaps |= SF_GAP_ORDER;
-		produce(t, c, &incomplete_verdict, NULL, e->ts_ns, false);
-		conn_release(t, c);
+	if (c && reused_unseen(c, e, birth)) {
+		end_unseen(t, c, e);
 		c = NULL;
 	}
 	/* listeners have no lifecycle, and a CLOSE of the unknown tells nothing */
@@ -972,24 +1116,10 @@ static int on_state(struct tracker *t, const struct sf_event *e)
 		return 0;
 	}
 	if (!c) {
-		c = conn_alloc(t, e);
+		c = conn_start(t, e, birth);
 		if (!c) {
 			t->st.untracked++;
 			return 0;
-		}
-		c->lost_seq = (uint32_t)e->lost_seq;
-		if (birth) {
-			c->role = new == SF_TCP_SYN_SENT ? SF_ROLE_CLIENT : SF_ROLE_SERVER;
-		} else {
-			c->gaps |= SF_GAP_MIDLIFE;
-			/* a loss before its first sight may have taken its birth */
-			if (e->lost_seq)
-				c->gaps |= SF_GAP_LOST;
-			c->role = old == SF_TCP_SYN_SENT ? SF_ROLE_CLIENT :
-				  old == SF_TCP_SYN_RECV ? SF_ROLE_SERVER :
-							   SF_ROLE_UNKNOWN;
-			conn_push_hop(c, old, 0);
-			adopt_recent(t, c, e);
 		}
 	} else if (c->state != old) {
 		c->gaps |= SF_GAP_ORDER;
@@ -1004,24 +1134,10 @@ static int on_state(struct tracker *t, const struct sf_event *e)
 	capture(t, c, e);
 	if (new == SF_TCP_ESTABLISHED && e->cookie)
 		c->have |= HAVE_COOKIE;
-	if (new != SF_TCP_CLOSE) {
+	if (new == SF_TCP_CLOSE)
+		conn_close(t, c, e);
+	else
 		conn_push_hop(c, new, e->ts_ns);
-		return 0;
-	}
-	/*
-	 * A child that lost the race for its request to a twin made on another
-	 * CPU: the kernel closes it before it is hashed. The twin is the
-	 * connection; this one never was, and tcpdump shows nothing of it.
-	 */
-	if (old == SF_TCP_SYN_RECV && e->flags & SF_F_PORT_HELD && c->role == SF_ROLE_SERVER &&
-	    c->nhops == 1 && !(c->gaps & SF_GAP_MIDLIFE)) {
-		t->st.discarded++;
-		conn_release(t, c);
-		return 0;
-	}
-	classify(c, e, &v);
-	produce(t, c, &v, e, e->ts_ns, false);
-	conn_release(t, c);
 	return 0;
 }
 

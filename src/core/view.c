@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "view.h"
+#include "json.h"
+#include "ladder.h"
 #include "parse.h"
 #include "names.h"
 
@@ -29,35 +30,9 @@ struct view {
 	size_t nheld;
 	uint64_t printed;
 	bool header_done;
-	char line[LINE_MAX_LEN];
 };
 
-struct sb {
-	char *p;
-	size_t len;
-	size_t cap;
-};
-
-static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sb *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->len + 1 >= b->cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	b->len += (size_t)n;
-	if (b->len >= b->cap)
-		b->len = b->cap - 1;
-}
-
-static void flags_str(char *buf, size_t len, uint8_t flags)
+void sf_tcp_flags_str(char *buf, size_t len, uint8_t flags)
 {
 	static const struct {
 		uint8_t bit;
@@ -77,6 +52,22 @@ static void flags_str(char *buf, size_t len, uint8_t flags)
 	}
 }
 
+void sf_endpoint_str(char *buf, size_t len, uint8_t family, const uint8_t *addr, uint16_t port)
+{
+	char a[SF_ADDRSTRLEN];
+
+	sf_format_addr(a, sizeof(a), family, addr);
+	if (family == 10)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+}
+
+const char *sf_close_label(const struct sf_lifecycle *lc)
+{
+	return lc->alive ? "open" : sf_close_name(lc->close);
+}
+
 /*
  * The JSON of lifecycles is the hot path of --json and replay: written through
  * a bare pointer with memcpy and a hand-rolled integer writer, no printf and
@@ -91,9 +82,12 @@ static inline __attribute__((always_inline)) char *put(char *p, const char *s, s
 
 #define PUT_LIT(p, s) ((p) = put((p), (s), sizeof(s) - 1))
 
-static char *put_str(char *p, const char *s)
+/* Names and addresses, a few bytes long: a byte loop beats calls to strlen and memcpy. */
+static inline char *put_str(char *p, const char *s)
 {
-	return put(p, s, strlen(s));
+	while (*s)
+		*p++ = *s++;
+	return p;
 }
 
 static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
@@ -166,50 +160,44 @@ static char *put_u64(char *p, uint64_t v)
 	return put8(p, (uint32_t)(v % 100000000));
 }
 
-/* At most 2 + 6 * max bytes. */
-static char *put_json_str(char *p, const char *s, size_t max)
+/*
+ * One member: its key, written ",\"key\":" at compile time, and its value.
+ * Every member of a lifecycle follows another, "type" comes first.
+ */
+#define KEY(key) ",\"" key "\":"
+#define PUT_KU64(p, key, v) (PUT_LIT(p, KEY(key)), (p) = put_u64((p), (v)))
+#define PUT_KBOOL(p, key, v) (PUT_LIT(p, KEY(key)), (p) = put_bool((p), (v)))
+#define PUT_KOPT(p, key, known, v) (PUT_LIT(p, KEY(key)), (p) = put_u64_or_null((p), (known), (v)))
+#define PUT_KADDR(p, key, family, addr) \
+	(PUT_LIT(p, KEY(key)), (p) = put_addr((p), (family), (addr)))
+/* a name from synfin's own tables: nothing in it needs escaping */
+#define PUT_KNAME(p, key, s) (PUT_LIT(p, KEY(key) "\""), (p) = put_str((p), (s)), *(p)++ = '"')
+
+static char *put_name(char *p, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-
 	*p++ = '"';
-	for (size_t i = 0; i < max && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\') {
-			*p++ = '\\';
-			*p++ = (char)c;
-		} else if (c < 0x20 || c >= 0x7f) {
-			PUT_LIT(p, "\\u00");
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 15];
-		} else {
-			*p++ = (char)c;
-		}
-	}
+	p = put_str(p, s);
 	*p++ = '"';
 	return p;
 }
 
-static void sb_json_str(struct sb *b, const char *s, size_t max)
-{
-	if (b->len + 2 + 6 * max >= b->cap)
-		return;
-	b->len = (size_t)(put_json_str(b->p + b->len, s, max) - b->p);
-}
-
+/* quoted */
 static char *put_addr(char *p, uint8_t family, const uint8_t *addr)
 {
 	char a[SF_ADDRSTRLEN];
 
+	*p++ = '"';
 	if (family == 10) {
 		sf_format_addr(a, sizeof(a), family, addr);
-		return put_str(p, a);
+		p = put_str(p, a);
+	} else {
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				*p++ = '.';
+			p = put_u32(p, addr[i]);
+		}
 	}
-	for (int i = 0; i < 4; i++) {
-		if (i)
-			*p++ = '.';
-		p = put_u32(p, addr[i]);
-	}
+	*p++ = '"';
 	return p;
 }
 
@@ -252,32 +240,35 @@ static const char *flags_name(uint8_t flags)
 	}
 }
 
-static char *put_waves(char *p, const struct sf_wave *w, int n)
+static char *put_wave(char *p, const struct sf_wave *w)
 {
+	const char *name = flags_name(w->flags);
 	char fl[24];
 
+	if (!name) {
+		sf_tcp_flags_str(fl, sizeof(fl), w->flags);
+		name = fl;
+	}
+	if (w->dir == SF_DIR_OUT)
+		PUT_LIT(p, "{\"dir\":\"out\"" KEY("flags") "\"");
+	else
+		PUT_LIT(p, "{\"dir\":\"in\"" KEY("flags") "\"");
+	p = put_str(p, name);
+	*p++ = '"';
+	PUT_KOPT(p, "seq", w->has_seq, w->seq);
+	PUT_KOPT(p, "ack", w->has_ack, w->ack);
+	PUT_KNAME(p, "state", sf_state_name(w->state));
+	*p++ = '}';
+	return p;
+}
+
+static char *put_waves(char *p, const struct sf_wave *w, int n)
+{
 	*p++ = '[';
 	for (int i = 0; i < n; i++) {
-		const char *name = flags_name(w[i].flags);
-
-		if (!name) {
-			flags_str(fl, sizeof(fl), w[i].flags);
-			name = fl;
-		}
 		if (i)
 			*p++ = ',';
-		if (w[i].dir == SF_DIR_OUT)
-			PUT_LIT(p, "{\"dir\":\"out\",\"flags\":\"");
-		else
-			PUT_LIT(p, "{\"dir\":\"in\",\"flags\":\"");
-		p = put_str(p, name);
-		PUT_LIT(p, "\",\"seq\":");
-		p = put_u64_or_null(p, w[i].has_seq, w[i].seq);
-		PUT_LIT(p, ",\"ack\":");
-		p = put_u64_or_null(p, w[i].has_ack, w[i].ack);
-		PUT_LIT(p, ",\"state\":\"");
-		p = put_str(p, sf_state_name(w[i].state));
-		PUT_LIT(p, "\"}");
+		p = put_wave(p, &w[i]);
 	}
 	*p++ = ']';
 	return p;
@@ -288,106 +279,107 @@ static const char *family_name(uint8_t family)
 	return family == 10 ? "ipv6" : "ipv4";
 }
 
+/* Which socket, where, whose. */
+static char *put_identity(char *p, const struct sf_lifecycle *lc)
+{
+	PUT_KU64(p, "id", lc->id);
+	PUT_KOPT(p, "pair", lc->pair, lc->pair);
+	PUT_KU64(p, "cookie", lc->cookie);
+	PUT_KU64(p, "netns", lc->netns);
+	PUT_KU64(p, "cgroup", lc->cgroup_id);
+	PUT_KU64(p, "sock_ino", lc->sock_ino);
+	PUT_KNAME(p, "family", family_name(lc->family));
+	PUT_KADDR(p, "laddr", lc->family, lc->laddr);
+	PUT_KU64(p, "lport", lc->lport);
+	PUT_KADDR(p, "raddr", lc->family, lc->raddr);
+	PUT_KU64(p, "rport", lc->rport);
+	PUT_KNAME(p, "role", sf_role_name(lc->role));
+	PUT_KU64(p, "pid", lc->pid);
+	PUT_LIT(p, KEY("comm"));
+	return sf_json_put_str(p, lc->comm, SF_COMM_LEN);
+}
+
+/* When it lived and how it ended. */
+static char *put_ending(char *p, const struct sf_lifecycle *lc)
+{
+	PUT_KU64(p, "start_ns", lc->start_ns);
+	PUT_KU64(p, "end_ns", lc->end_ns);
+	PUT_KBOOL(p, "alive", lc->alive);
+	PUT_KOPT(p, "handshake_us", lc->handshake_us >= 0, (uint64_t)lc->handshake_us);
+	PUT_KNAME(p, "close", sf_close_name(lc->close));
+	PUT_KNAME(p, "closer", sf_closer_name(lc->closer));
+	PUT_KBOOL(p, "time_wait", lc->time_wait);
+	PUT_KBOOL(p, "fw2_handoff", lc->fw2_handoff);
+	PUT_KBOOL(p, "half_close", lc->half_close);
+	PUT_KNAME(p, "last_state", sf_state_name(lc->last_state));
+	return p;
+}
+
+static char *put_gaps(char *p, const struct sf_lifecycle *lc)
+{
+	bool first = true;
+
+	PUT_LIT(p, KEY("gaps") "[");
+	for (unsigned int i = 0; i < SF_GAP_COUNT; i++) {
+		if (!(lc->gaps & (1u << i)))
+			continue;
+		if (!first)
+			*p++ = ',';
+		p = put_name(p, sf_gap_name(i));
+		first = false;
+	}
+	*p++ = ']';
+	return p;
+}
+
+static char *put_hops(char *p, const struct sf_lifecycle *lc)
+{
+	PUT_LIT(p, KEY("states") "[");
+	for (int i = 0; i < lc->nhops && i < SF_MAX_HOPS; i++) {
+		if (i)
+			*p++ = ',';
+		PUT_LIT(p, "{\"state\":");
+		p = put_name(p, sf_state_name(lc->hops[i].state));
+		PUT_KOPT(p, "us", lc->hops[i].known_us, lc->hops[i].us);
+		*p++ = '}';
+	}
+	*p++ = ']';
+	return p;
+}
+
+/* The tcp_sock counters at the close: none while it lives. */
+static char *put_counters(char *p, const struct sf_lifecycle *lc)
+{
+	bool ended = !lc->alive;
+
+	PUT_KOPT(p, "segs_in", ended, lc->segs_in);
+	PUT_KOPT(p, "segs_out", ended, lc->segs_out);
+	PUT_KOPT(p, "bytes_received", ended, lc->bytes_received);
+	PUT_KOPT(p, "bytes_acked", ended, lc->bytes_acked);
+	PUT_KU64(p, "retrans_syn", lc->retrans_syn);
+	PUT_KU64(p, "retrans_fin", lc->retrans_fin);
+	return p;
+}
+
 size_t sf_lifecycle_json(char *buf, size_t len, const struct sf_lifecycle *lc)
 {
 	char *p = buf;
-	bool first = true;
 
 	if (len < SF_JSON_MAX) {
 		if (len)
 			buf[0] = 0;
 		return 0;
 	}
-	PUT_LIT(p, "{\"type\":\"connection\",\"id\":");
-	p = put_u64(p, lc->id);
-	PUT_LIT(p, ",\"pair\":");
-	p = put_u64_or_null(p, lc->pair, lc->pair);
-	PUT_LIT(p, ",\"cookie\":");
-	p = put_u64(p, lc->cookie);
-	PUT_LIT(p, ",\"netns\":");
-	p = put_u64(p, lc->netns);
-	PUT_LIT(p, ",\"cgroup\":");
-	p = put_u64(p, lc->cgroup_id);
-	PUT_LIT(p, ",\"sock_ino\":");
-	p = put_u64(p, lc->sock_ino);
-	PUT_LIT(p, ",\"family\":\"");
-	p = put_str(p, family_name(lc->family));
-	PUT_LIT(p, "\",\"laddr\":\"");
-	p = put_addr(p, lc->family, lc->laddr);
-	PUT_LIT(p, "\",\"lport\":");
-	p = put_u64(p, lc->lport);
-	PUT_LIT(p, ",\"raddr\":\"");
-	p = put_addr(p, lc->family, lc->raddr);
-	PUT_LIT(p, "\",\"rport\":");
-	p = put_u64(p, lc->rport);
-	PUT_LIT(p, ",\"role\":\"");
-	p = put_str(p, sf_role_name(lc->role));
-	PUT_LIT(p, "\",\"pid\":");
-	p = put_u64(p, lc->pid);
-	PUT_LIT(p, ",\"comm\":");
-	p = put_json_str(p, lc->comm, SF_COMM_LEN);
-	PUT_LIT(p, ",\"start_ns\":");
-	p = put_u64(p, lc->start_ns);
-	PUT_LIT(p, ",\"end_ns\":");
-	p = put_u64(p, lc->end_ns);
-	PUT_LIT(p, ",\"alive\":");
-	p = put_bool(p, lc->alive);
-	PUT_LIT(p, ",\"handshake_us\":");
-	p = put_u64_or_null(p, lc->handshake_us >= 0, (uint64_t)lc->handshake_us);
-	PUT_LIT(p, ",\"close\":\"");
-	p = put_str(p, sf_close_name(lc->close));
-	PUT_LIT(p, "\",\"closer\":\"");
-	p = put_str(p, sf_closer_name(lc->closer));
-	PUT_LIT(p, "\",\"time_wait\":");
-	p = put_bool(p, lc->time_wait);
-	PUT_LIT(p, ",\"fw2_handoff\":");
-	p = put_bool(p, lc->fw2_handoff);
-	PUT_LIT(p, ",\"half_close\":");
-	p = put_bool(p, lc->half_close);
-	PUT_LIT(p, ",\"last_state\":\"");
-	p = put_str(p, sf_state_name(lc->last_state));
-	PUT_LIT(p, "\",\"gaps\":[");
-	for (unsigned int i = 0; i < SF_GAP_COUNT; i++) {
-		if (!(lc->gaps & (1u << i)))
-			continue;
-		if (!first)
-			*p++ = ',';
-		*p++ = '"';
-		p = put_str(p, sf_gap_name(i));
-		*p++ = '"';
-		first = false;
-	}
-	PUT_LIT(p, "],\"states\":[");
-	for (int i = 0; i < lc->nhops && i < SF_MAX_HOPS; i++) {
-		if (i)
-			*p++ = ',';
-		PUT_LIT(p, "{\"state\":\"");
-		p = put_str(p, sf_state_name(lc->hops[i].state));
-		PUT_LIT(p, "\",\"us\":");
-		p = put_u64_or_null(p, lc->hops[i].known_us, lc->hops[i].us);
-		*p++ = '}';
-	}
-	PUT_LIT(p, "],\"handshake\":");
+	PUT_LIT(p, "{\"type\":\"connection\"");
+	p = put_identity(p, lc);
+	p = put_ending(p, lc);
+	p = put_gaps(p, lc);
+	p = put_hops(p, lc);
+	PUT_LIT(p, KEY("handshake"));
 	p = put_waves(p, lc->open, lc->nopen < 3 ? lc->nopen : 3);
-	PUT_LIT(p, ",\"waves\":");
+	PUT_LIT(p, KEY("waves"));
 	p = put_waves(p, lc->waves, lc->nwaves < SF_MAX_WAVES ? lc->nwaves : SF_MAX_WAVES);
-	if (lc->alive) {
-		PUT_LIT(p, ",\"segs_in\":null,\"segs_out\":null,\"bytes_received\":null,"
-			   "\"bytes_acked\":null");
-	} else {
-		PUT_LIT(p, ",\"segs_in\":");
-		p = put_u64(p, lc->segs_in);
-		PUT_LIT(p, ",\"segs_out\":");
-		p = put_u64(p, lc->segs_out);
-		PUT_LIT(p, ",\"bytes_received\":");
-		p = put_u64(p, lc->bytes_received);
-		PUT_LIT(p, ",\"bytes_acked\":");
-		p = put_u64(p, lc->bytes_acked);
-	}
-	PUT_LIT(p, ",\"retrans_syn\":");
-	p = put_u64(p, lc->retrans_syn);
-	PUT_LIT(p, ",\"retrans_fin\":");
-	p = put_u64(p, lc->retrans_fin);
+	p = put_counters(p, lc);
 	*p++ = '}';
 	*p = 0;
 	return (size_t)(p - buf);
@@ -418,26 +410,19 @@ void view__free(struct view *v)
 	free(v);
 }
 
+/* The -T column: "" without -T. */
 static void wall_time(const struct view *v, uint64_t mono_ns, char *buf, size_t len)
 {
 	int64_t ns = (int64_t)mono_ns + v->o.realtime_offset_ns;
 	time_t secs = (time_t)(ns / 1000000000);
 	struct tm tm;
 
+	buf[0] = 0;
+	if (!v->o.timestamps)
+		return;
 	localtime_r(&secs, &tm);
 	snprintf(buf, len, "%02d:%02d:%02d.%03d ", tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 (int)((ns % 1000000000) / 1000000));
-}
-
-static void endpoint_str(char *buf, size_t len, uint8_t family, const uint8_t *addr, uint16_t port)
-{
-	char a[SF_ADDRSTRLEN];
-
-	sf_format_addr(a, sizeof(a), family, addr);
-	if (family == 10)
-		snprintf(buf, len, "[%s]:%u", a, port);
-	else
-		snprintf(buf, len, "%s:%u", a, port);
 }
 
 static void lines_header(struct view *v)
@@ -466,277 +451,97 @@ static void fmt_hs(char *buf, size_t len, const struct sf_lifecycle *lc)
 		snprintf(buf, len, "%" PRId64, lc->handshake_us);
 }
 
-static const char *close_label(const struct sf_lifecycle *lc)
+/* One row of the lines view: lc's endpoints and times; who's process; the rest as given. */
+static void print_row(struct view *v, const struct sf_lifecycle *lc, uint64_t end_ns,
+		      const struct sf_lifecycle *who, const char *role, const char *closer,
+		      const char *time_wait)
 {
-	return lc->alive ? "open" : sf_close_name(lc->close);
+	char l[64], r[64], ms[32], hs[32], ts[32];
+
+	lines_header(v);
+	sf_endpoint_str(l, sizeof(l), lc->family, lc->laddr, lc->lport);
+	sf_endpoint_str(r, sizeof(r), lc->family, lc->raddr, lc->rport);
+	fmt_ms(ms, sizeof(ms), lc);
+	fmt_hs(hs, sizeof(hs), lc);
+	wall_time(v, end_ns, ts, sizeof(ts));
+	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-7s %8s %9s %-12s %-6s %s\n", ts,
+		who->pid, who->comm[0] ? who->comm : "-", l, r, role, hs, ms, sf_close_label(lc),
+		closer, time_wait);
 }
 
 static void print_line_single(struct view *v, const struct sf_lifecycle *lc)
 {
-	char l[64], r[64], ms[32], hs[32], ts[32] = "";
-
-	lines_header(v);
-	endpoint_str(l, sizeof(l), lc->family, lc->laddr, lc->lport);
-	endpoint_str(r, sizeof(r), lc->family, lc->raddr, lc->rport);
-	fmt_ms(ms, sizeof(ms), lc);
-	fmt_hs(hs, sizeof(hs), lc);
-	if (v->o.timestamps)
-		wall_time(v, lc->end_ns, ts, sizeof(ts));
-	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-7s %8s %9s %-12s %-6s %s\n", ts,
-		lc->pid, lc->comm[0] ? lc->comm : "-", l, r, sf_role_name(lc->role), hs, ms,
-		close_label(lc), sf_closer_name(lc->closer), lc->time_wait ? "yes" : "no");
+	print_row(v, lc, lc->end_ns, lc, sf_role_name(lc->role), sf_closer_name(lc->closer),
+		  lc->time_wait ? "yes" : "no");
 }
 
-/* a = client (or the first), b = server: closer and TIME_WAIT named by side */
+/* The closer named by its side: a is the client (or the first), b the server. */
+static const char *pair_closer(const struct sf_lifecycle *a, const char *an, const char *bn)
+{
+	switch (a->closer) {
+	case SF_CLOSER_LOCAL:
+		return an;
+	case SF_CLOSER_PEER:
+		return bn;
+	case SF_CLOSER_BOTH:
+		return "both";
+	default:
+		return "none";
+	}
+}
+
 static void print_line_pair(struct view *v, const struct sf_lifecycle *a,
 			    const struct sf_lifecycle *b)
 {
-	char l[64], r[64], ms[32], hs[32], ts[32] = "";
 	const char *an = a->role == SF_ROLE_SERVER ? "server" : "client";
 	const char *bn = a->role == SF_ROLE_SERVER ? "client" : "server";
-	const char *closer, *tw;
-	const struct sf_lifecycle *o = a->pid ? a : b;
+	const char *tw = a->time_wait && b->time_wait ? "both" :
+			 a->time_wait		      ? an :
+			 b->time_wait		      ? bn :
+							"no";
 
-	lines_header(v);
-	endpoint_str(l, sizeof(l), a->family, a->laddr, a->lport);
-	endpoint_str(r, sizeof(r), a->family, a->raddr, a->rport);
-	fmt_ms(ms, sizeof(ms), a);
-	fmt_hs(hs, sizeof(hs), a);
-	if (v->o.timestamps)
-		wall_time(v, a->end_ns > b->end_ns ? a->end_ns : b->end_ns, ts, sizeof(ts));
-	switch (a->closer) {
-	case SF_CLOSER_LOCAL:
-		closer = an;
-		break;
-	case SF_CLOSER_PEER:
-		closer = bn;
-		break;
-	case SF_CLOSER_BOTH:
-		closer = "both";
-		break;
-	default:
-		closer = "none";
-	}
-	tw = a->time_wait && b->time_wait ? "both" : a->time_wait ? an : b->time_wait ? bn : "no";
-	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-7s %8s %9s %-12s %-6s %s\n", ts,
-		o->pid, o->comm[0] ? o->comm : "-", l, r, "pair", hs, ms, close_label(a), closer,
-		tw);
+	print_row(v, a, a->end_ns > b->end_ns ? a->end_ns : b->end_ns, a->pid ? a : b, "pair",
+		  pair_closer(a, an, bn), tw);
 }
 
-/* ---- ladder ---- */
-
-#define LADDER_W 50
-
-struct row {
-	const struct sf_wave *w; /* from the left endpoint's point of view */
-	bool flip; /* w is the right endpoint's wave: reverse its direction */
-	const char *left;
-	const char *right;
-};
-
-static void wave_label(char *buf, size_t len, const struct sf_wave *w)
+/* The client on the left, as the seeds draw it. */
+static void client_first(const struct sf_lifecycle **a, const struct sf_lifecycle **b)
 {
-	char fl[24];
-	size_t off;
+	const struct sf_lifecycle *x = *a;
 
-	flags_str(fl, sizeof(fl), w->flags);
-	off = snprintf(buf, len, "%s", fl);
-	if (w->has_seq && off < len)
-		off += snprintf(buf + off, len - off, " seq=%" PRIu32, w->seq);
-	if (w->has_ack && off < len)
-		snprintf(buf + off, len - off, " ack=%" PRIu32, w->ack);
-}
-
-static void print_arrow(struct view *v, const struct row *r)
-{
-	char label[64], arrow[LADDER_W + 1];
-	bool right = (r->w->dir == SF_DIR_OUT) != r->flip;
-	size_t n;
-
-	wave_label(label, sizeof(label), r->w);
-	memset(arrow, '-', LADDER_W);
-	arrow[LADDER_W] = 0;
-	n = strlen(label);
-	if (n > LADDER_W - 8)
-		n = LADDER_W - 8;
-	memcpy(arrow + 4, label, n);
-	arrow[3] = ' ';
-	arrow[4 + n] = ' ';
-	if (right)
-		arrow[LADDER_W - 1] = '>';
-	else
-		arrow[0] = '<';
-	fprintf(v->o.out, "  %12s  %s  %s\n", r->left ? r->left : "", arrow,
-		r->right ? r->right : "");
-}
-
-static bool waves_match(const struct sf_wave *a, const struct sf_wave *b)
-{
-	/* the receiver of a RST cannot see its ACK bit */
-	bool rst =
-		(a->flags & SF_TH_RST) && (b->flags & SF_TH_RST) &&
-		((a->flags == SF_TH_RST && !a->has_ack) || (b->flags == SF_TH_RST && !b->has_ack));
-
-	return a->dir != b->dir && (a->flags == b->flags || rst) &&
-	       (!a->has_seq || !b->has_seq || a->seq == b->seq);
-}
-
-static void endpoint_title(char *buf, size_t len, const struct sf_lifecycle *lc)
-{
-	char e[64];
-
-	endpoint_str(e, sizeof(e), lc->family, lc->laddr, lc->lport);
-	if (lc->pid)
-		snprintf(buf, len, "%s %s (pid %" PRIu32 " %s)", sf_role_name(lc->role), e, lc->pid,
-			 lc->comm);
-	else
-		snprintf(buf, len, "%s %s", sf_role_name(lc->role), e);
-}
-
-static void print_ladder(struct view *v, const struct sf_lifecycle *a, const struct sf_lifecycle *b)
-{
-	struct row rows[2 * (3 + SF_MAX_WAVES)];
-	bool used[3 + SF_MAX_WAVES] = { false };
-	const struct sf_wave *bw[3 + SF_MAX_WAVES];
-	char lt[128], rt[128], ts[32] = "";
-	int nrows = 0, nb = 0;
-
-	for (int i = 0; i < a->nopen; i++)
-		rows[nrows++] =
-			(struct row){ &a->open[i], false, sf_state_name(a->open[i].state), NULL };
-	for (int i = 0; i < a->nwaves; i++)
-		rows[nrows++] =
-			(struct row){ &a->waves[i], false, sf_state_name(a->waves[i].state), NULL };
-	if (b) {
-		for (int i = 0; i < b->nopen; i++)
-			bw[nb++] = &b->open[i];
-		for (int i = 0; i < b->nwaves; i++)
-			bw[nb++] = &b->waves[i];
+	if (*b && (*b)->role == SF_ROLE_CLIENT && x->role != SF_ROLE_CLIENT) {
+		*a = *b;
+		*b = x;
 	}
-	/* annotate the left's rows with the right's states; insert what only the right saw */
-	for (int j = 0; j < nb; j++) {
-		int at = nrows;
-
-		for (int i = 0; i < nrows; i++) {
-			if (rows[i].flip || rows[i].right || !waves_match(rows[i].w, bw[j]))
-				continue;
-			rows[i].right = sf_state_name(bw[j]->state);
-			used[j] = true;
-			break;
-		}
-		if (used[j])
-			continue;
-		for (int i = 0; i < nrows; i++) {
-			if (bw[j]->ts_ns && rows[i].w->ts_ns > bw[j]->ts_ns) {
-				at = i;
-				break;
-			}
-		}
-		memmove(&rows[at + 1], &rows[at], (nrows - at) * sizeof(rows[0]));
-		/* after a FIN_WAIT2 handoff the left side lives on as a timewait socket */
-		rows[at] = (struct row){ bw[j], true, a->fw2_handoff ? "(TIME_WAIT)" : NULL,
-					 sf_state_name(bw[j]->state) };
-		nrows++;
-	}
-
-	endpoint_title(lt, sizeof(lt), a);
-	if (b)
-		endpoint_title(rt, sizeof(rt), b);
-	else
-		endpoint_str(rt, sizeof(rt), a->family, a->raddr, a->rport);
-	if (v->o.timestamps)
-		wall_time(v, a->end_ns, ts, sizeof(ts));
-	fprintf(v->o.out, "%s%s  <->  %s%s\n", ts, lt, rt, b ? "" : " (peer)");
-	for (int i = 0; i < nrows; i++) {
-		print_arrow(v, &rows[i]);
-		/* mark the data phase between the handshake and the close */
-		if (i + 1 < nrows && rows[i].w == &a->open[a->nopen - 1] && a->nopen) {
-			for (int h = 0; h < a->nhops; h++) {
-				if (a->hops[h].state != SF_TCP_ESTABLISHED || !a->hops[h].known_us)
-					continue;
-				fprintf(v->o.out, "  %12s  %*s(ESTABLISHED %.3f ms)\n", "", 14, "",
-					(double)a->hops[h].us / 1000.0);
-			}
-		}
-	}
-	fprintf(v->o.out, "  close: %s, closer: %s", close_label(a), sf_closer_name(a->closer));
-	if (b)
-		fprintf(v->o.out, " (the %s)",
-			a->closer == SF_CLOSER_LOCAL ? sf_role_name(a->role) :
-			a->closer == SF_CLOSER_PEER  ? sf_role_name(b->role) :
-						       "two sides");
-	fprintf(v->o.out, ", TIME_WAIT: %s",
-		a->time_wait && b && b->time_wait ? "both" :
-		a->time_wait			  ? sf_role_name(a->role) :
-		b && b->time_wait		  ? sf_role_name(b->role) :
-						    "none");
-	if (a->half_close || (b && b->half_close))
-		fprintf(v->o.out, ", half-close");
-	fprintf(v->o.out, "\n");
-	if (a->fw2_handoff || (b && b->fw2_handoff))
-		fprintf(v->o.out,
-			"  note: the %s's FIN_WAIT2 went to a timewait mini-socket before "
-			"the peer's FIN; what follows there is not traced\n",
-			a->fw2_handoff ? sf_role_name(a->role) : sf_role_name(b->role));
-	for (const struct sf_lifecycle *e = a; e; e = e == a ? b : NULL) {
-		if (e->retrans_syn)
-			fprintf(v->o.out, "  note: the %s sent its %s %u more time(s)\n",
-				sf_role_name(e->role),
-				e->role == SF_ROLE_SERVER ? "SYN-ACK" : "SYN", e->retrans_syn);
-		if (e->retrans_fin)
-			fprintf(v->o.out, "  note: the %s sent its FIN %u more time(s)\n",
-				sf_role_name(e->role), e->retrans_fin);
-		if (e->alive)
-			fprintf(v->o.out, "  note: the %s is still open, in %s\n",
-				sf_role_name(e->role), sf_state_name(e->last_state));
-		if (e->gaps & ~(SF_GAP_ALIVE | SF_GAP_MIDLIFE))
-			fprintf(v->o.out, "  note: the %s's record is incomplete (%s)\n",
-				sf_role_name(e->role),
-				e->gaps & SF_GAP_LOST ? "events were lost" : "transitions missing");
-		else if (e->gaps & SF_GAP_MIDLIFE)
-			fprintf(v->o.out, "  note: the %s existed before tracing began\n",
-				sf_role_name(e->role));
-	}
-	fprintf(v->o.out, "\n");
 }
 
 void sf_print_ladder(FILE *out, const struct sf_lifecycle *a, const struct sf_lifecycle *b)
 {
-	struct view v = { .o = { .mode = SF_VIEW_LADDER, .out = out } };
-
-	if (b && b->role == SF_ROLE_CLIENT && a->role != SF_ROLE_CLIENT)
-		print_ladder(&v, b, a);
-	else
-		print_ladder(&v, a, b);
+	client_first(&a, &b);
+	sf_ladder_print(out, "", a, b);
 }
 
-static void show_single(struct view *v, const struct sf_lifecycle *lc)
+/* b: the other local endpoint, or NULL */
+static void show(struct view *v, const struct sf_lifecycle *a, const struct sf_lifecycle *b)
 {
-	if (v->o.mode == SF_VIEW_LADDER)
-		print_ladder(v, lc, NULL);
-	else
-		print_line_single(v, lc);
-}
+	char ts[32];
 
-static void show_pair(struct view *v, const struct sf_lifecycle *x, const struct sf_lifecycle *y)
-{
-	/* the client on the left, as the seeds draw it */
-	const struct sf_lifecycle *a = y->role == SF_ROLE_CLIENT && x->role != SF_ROLE_CLIENT ? y :
-												x;
-	const struct sf_lifecycle *b = a == x ? y : x;
-
-	if (v->o.mode == SF_VIEW_LADDER)
-		print_ladder(v, a, b);
-	else
+	client_first(&a, &b);
+	if (v->o.mode == SF_VIEW_LADDER) {
+		wall_time(v, a->end_ns, ts, sizeof(ts));
+		sf_ladder_print(v->o.out, ts, a, b);
+	} else if (b) {
 		print_line_pair(v, a, b);
+	} else {
+		print_line_single(v, a);
+	}
+	v->printed++;
 }
 
 static void release_held(struct view *v, size_t i)
 {
-	if (v->held[i].match) {
-		show_single(v, &v->held[i].lc);
-		v->printed++;
-	}
+	if (v->held[i].match)
+		show(v, &v->held[i].lc, NULL);
 	v->held[i] = v->held[--v->nheld];
 }
 
@@ -757,55 +562,65 @@ static char *json_slot(struct view *v)
 	return v->jbuf + v->jlen;
 }
 
+static void lifecycle_json(struct view *v, const struct sf_lifecycle *lc)
+{
+	char *dst = json_slot(v);
+	size_t n = sf_lifecycle_json(dst, LINE_MAX_LEN - 1, lc);
+
+	dst[n++] = '\n';
+	v->jlen += n;
+	v->printed++;
+}
+
+/* The held first half of lc's pair, or NULL. */
+static struct held *held_partner(struct view *v, const struct sf_lifecycle *lc)
+{
+	for (size_t i = 0; i < v->nheld; i++)
+		if (v->held[i].lc.pair == lc->pair)
+			return &v->held[i];
+	return NULL;
+}
+
+/* Holds lc until its partner ends; false when there is no room. */
+static bool hold(struct view *v, const struct sf_lifecycle *lc, bool match)
+{
+	struct held *h;
+
+	if (v->nheld == MAX_HELD)
+		release_held(v, 0);
+	if (!v->held) {
+		v->held = calloc(MAX_HELD, sizeof(*v->held));
+		if (!v->held)
+			return false;
+	}
+	h = &v->held[v->nheld++];
+	h->lc = *lc;
+	h->match = match;
+	return true;
+}
+
 void view__lifecycle(struct view *v, const struct sf_lifecycle *lc, bool match)
 {
+	struct held *h;
+
 	if (v->o.mode == SF_VIEW_JSON) {
-		size_t n;
-
-		if (!match)
-			return;
-		char *dst = json_slot(v);
-
-		n = sf_lifecycle_json(dst, LINE_MAX_LEN - 1, lc);
-		dst[n++] = '\n';
-		v->jlen += n;
-		v->printed++;
+		if (match)
+			lifecycle_json(v, lc);
 		return;
 	}
 	if (v->o.mode == SF_VIEW_STATES)
 		return;
-	if (lc->pair) {
-		for (size_t i = 0; i < v->nheld; i++) {
-			if (v->held[i].lc.pair != lc->pair)
-				continue;
-			if (match || v->held[i].match) {
-				show_pair(v, &v->held[i].lc, lc);
-				v->printed++;
-			}
-			v->held[i] = v->held[--v->nheld];
-			return;
-		}
-		if (lc->peer_state && !lc->alive) {
-			struct held *h;
-
-			if (v->nheld == MAX_HELD)
-				release_held(v, 0);
-			if (!v->held) {
-				v->held = calloc(MAX_HELD, sizeof(*v->held));
-				if (!v->held)
-					goto single;
-			}
-			h = &v->held[v->nheld++];
-			h->lc = *lc;
-			h->match = match;
-			return;
-		}
-	}
-single:
-	if (!match)
+	h = lc->pair ? held_partner(v, lc) : NULL;
+	if (h) {
+		if (match || h->match)
+			show(v, &h->lc, lc);
+		*h = v->held[--v->nheld];
 		return;
-	show_single(v, lc);
-	v->printed++;
+	}
+	if (lc->pair && lc->peer_state && !lc->alive && hold(v, lc, match))
+		return;
+	if (match)
+		show(v, lc, NULL);
 }
 
 void view__advance(struct view *v, uint64_t now_ns)
@@ -818,48 +633,53 @@ void view__advance(struct view *v, uint64_t now_ns)
 	}
 }
 
-void view__transition(struct view *v, const struct sf_transition *tr, bool match)
+/* {"type":"state"} lines among the lifecycles of --json --states */
+static void transition_json(struct view *v, const struct sf_transition *tr)
 {
 	const struct sf_event *e = tr->ev;
-	char l[64], r[64], ts[32] = "", dur[32];
+	struct sf_sb b = SF_SB_FIXED(json_slot(v), LINE_MAX_LEN);
+	char la[SF_ADDRSTRLEN], ra[SF_ADDRSTRLEN];
 
-	if (!match || (v->o.mode != SF_VIEW_STATES && !v->o.json_states))
-		return;
-	endpoint_str(l, sizeof(l), e->family, tr->laddr, tr->lport);
-	endpoint_str(r, sizeof(r), e->family, tr->raddr, tr->rport);
-	if (v->o.mode == SF_VIEW_JSON) {
-		struct sb b = { json_slot(v), 0, LINE_MAX_LEN - 1 };
-		char la[SF_ADDRSTRLEN], ra[SF_ADDRSTRLEN];
+	sf_format_addr(la, sizeof(la), e->family, tr->laddr);
+	sf_format_addr(ra, sizeof(ra), e->family, tr->raddr);
+	sf_sb_puts(&b, "{");
+	sf_json_kstr(&b, "type", "state");
+	sf_json_ku64(&b, "ts_ns", e->ts_ns);
+	sf_json_ku64(&b, "id", tr->id);
+	sf_json_ku64(&b, "cookie", e->cookie);
+	sf_json_kstr(&b, "family", family_name(e->family));
+	sf_json_kstr(&b, "laddr", la);
+	sf_json_ku64(&b, "lport", tr->lport);
+	sf_json_kstr(&b, "raddr", ra);
+	sf_json_ku64(&b, "rport", tr->rport);
+	sf_json_kstr(&b, "old", sf_state_name(e->oldstate));
+	sf_json_kstr(&b, "new", sf_state_name(e->newstate));
+	if (tr->us_in_old >= 0)
+		sf_json_ki64(&b, "us_in_old", tr->us_in_old);
+	else
+		sf_json_knull(&b, "us_in_old");
+	sf_json_kbool(&b, "proc", e->flags & SF_F_PROC);
+	sf_json_ku64(&b, "pid", tr->pid);
+	sf_json_key(&b, "comm");
+	sf_json_str(&b, tr->comm ? tr->comm : "", SF_COMM_LEN);
+	sf_sb_puts(&b, "}\n");
+	v->jlen += b.len;
+}
 
-		sf_format_addr(la, sizeof(la), e->family, tr->laddr);
-		sf_format_addr(ra, sizeof(ra), e->family, tr->raddr);
-		sb_printf(&b,
-			  "{\"type\":\"state\",\"ts_ns\":%" PRIu64 ",\"id\":%" PRIu64
-			  ",\"cookie\":%" PRIu64 ",\"family\":\"%s\",\"laddr\":\"%s\",\"lport\":%u,"
-			  "\"raddr\":\"%s\",\"rport\":%u,\"old\":\"%s\",\"new\":\"%s\",",
-			  (uint64_t)e->ts_ns, tr->id, (uint64_t)e->cookie, family_name(e->family),
-			  la, tr->lport, ra, tr->rport, sf_state_name(e->oldstate),
-			  sf_state_name(e->newstate));
-		if (tr->us_in_old >= 0)
-			sb_printf(&b, "\"us_in_old\":%" PRId64 ",", tr->us_in_old);
-		else
-			sb_printf(&b, "\"us_in_old\":null,");
-		sb_printf(&b, "\"proc\":%s,\"pid\":%" PRIu32 ",\"comm\":",
-			  e->flags & SF_F_PROC ? "true" : "false", tr->pid);
-		sb_json_str(&b, tr->comm ? tr->comm : "", SF_COMM_LEN);
-		sb_printf(&b, "}\n");
-		v->jlen += b.len;
-		return;
-	}
+static void transition_line(struct view *v, const struct sf_transition *tr)
+{
+	const struct sf_event *e = tr->ev;
+	char l[64], r[64], ts[32], dur[32];
+
 	if (!v->header_done) {
 		v->header_done = true;
 		fprintf(v->o.out, "%s%-7s %-15s %-24s %-24s %-11s -> %-11s %10s\n",
 			v->o.timestamps ? "TIME         " : "", "PID", "COMM", "LOCAL", "REMOTE",
 			"OLDSTATE", "NEWSTATE", "MS");
 	}
-	if (v->o.timestamps)
-		wall_time(v, e->ts_ns, ts, sizeof(ts));
-	v->printed++;
+	sf_endpoint_str(l, sizeof(l), e->family, tr->laddr, tr->lport);
+	sf_endpoint_str(r, sizeof(r), e->family, tr->raddr, tr->rport);
+	wall_time(v, e->ts_ns, ts, sizeof(ts));
 	if (tr->us_in_old >= 0)
 		snprintf(dur, sizeof(dur), "%.3f", (double)tr->us_in_old / 1000.0);
 	else
@@ -867,6 +687,17 @@ void view__transition(struct view *v, const struct sf_transition *tr, bool match
 	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-11s -> %-11s %10s\n", ts, tr->pid,
 		tr->comm && tr->comm[0] ? tr->comm : "-", l, r, sf_state_name(e->oldstate),
 		sf_state_name(e->newstate), dur);
+	v->printed++;
+}
+
+void view__transition(struct view *v, const struct sf_transition *tr, bool match)
+{
+	if (!match || (v->o.mode != SF_VIEW_STATES && !v->o.json_states))
+		return;
+	if (v->o.mode == SF_VIEW_JSON)
+		transition_json(v, tr);
+	else
+		transition_line(v, tr);
 }
 
 void view__finish(struct view *v, const struct tracker_stats *st)

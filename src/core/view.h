@@ -39,6 +39,14 @@ void view__free(struct view *v);
 /* The ladder of one endpoint, or of a local pair (either order). */
 void sf_print_ladder(FILE *out, const struct sf_lifecycle *a, const struct sf_lifecycle *b);
 
+/* The text of the human views (lines, --states, ladder.c). */
+/* "10.0.0.1:80" or "[::1]:80" */
+void sf_endpoint_str(char *buf, size_t len, uint8_t family, const uint8_t *addr, uint16_t port);
+/* "SYN,ACK": the TCP flags of a segment */
+void sf_tcp_flags_str(char *buf, size_t len, uint8_t flags);
+/* the close kind, or "open" while it lives */
+const char *sf_close_label(const struct sf_lifecycle *lc);
+
 /* Room for the longest lifecycle's JSON, NUL included. */
 #define SF_JSON_MAX 4096
 

@@ -53,6 +53,13 @@ static void test_parse(void **state)
 	assert_bad("close_wait>1 for 30s for 1s", "'for' needs one duration");
 	assert_bad("port=0 close_wait>1", "invalid 'port=0'");
 	assert_bad("port=1 port=2 close_wait>1", "invalid 'port=2'");
+	/* the shared parsers take no sign, as every other option */
+	assert_bad("port=+80 close_wait>1", "invalid 'port=+80'");
+	assert_bad("close_wait_age>+5s", "invalid age '+5s'");
+	assert_bad("close_wait_age>8785h", "invalid age '8785h'");
+	assert_int_equal(alert_parse("close_wait_age>500ms for 1.5m", &r, err, sizeof(err)), 0);
+	assert_true(r.threshold == 0.5);
+	assert_int_equal(r.for_ns, 90000000000ull);
 	assert_bad("close_wait>1 time_wait>1", "unexpected 'time_wait>1'");
 }
 
