@@ -149,9 +149,16 @@ valgrind: synfin
 		[ $$? = 99 ] && { cat $(OUTPUT)/valgrind.log; exit 1; }; \
 	done; done; echo "valgrind: replay clean on $$(ls tests/data/*.sfr | wc -l) recordings"
 
-# the unit tests again under ASan and UBSan, in their own build folder
+# the unit tests again under ASan and UBSan, in their own build folder, and
+# replay of every recording (lossy and midlife ones too) in every view
 unit-san:
 	$(Q)$(MAKE) --no-print-directory SAN=1 OUTPUT=$(OUTPUT)/san unit
+	$(Q)$(MAKE) --no-print-directory SAN=1 OUTPUT=$(OUTPUT)/san BINARY=$(OUTPUT)/san/synfin \
+		$(OUTPUT)/san/synfin
+	$(Q)for f in tests/data/*.sfr; do for v in --json --ladder --states "" "--json --states"; do \
+		$(OUTPUT)/san/synfin replay $$v $$f >/dev/null 2>$(OUTPUT)/san/replay.log || \
+			{ echo "replay $$v $$f under ASan/UBSan:"; cat $(OUTPUT)/san/replay.log; exit 1; }; \
+	done; done; echo "replay-san: every view of $$(ls tests/data/*.sfr | wc -l) recordings clean"
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory unit
