@@ -77,6 +77,28 @@ void sf_sb_free(struct sf_sb *b)
 	*b = (struct sf_sb){ 0 };
 }
 
+const char *sf_text_safe(const char *s, size_t max, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < max && s[i] && o + 5 <= len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != 0x7f) {
+			buf[o++] = (char)c;
+			continue;
+		}
+		buf[o++] = '\\';
+		buf[o++] = 'x';
+		buf[o++] = hex[c >> 4];
+		buf[o++] = hex[c & 15];
+	}
+	if (len)
+		buf[o < len ? o : len - 1] = 0;
+	return buf;
+}
+
 char *sf_json_put_str(char *p, const char *s, size_t max)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -31,6 +31,15 @@ void sf_sb_reset(struct sf_sb *b);
 /* Frees a growing buffer. */
 void sf_sb_free(struct sf_sb *b);
 
+/*
+ * Text views print names that other users choose (process names): control
+ * bytes and DEL come out as \xNN, so that no name can move the cursor, color
+ * the terminal or start a forged line. Returns buf, which holds
+ * SF_TEXT_SAFE_LEN(max) bytes for max bytes of s.
+ */
+#define SF_TEXT_SAFE_LEN(max) (4 * (max) + 1)
+const char *sf_text_safe(const char *s, size_t max, char *buf, size_t len);
+
 /* The longest output of sf_json_put_str for max bytes of input. */
 #define SF_JSON_STR_MAX(max) (2 + 6 * (max))
 /* A quoted JSON string of at most max bytes of s, through a bare pointer. */

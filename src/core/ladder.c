@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <inttypes.h>
 #include <string.h>
+#include "json.h"
 #include "ladder.h"
 #include "names.h"
 #include "view.h"
@@ -134,12 +135,12 @@ static void build_rows(struct ladder *l, const struct sf_lifecycle *a, const str
 
 static void endpoint_title(char *buf, size_t len, const struct sf_lifecycle *lc)
 {
-	char e[64];
+	char e[64], comm[SF_TEXT_SAFE_LEN(SF_COMM_LEN)];
 
 	sf_endpoint_str(e, sizeof(e), lc->family, lc->laddr, lc->lport);
 	if (lc->pid)
 		snprintf(buf, len, "%s %s (pid %" PRIu32 " %s)", sf_role_name(lc->role), e, lc->pid,
-			 lc->comm);
+			 sf_text_safe(lc->comm, SF_COMM_LEN, comm, sizeof(comm)));
 	else
 		snprintf(buf, len, "%s %s", sf_role_name(lc->role), e);
 }

@@ -452,11 +452,17 @@ static void fmt_hs(char *buf, size_t len, const struct sf_lifecycle *lc)
 }
 
 /* One row of the lines view: lc's endpoints and times; who's process; the rest as given. */
+/* A process name as the text views print it: escaped, "-" when there is none. */
+static const char *comm_text(const char *comm, char *buf, size_t len)
+{
+	return comm && comm[0] ? sf_text_safe(comm, SF_COMM_LEN, buf, len) : "-";
+}
+
 static void print_row(struct view *v, const struct sf_lifecycle *lc, uint64_t end_ns,
 		      const struct sf_lifecycle *who, const char *role, const char *closer,
 		      const char *time_wait)
 {
-	char l[64], r[64], ms[32], hs[32], ts[32];
+	char l[64], r[64], ms[32], hs[32], ts[32], comm[SF_TEXT_SAFE_LEN(SF_COMM_LEN)];
 
 	lines_header(v);
 	sf_endpoint_str(l, sizeof(l), lc->family, lc->laddr, lc->lport);
@@ -465,8 +471,8 @@ static void print_row(struct view *v, const struct sf_lifecycle *lc, uint64_t en
 	fmt_hs(hs, sizeof(hs), lc);
 	wall_time(v, end_ns, ts, sizeof(ts));
 	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-7s %8s %9s %-12s %-6s %s\n", ts,
-		who->pid, who->comm[0] ? who->comm : "-", l, r, role, hs, ms, sf_close_label(lc),
-		closer, time_wait);
+		who->pid, comm_text(who->comm, comm, sizeof(comm)), l, r, role, hs, ms,
+		sf_close_label(lc), closer, time_wait);
 }
 
 static void print_line_single(struct view *v, const struct sf_lifecycle *lc)
@@ -669,7 +675,7 @@ static void transition_json(struct view *v, const struct sf_transition *tr)
 static void transition_line(struct view *v, const struct sf_transition *tr)
 {
 	const struct sf_event *e = tr->ev;
-	char l[64], r[64], ts[32], dur[32];
+	char l[64], r[64], ts[32], dur[32], comm[SF_TEXT_SAFE_LEN(SF_COMM_LEN)];
 
 	if (!v->header_done) {
 		v->header_done = true;
@@ -685,7 +691,7 @@ static void transition_line(struct view *v, const struct sf_transition *tr)
 	else
 		snprintf(dur, sizeof(dur), "-");
 	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-11s -> %-11s %10s\n", ts, tr->pid,
-		tr->comm && tr->comm[0] ? tr->comm : "-", l, r, sf_state_name(e->oldstate),
+		comm_text(tr->comm, comm, sizeof(comm)), l, r, sf_state_name(e->oldstate),
 		sf_state_name(e->newstate), dur);
 	v->printed++;
 }

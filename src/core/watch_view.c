@@ -52,8 +52,11 @@ static void json_owners(struct sf_sb *b, const char *key, const struct sf_owner 
 /* PID/COMM,PID/COMM after lead */
 static void text_owners(struct sf_sb *b, const char *lead, const struct sf_owner *own, size_t n)
 {
+	char comm[SF_TEXT_SAFE_LEN(SF_COMM_LEN)];
+
 	for (size_t i = 0; own && i < n; i++)
-		sf_sb_printf(b, "%s%" PRIu32 "/%s", i ? "," : lead, own[i].pid, own[i].comm);
+		sf_sb_printf(b, "%s%" PRIu32 "/%s", i ? "," : lead, own[i].pid,
+			     sf_text_safe(own[i].comm, SF_COMM_LEN, comm, sizeof(comm)));
 }
 
 static void json_group(struct sf_sb *b, const struct watch_group *g, const char *ts)
@@ -105,13 +108,16 @@ static void state_columns(struct sf_sb *b)
 
 static void table_processes(struct sf_sb *b, const struct watch_frame *f)
 {
+	char comm[SF_TEXT_SAFE_LEN(SF_COMM_LEN)];
+
 	sf_sb_printf(b, "%-8s %-16s", "PID", "COMM");
 	state_columns(b);
 	sf_sb_puts(b, "\n");
 	for (size_t i = 0; i < f->nprocs && i < f->top; i++) {
 		const struct watch_proc_row *p = &f->procs[i];
 
-		sf_sb_printf(b, "%-8" PRIu32 " %-16s", p->owner.pid, p->owner.comm);
+		sf_sb_printf(b, "%-8" PRIu32 " %-16s", p->owner.pid,
+			     sf_text_safe(p->owner.comm, SF_COMM_LEN, comm, sizeof(comm)));
 		for (size_t s = 0; s < sf_nwatched_states; s++)
 			sf_sb_printf(b, " %7" PRId64, p->counts[sf_watched_states[s]]);
 		sf_sb_puts(b, "\n");
@@ -248,9 +254,12 @@ void watch_view_alert(struct sf_sb *b, const struct watch_alert_event *ev, const
 	const char *metric = alert_metric_name(ev->rule->metric);
 
 	if (!json) {
+		char text[SF_TEXT_SAFE_LEN(sizeof(ev->rule->text))];
+
 		sf_sb_printf(b, "%s ALERT %s: %s on port %u: %s=%g", ts,
-			     fired ? "FIRING" : "cleared", ev->rule->text, ev->group->port, metric,
-			     ev->value);
+			     fired ? "FIRING" : "cleared",
+			     sf_text_safe(ev->rule->text, SIZE_MAX, text, sizeof(text)),
+			     ev->group->port, metric, ev->value);
 		text_owners(b, " held by ", own, nown);
 		sf_sb_puts(b, "\n");
 		return;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "caps.h"
+#include "fdio.h"
 #include "procmap.h"
 
 struct entry {
@@ -34,19 +35,26 @@ static struct entry *find(const struct procmap *m, uint64_t ino)
 	return m->n ? bsearch(&key, m->v, m->n, sizeof(key), cmp_entry) : NULL;
 }
 
+/* The name as the process set it: it may hold a newline; the kernel adds one more. */
 static void read_comm(uint32_t pid, char *comm, size_t len)
 {
-	char path[64];
-	FILE *f;
+	char path[64], buf[SF_COMM_LEN + 1];
+	ssize_t n;
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
 	comm[0] = 0;
-	f = fopen(path, "r");
-	if (!f)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return;
-	if (fgets(comm, (int)len, f))
-		comm[strcspn(comm, "\n")] = 0;
-	fclose(f);
+	n = sf_read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	if (buf[n - 1] == '\n')
+		n--;
+	buf[n] = 0;
+	snprintf(comm, len, "%.*s", (int)(len - 1), buf);
 }
 
 static void scan_pid(struct procmap *m, uint32_t pid)

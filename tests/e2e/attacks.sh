@@ -8,7 +8,7 @@ SYNFIN=$(realpath "${SYNFIN:-./synfin}")
 SCEN=$(realpath "${SCEN:-build/scen}")
 OUT=${OUT:-build/e2e/attacks}
 NOBODY=${NOBODY:-nobody}
-ATTACKS="symlink-record symlink-junit foreign-record netns-not-a-namespace killed-recording"
+ATTACKS="symlink-record symlink-junit foreign-record netns-not-a-namespace killed-recording escape-names"
 
 as_nobody() { setpriv --reuid="$NOBODY" --regid=nogroup --clear-groups "$@"; }
 
@@ -87,6 +87,40 @@ attack_killed-recording() {
 	grep -q "no end marker" "$OUT/$NAME.err" || echo "replay did not say the end marker is missing"
 	n=$(grep -c '"type":"connection"' "$OUT/$NAME.json")
 	[ "$n" -ge 6 ] || echo "only $n connections replayed from the killed recording, want 6"
+}
+
+# no raw control byte in a text view, whatever a process calls itself
+clean_text() { # FILE WHAT
+	if grep -q $'\x1b' "$1" || grep -q '^FAKE' "$1"; then
+		echo "$2 printed a raw escape or a forged line:"
+		cat -v "$1"
+	fi
+	grep -q 'RED\\x0aFAKE' "$1" || { echo "$2 does not show the escaped name:"; cat -v "$1"; }
+}
+
+attack_escape-names() {
+	local ns=synfin-attack-$$ pids="" v f
+	ip netns add "$ns" && ip -n "$ns" link set lo up || return 1
+	for v in lines states ladder; do
+		f=$OUT/$v.out
+		case $v in lines) set -- ;; states) set -- --states ;; ladder) set -- --ladder ;; esac
+		"$SYNFIN" trace --netns "/run/netns/$ns" "$@" >"$f" 2>"$f.err" &
+		pids="$pids $!"
+	done
+	for v in lines states ladder; do
+		for _ in $(seq 100); do grep -q "tracing TCP" "$OUT/$v.out.err" && break; sleep 0.1; done
+	done
+	coproc EVIL { ip netns exec "$ns" "${PYTHON:-python3}" tests/e2e/evilname.py 8100; }
+	read -r _ <&"${EVIL[0]}"
+	ip netns exec "$ns" "$SYNFIN" snapshot -p >"$OUT/snapshot.out" 2>&1
+	ip netns exec "$ns" "$SYNFIN" watch --once --alert 'close_wait>0' >"$OUT/watch.out" 2>&1
+	sleep 1.2
+	kill -INT $pids
+	wait $pids 2>/dev/null
+	exec {EVIL[1]}>&-
+	wait "$EVIL_PID" 2>/dev/null
+	ip netns del "$ns"
+	for v in lines states ladder snapshot watch; do clean_text "$OUT/$v.out" "$v"; done
 }
 
 if [ "${1:-}" = --list ]; then

@@ -75,6 +75,20 @@ static void test_json_escaping(void **state)
 	assert_false(b.cut);
 }
 
+/* Text views: control bytes and DEL as \xNN, the rest (UTF-8 too) as it is. */
+static void test_text_safe(void **state)
+{
+	char buf[SF_TEXT_SAFE_LEN(16)];
+
+	(void)state;
+	assert_string_equal(sf_text_safe("\x1b[31mRED\nFAKE", 16, buf, sizeof(buf)),
+			    "\\x1b[31mRED\\x0aFAKE");
+	assert_string_equal(sf_text_safe("caf\xc3\xa9\x7f", 16, buf, sizeof(buf)),
+			    "caf\xc3\xa9\\x7f");
+	assert_string_equal(sf_text_safe("abcdef", 3, buf, sizeof(buf)), "abc");
+	assert_string_equal(sf_text_safe("\x01\x02", 16, buf, 6), "\\x01");
+}
+
 /* A bounded buffer cuts and says so, and stays a C string. */
 static void test_sb_bounded(void **state)
 {
@@ -91,10 +105,9 @@ static void test_sb_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_json_escaping),
-		cmocka_unit_test(test_sb_bounded),
+		cmocka_unit_test(test_durations),     cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_json_escaping), cmocka_unit_test(test_sb_bounded),
+		cmocka_unit_test(test_text_safe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
