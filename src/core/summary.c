@@ -15,8 +15,7 @@
 struct sides {
 	const char *a; /* "client" or "server" */
 	const char *b;
-	const char *a_note; /* where a's state goes: "left of client" */
-	const char *b_note;
+	bool a_client;
 };
 
 /*
@@ -120,15 +119,15 @@ static void mermaid_participants(struct sf_sb *b, const struct sides *s,
 	char e[64];
 
 	if (pb) {
-		mermaid_participant(b, "client", strcmp(s->a, "client") ? pb : a);
-		mermaid_participant(b, "server", strcmp(s->a, "client") ? a : pb);
+		mermaid_participant(b, "client", s->a_client ? a : pb);
+		mermaid_participant(b, "server", s->a_client ? pb : a);
 		return;
 	}
 	sf_endpoint_str(e, sizeof(e), a->family, a->raddr, a->rport);
-	if (strcmp(s->a, "client"))
+	if (!s->a_client)
 		sf_sb_printf(b, "    participant client as client %s (peer)\n", e);
 	mermaid_participant(b, s->a, a);
-	if (!strcmp(s->a, "client"))
+	if (s->a_client)
 		sf_sb_printf(b, "    participant server as server %s (peer)\n", e);
 }
 
@@ -141,6 +140,18 @@ static void mermaid_established(struct sf_sb *b, const struct sf_lifecycle *a)
 		sf_sb_printf(b, "    Note over client,server: ESTABLISHED %.3f ms\n",
 			     (double)a->hops[h].us / 1000.0);
 	}
+}
+
+/* Each side's state after a segment, the client's first. */
+static void mermaid_notes(struct sf_sb *b, const struct sides *s, const struct sf_ladder_row *r)
+{
+	const char *first = s->a_client ? r->left : r->right;
+	const char *second = s->a_client ? r->right : r->left;
+
+	if (first)
+		sf_sb_printf(b, "    Note left of client: %s\n", first);
+	if (second)
+		sf_sb_printf(b, "    Note right of server: %s\n", second);
 }
 
 static void mermaid_rows(struct sf_sb *b, const struct sides *s, const struct sf_lifecycle *a,
@@ -156,10 +167,7 @@ static void mermaid_rows(struct sf_sb *b, const struct sides *s, const struct sf
 		sf_sb_printf(b, "    %s%s%s: %s\n", r->rightward ? s->a : s->b,
 			     r->w->flags & SF_TH_RST ? "-x" : "->>", r->rightward ? s->b : s->a,
 			     r->label);
-		if (r->left)
-			sf_sb_printf(b, "    Note %s: %s\n", s->a_note, r->left);
-		if (r->right)
-			sf_sb_printf(b, "    Note %s: %s\n", s->b_note, r->right);
+		mermaid_notes(b, s, r);
 		if (i + 1 < n && a->nopen && r->w == &a->open[a->nopen - 1])
 			mermaid_established(b, a);
 	}
@@ -168,10 +176,8 @@ static void mermaid_rows(struct sf_sb *b, const struct sides *s, const struct sf
 static void mermaid_ladder(struct sf_sb *b, const struct sf_lifecycle *a,
 			   const struct sf_lifecycle *pb)
 {
-	static const struct sides client = { "client", "server", "left of client",
-					     "right of server" };
-	static const struct sides server = { "server", "client", "right of server",
-					     "left of client" };
+	static const struct sides client = { "client", "server", true };
+	static const struct sides server = { "server", "client", false };
 	const struct sides *s = a->role == SF_ROLE_SERVER ? &server : &client;
 
 	sf_sb_puts(b, "```mermaid\nsequenceDiagram\n");
