@@ -203,6 +203,17 @@ static:
 vmtest: static
 	$(Q)scripts/vmtest.sh $(OUTPUT)/static/synfin
 
+.PHONY: completions deb
+# bash, zsh and fish completions, generated from synfin's own --help
+completions: $(BINARY)
+	$(call msg,GEN,$(OUTPUT)/completions)
+	$(Q)scripts/gen-completions.py $(abspath $(BINARY)) $(OUTPUT)/completions
+
+# the Debian package: dpkg-buildpackage on debian/ in a copy of the tree, then
+# lintian; $(OUTPUT)/deb/synfin_VERSION_ARCH.deb
+deb:
+	$(Q)scripts/build-deb.sh $(OUTPUT)/deb
+
 PREFIX ?= /usr/local
 DESTDIR ?=
 
