@@ -14,7 +14,7 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -DSYNFIN_VERSION='"$(VERSION)"' -D_GNU_SOURCE $(CPPFLAGS_EXTRA)
 BINARY ?= synfin
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
-LIBS := $(LIBBPF_LIBS) -lmicrohttpd -lpthread -lm
+LIBS := $(LIBBPF_LIBS) -lmicrohttpd -ljson-c -lpthread -lm
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
@@ -109,6 +109,12 @@ unit: $(patsubst %,$(OUTPUT)/%,$(UNIT_TESTS))
 $(OUTPUT)/scen: tests/e2e/scen.c $(OUTPUT)/sys/scenario.o $(CORE_OBJS) | $(OUTPUT)
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(SYS_INC) $(CPPFLAGS) $(CFLAGS) $^ $(LDFLAGS) -lm -o $@
+
+# the identity module alone, for tests/e2e/identity_test.py
+$(OUTPUT)/identity_probe: tests/e2e/identity_probe.c $(OUTPUT)/sys/identity.o $(OUTPUT)/sys/caps.o \
+		$(CORE_OBJS) | $(OUTPUT)
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(SYS_INC) $(CPPFLAGS) $(CFLAGS) $^ $(LDFLAGS) -ljson-c -lm -o $@
 
 e2e: synfin $(OUTPUT)/scen $(OUTPUT)/loadgen $(OUTPUT)/floor
 	$(Q)tests/e2e/run.sh
