@@ -34,7 +34,7 @@ APP_OBJS := $(CORE_OBJS) $(patsubst src/%.c,$(OUTPUT)/%.o,$(SYS_SRCS) $(CMD_SRCS
 CORE_INC := -Iinclude -Isrc/core
 SYS_INC := $(CORE_INC) -Isrc/sys -I$(OUTPUT)
 CMD_INC := $(SYS_INC) -Isrc/cmd
-UNIT_TESTS := test_tracker test_record test_expect test_alert test_output test_parse test_fdio
+UNIT_TESTS := test_tracker test_record test_expect test_alert test_output test_parse test_fdio test_workload
 
 ifeq ($(V),1)
 Q =
@@ -116,7 +116,7 @@ $(OUTPUT)/identity_probe: tests/e2e/identity_probe.c $(OUTPUT)/sys/identity.o $(
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(SYS_INC) $(CPPFLAGS) $(CFLAGS) $^ $(LDFLAGS) -ljson-c -lm -o $@
 
-e2e: synfin $(OUTPUT)/scen $(OUTPUT)/loadgen $(OUTPUT)/floor
+e2e: synfin $(OUTPUT)/scen $(OUTPUT)/loadgen $(OUTPUT)/floor $(OUTPUT)/identity_probe
 	$(Q)tests/e2e/run.sh
 
 $(OUTPUT)/loadgen: bench/loadgen.c | $(OUTPUT)
@@ -142,7 +142,7 @@ soak: synfin $(OUTPUT)/loadgen
 	$(Q)bench/soak.sh
 
 # the end-to-end suite with synfin built with ASan and UBSan
-e2e-san: $(OUTPUT)/scen $(OUTPUT)/loadgen $(OUTPUT)/floor
+e2e-san: $(OUTPUT)/scen $(OUTPUT)/loadgen $(OUTPUT)/floor $(OUTPUT)/identity_probe
 	$(Q)$(MAKE) --no-print-directory SAN=1 OUTPUT=$(OUTPUT)/san BINARY=$(OUTPUT)/san/synfin \
 		$(OUTPUT)/san/synfin
 	$(Q)SYNFIN=$(OUTPUT)/san/synfin E2E_OUT=$(OUTPUT)/e2e-san tests/e2e/run.sh
@@ -202,7 +202,7 @@ fuzz: $(patsubst %,$(OUTPUT)/fuzz_%,$(FUZZ_TARGETS))
 # A static synfin for other kernels (make vmtest), without the metrics endpoint
 static:
 	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/static CPPFLAGS_EXTRA=-DSF_NO_METRICS \
-		LDFLAGS=-static LIBS="-lbpf -lelf -lz -lzstd -lpthread -lm" \
+		LDFLAGS=-static LIBS="-lbpf -lelf -lz -lzstd -ljson-c -lpthread -lm" \
 		BINARY=$(OUTPUT)/static/synfin $(OUTPUT)/static/synfin
 
 # CO-RE on a second kernel: Debian's 6.1 under QEMU runs the trace scenarios

@@ -3,7 +3,7 @@
 # that is not installed yet. Does nothing when all is there.
 set -eu
 PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev pkg-config \
-libcmocka-dev tcpdump nftables iproute2 python3 python3-junitparser python3-yaml clang-format libclang-rt-14-dev libzstd-dev valgrind systemd"
+libcmocka-dev libjson-c-dev tcpdump nftables iproute2 python3 python3-junitparser python3-yaml clang-format libclang-rt-14-dev libzstd-dev valgrind systemd"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
