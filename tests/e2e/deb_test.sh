@@ -15,10 +15,11 @@ if dpkg-query -W -f '${Status}' synfin 2>/dev/null | grep -q installed; then
 	exit 1
 fi
 
-# the files a package could leave: everything but caches, logs and scratch
+# the files a package could leave: everything but caches, logs and scratch,
+# and dpkg's journal of whatever else is being installed meanwhile
 file_list() {
-	find -H /etc /usr /lib /var /opt /srv \
-		\( -path /var/cache -o -path /var/log -o -path /var/tmp -o -path /var/lib/apt \) -prune \
+	find -H /etc /usr /lib /var /opt /srv \( -path /var/cache -o -path /var/log -o -path /var/tmp \
+		-o -path /var/lib/apt -o -path /var/lib/dpkg/updates -o -path /var/lib/dpkg/tmp.ci \) -prune \
 		-o -print 2>/dev/null | sort -u
 }
 
