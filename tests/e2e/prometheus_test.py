@@ -251,6 +251,7 @@ def main():
         if not shutil.which(tool):
             print(f"FAIL: {tool} is not installed")
             return 1
+    os.makedirs(OUT, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="synfin-prometheus.")
     try:
         run(tmp)

@@ -19,6 +19,7 @@ import sys
 import tempfile
 
 SYNFIN, SCEN, OUT, MERMAID = sys.argv[1:5]
+SCEN = os.path.relpath(SCEN)  # as a CI job would write it, in the summary's command line
 SUMMARY = os.path.join(OUT, "summary.md")
 failures = 0
 
@@ -35,6 +36,8 @@ def synfin_check(expects, command):
     for e in expects:
         args += ["--expect", e]
     r = subprocess.run(args + ["--"] + command, capture_output=True, text=True, timeout=60)
+    # exit 1 is also a run that went wrong: that one says why on stderr
+    check("synfin check:" not in r.stderr, f"no error from synfin check {r.stderr.strip()}")
     return r.returncode
 
 
@@ -69,7 +72,8 @@ PAGE = """<!doctype html>
 <style>
 body { font-family: 'DejaVu Sans', sans-serif; font-size: 14px; margin: 16px; width: 900px; }
 table { border-collapse: collapse; } td, th { border: 1px solid #d0d7de; padding: 4px 10px; }
-code { background: #eff1f3; } pre { background: #f6f8fa; padding: 8px; white-space: pre-wrap; }
+code { background: #eff1f3; } pre { background: #f6f8fa; padding: 8px; line-height: 1.45; white-space: pre-wrap; }
+#status { background: none; color: #999; font-size: 11px; }
 </style>
 <script src="marked.umd.js"></script><script src="mermaid.min.js"></script>
 <script src="summary.js"></script>
@@ -79,7 +83,9 @@ code { background: #eff1f3; } pre { background: #f6f8fa; padding: 8px; white-spa
   const status = document.getElementById('status');
   try {
     mermaid.initialize({ startOnLoad: false, securityLevel: 'strict' });
-    document.getElementById('out').innerHTML = marked.parse(SUMMARY);
+    // #first: the first summary alone, for the README
+    const md = location.hash === '#first' ? SUMMARY.split(/^(?=### )/m)[0] : SUMMARY;
+    document.getElementById('out').innerHTML = marked.parse(md);
     const blocks = [...document.querySelectorAll('code.language-mermaid')];
     const drawn = [], errors = [];
     for (const [i, code] of blocks.entries()) {
@@ -109,11 +115,11 @@ CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disabl
             "--disable-sync", "--hide-scrollbars", "--virtual-time-budget=20000"]
 
 
-def chromium(page, *args):
+def chromium(page, *args, part=""):
     profile = tempfile.mkdtemp(prefix="synfin-chromium.")
     try:
         return subprocess.run(CHROMIUM + [f"--user-data-dir={profile}", *args,
-                                          "file://" + os.path.abspath(page)],
+                                          "file://" + os.path.abspath(page) + part],
                               capture_output=True, text=True, timeout=120)
     finally:
         shutil.rmtree(profile, ignore_errors=True)
@@ -127,9 +133,13 @@ def render(md):
         f.write("const SUMMARY = " + json.dumps(md) + ";\n")
     with open(page, "w") as f:
         f.write(PAGE)
-    dom = chromium(page, "--dump-dom")
+    return page_result(page)
+
+
+def page_result(page, part=""):
+    dom = chromium(page, "--dump-dom", part=part)
     m = re.search(r"RESULT (\{.*?\})</pre>", dom.stdout)
-    check(m is not None, "Chromium rendered the page")
+    check(m is not None, f"Chromium rendered the page{part}")
     if not m:
         print(dom.stderr[-2000:])
         return None
@@ -147,20 +157,25 @@ def check_render(md, result):
           f"segments in the summary {want}")
 
 
-def screenshot(height):
-    png = os.path.join(OUT, "summary.png")
+def screenshot(name, height, part=""):
+    png = os.path.join(OUT, name)
     r = chromium(os.path.join(OUT, "summary.html"), f"--screenshot={png}",
-                 f"--window-size=940,{height}")
-    check(r.returncode == 0 and os.path.exists(png) and os.path.getsize(png) > 10000, f"screenshot {png}")
+                 f"--window-size=940,{height}", part=part)
+    check(r.returncode == 0 and os.path.exists(png) and os.path.getsize(png) > 10000,
+          f"screenshot {png}")
 
 
 def main():
+    os.makedirs(OUT, exist_ok=True)
     md = make_summary()
     check_markdown(md)
     result = render(md)
     if result is not None:
         check_render(md, result)
-        screenshot(result.get("height", 4000))
+        screenshot("summary.png", result.get("height", 4000))
+        first = page_result(os.path.join(OUT, "summary.html"), "#first")
+        if first and not first.get("errors"):
+            screenshot("summary-first.png", first.get("height", 2000), "#first")
     return 1 if failures else 0
 
 
