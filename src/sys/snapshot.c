@@ -1,19 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "fdio.h"
 #include "loader.h"
+#include "parse.h"
 #include "snapshot.h"
 #include "snapshot.skel.h"
+
+#define KEEPALIVE_SYSCTL "/proc/sys/net/ipv4/tcp_keepalive_time"
 
 struct snapshot {
 	struct snapshot_bpf *skel;
 	struct bpf_link *link;
 };
+
+/* The socket iterator, BPF_TRACE_ITER for tcp (bpf_iter_tcp), came in Linux 5.9. */
+static int snapshot_supported(char *err, size_t errlen)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool have = vmlinux && btf__find_by_name_kind(vmlinux, "bpf_iter_tcp", BTF_KIND_FUNC) > 0;
+
+	btf__free(vmlinux);
+	if (have)
+		return 0;
+	snprintf(err, errlen, "kernel has no TCP socket iterator (iter/tcp, Linux 5.9 or later)");
+	return -ENOTSUP;
+}
 
 int snapshot__open(struct snapshot **out, bool verb, char *err, size_t errlen)
 {
@@ -21,6 +40,8 @@ int snapshot__open(struct snapshot **out, bool verb, char *err, size_t errlen)
 	int ret;
 
 	ret = sf_bpf_ready(verb, "reading sockets", err, errlen);
+	if (!ret)
+		ret = snapshot_supported(err, errlen);
 	if (ret)
 		return ret;
 	s = calloc(1, sizeof(*s));
@@ -48,13 +69,39 @@ cleanup:
 	return ret;
 }
 
+/*
+ * tcp_keepalive_time in seconds in the network namespace we are in, from which
+ * the iterator derives HZ (ns_hz() in bpf/snapshot.bpf.c); 0 if unreadable,
+ * which leaves ages unknown.
+ */
+static uint32_t keepalive_seconds(void)
+{
+	int fd = open(KEEPALIVE_SYSCTL, O_RDONLY | O_CLOEXEC);
+	char buf[32];
+	uint64_t v;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = sf_read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return sf_parse_u64(buf, UINT32_MAX, &v) ? 0 : (uint32_t)v;
+}
+
 int snapshot__read(struct snapshot *s, struct sf_sock_rec **recs, size_t *n, char *err,
 		   size_t errlen)
 {
 	size_t cap = 1024, len = 0;
 	char *buf = malloc(cap * sizeof(struct sf_sock_rec));
+	int fd, ret = 0;
+
+	s->skel->bss->keepalive_s = keepalive_seconds();
 	/* the iterator walks the network namespace we are in when it is created */
-	int fd = bpf_iter_create(bpf_link__fd(s->link)), ret = 0;
+	fd = bpf_iter_create(bpf_link__fd(s->link));
 
 	if (fd < 0) {
 		ret = -errno;
