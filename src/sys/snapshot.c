@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "caps.h"
 #include "fdio.h"
 #include "loader.h"
 #include "parse.h"
@@ -92,57 +93,70 @@ static uint32_t keepalive_seconds(void)
 	return sf_parse_u64(buf, UINT32_MAX, &v) ? 0 : (uint32_t)v;
 }
 
-int snapshot__read(struct snapshot *s, struct sf_sock_rec **recs, size_t *n, char *err,
-		   size_t errlen)
+/* A new pass of the iterator over the sockets of the namespace we are in now. */
+static int iter_start(struct snapshot *s, char *err, size_t errlen)
 {
-	size_t cap = 1024, len = 0;
-	char *buf = malloc(cap * sizeof(struct sf_sock_rec));
-	int fd, ret = 0;
+	int fd, ret;
 
 	s->skel->bss->keepalive_s = keepalive_seconds();
-	/* the iterator walks the network namespace we are in when it is created */
+	/* 5.10 refuses every bpf() call without CAP_BPF once unprivileged_bpf_disabled is set */
+	sf_caps_effective(true);
 	fd = bpf_iter_create(bpf_link__fd(s->link));
+	ret = fd < 0 ? -errno : fd;
+	sf_caps_effective(false);
+	if (ret < 0)
+		snprintf(err, errlen, "cannot start the socket iterator: %s", strerror(-ret));
+	return ret;
+}
 
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot start the socket iterator: %s", strerror(errno));
-		free(buf);
-		return ret;
-	}
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t r;
+/* Reads fd to its end into a growing malloc'd buffer: 0 or -errno. */
+static int read_records(int fd, char **out, size_t *outlen, char *err, size_t errlen)
+{
+	size_t cap = 1024 * sizeof(struct sf_sock_rec), len = 0;
+	char *buf = malloc(cap), *nb;
+	ssize_t r;
 
-		if (len == cap * sizeof(struct sf_sock_rec)) {
-			char *nb = realloc(buf, cap * 2 * sizeof(struct sf_sock_rec));
-
-			if (!nb) {
-				ret = -ENOMEM;
+	while (buf) {
+		if (len == cap) {
+			nb = realloc(buf, cap * 2);
+			if (!nb)
 				break;
-			}
 			buf = nb;
 			cap *= 2;
 		}
-		r = read(fd, buf + len, cap * sizeof(struct sf_sock_rec) - len);
+		r = read(fd, buf + len, cap - len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			ret = -errno;
+			r = -errno;
 			snprintf(err, errlen, "reading the socket iterator: %s", strerror(errno));
-			break;
+			free(buf);
+			return (int)r;
 		}
-		if (r == 0)
-			break;
+		if (r == 0) {
+			*out = buf;
+			*outlen = len;
+			return 0;
+		}
 		len += r;
 	}
+	free(buf);
+	return -ENOMEM;
+}
+
+int snapshot__read(struct snapshot *s, struct sf_sock_rec **recs, size_t *n, char *err,
+		   size_t errlen)
+{
+	int fd = iter_start(s, err, errlen), ret;
+	size_t len = 0;
+	char *buf = NULL;
+
+	if (fd < 0)
+		return fd;
+	ret = read_records(fd, &buf, &len, err, errlen);
 	close(fd);
-	if (ret) {
-		free(buf);
+	if (ret)
 		return ret;
-	}
 	*recs = (struct sf_sock_rec *)buf;
 	*n = len / sizeof(struct sf_sock_rec);
 	return 0;
