@@ -69,7 +69,10 @@ static __always_inline __u64 sock_cgroup_id(struct sock *sk, const bool direct)
  * ("trace: tcp: fully support trace_tcp_send_reset", Linux 6.10),
  * tcp_retransmit_skb with "tcp: trace retransmit failures in
  * tcp_retransmit_skb" (Fan Yu, July 2025: present in 6.18, absent from 6.12),
- * which left the class without events, so its type is gone from the BTF.
+ * which left the class without events, so its type is gone from the BTF. That
+ * change also made tcp_retransmit_skb fire for a retransmission that failed and
+ * sent nothing, with its error in a new last argument (err): earlier kernels
+ * fired only for those that went out.
  */
 struct trace_event_raw_tcp_event_sk_skb___old {
 	const void *skbaddr;
@@ -84,6 +87,7 @@ struct trace_event_raw_tcp_send_reset___new {
 struct trace_event_raw_tcp_retransmit_skb___new {
 	const void *skbaddr;
 	const void *skaddr;
+	int err;
 } __attribute__((preserve_access_index));
 
 static __always_inline struct sock *tp_send_reset_sk(void *ctx)
@@ -107,6 +111,17 @@ static __always_inline void tp_retransmit_args(void *ctx, struct sock **sk, stru
 		*sk = (struct sock *)BPF_CORE_READ(o, skaddr);
 		*skb = (struct sk_buff *)BPF_CORE_READ(o, skbaddr);
 	}
+}
+
+/* A tcp_retransmit_skb event for a retransmission that failed (6.18; see above). */
+static __always_inline bool retransmit_failed(void *ctx, const bool direct)
+{
+	if (!bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb___new))
+		return false;
+	/* tp_btf: the arguments are sk, skb, err */
+	if (direct)
+		return (int)((__u64 *)ctx)[2] != 0;
+	return BPF_CORE_READ((struct trace_event_raw_tcp_retransmit_skb___new *)ctx, err) != 0;
 }
 
 #endif

@@ -319,6 +319,8 @@ int BPF_PROG(btf_receive_reset, struct sock *sk)
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(btf_retransmit, struct sock *sk, struct sk_buff *skb)
 {
+	if (retransmit_failed(ctx, true))
+		return 0;
 	return handle_retrans(sk, skb, true);
 }
 
@@ -355,6 +357,8 @@ int tp_retransmit(void *ctx)
 	struct sk_buff *skb;
 	struct sock *sk;
 
+	if (retransmit_failed(ctx, false))
+		return 0;
 	tp_retransmit_args(ctx, &sk, &skb);
 	return handle_retrans(sk, skb, false);
 }

@@ -199,11 +199,32 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return t->fn(t->ctx, data);
 }
 
+/* The filters and the ring buffer's size, before load. */
+static int set_options(struct tracer_bpf *skel, const struct tracer_opts *o, char *err,
+		       size_t errlen)
+{
+	size_t size = o->ringbuf_size ? o->ringbuf_size : DEFAULT_RINGBUF;
+	int ret;
+
+	skel->rodata->targ_netns = o->netns;
+	skel->rodata->targ_cgroup = o->cgroup_id;
+	skel->rodata->targ_family = o->family;
+	skel->rodata->targ_port = o->port;
+	skel->rodata->targ_lport = o->lport;
+	skel->rodata->targ_rport = o->rport;
+	/* wake the reader well before the ring fills, whatever its size */
+	if (skel->rodata->wakeup_bytes > size / 4)
+		skel->rodata->wakeup_bytes = size / 4;
+	ret = bpf_map__set_max_entries(skel->maps.events, size);
+	if (ret)
+		snprintf(err, errlen, "invalid ring buffer size: %s", strerror(-ret));
+	return ret;
+}
+
 static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum tracer_attach attach,
 			const struct btf *vmlinux, char *err, size_t errlen)
 {
 	struct tracer_bpf *skel;
-	size_t size;
 	int ret;
 
 	skel = tracer_bpf__open();
@@ -212,22 +233,9 @@ static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum trac
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return ret;
 	}
-	skel->rodata->targ_netns = o->netns;
-	skel->rodata->targ_cgroup = o->cgroup_id;
-	skel->rodata->targ_family = o->family;
-	skel->rodata->targ_port = o->port;
-	skel->rodata->targ_lport = o->lport;
-	skel->rodata->targ_rport = o->rport;
-	size = o->ringbuf_size ? o->ringbuf_size : DEFAULT_RINGBUF;
-	/* wake the reader well before the ring fills, whatever its size */
-	if (skel->rodata->wakeup_bytes > size / 4)
-		skel->rodata->wakeup_bytes = size / 4;
-	ret = bpf_map__set_max_entries(skel->maps.events, size);
-	if (ret) {
-		snprintf(err, errlen, "invalid ring buffer size: %s", strerror(-ret));
-		goto cleanup;
-	}
-	ret = choose_programs(skel, attach, vmlinux, err, errlen);
+	ret = set_options(skel, o, err, errlen);
+	if (!ret)
+		ret = choose_programs(skel, attach, vmlinux, err, errlen);
 	if (ret)
 		goto cleanup;
 	/* without it, tp_btf reads the cookie if one was assigned, as tracepoint does */
