@@ -52,6 +52,11 @@ int tracer__lost(struct tracer *t, uint64_t *total);
  * privilege.
  */
 int tracer__missed(struct tracer *t, uint64_t *total);
+/*
+ * Stops tracing: no event is queued, lost or skipped after it, so the counts
+ * read next are final. What is queued can still be polled.
+ */
+void tracer__detach(struct tracer *t);
 const char *tracer__attach_name(const struct tracer *t);
 void tracer__close(struct tracer *t);
 

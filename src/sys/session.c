@@ -136,6 +136,8 @@ int session__finish(struct session *s, char *err, size_t errlen)
 	if (s->finished)
 		return 0;
 	s->finished = true;
+	/* nothing arrives after this, so the lost and missed totals below are final */
+	tracer__detach(s->tracer);
 	tracer__poll(s->tracer, 0);
 	now = sf_clock_ns(CLOCK_MONOTONIC);
 	check_lost(s, now);

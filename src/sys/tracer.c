@@ -395,6 +395,11 @@ int tracer__missed(struct tracer *t, uint64_t *total)
 	return 0;
 }
 
+void tracer__detach(struct tracer *t)
+{
+	tracer_bpf__detach(t->skel);
+}
+
 const char *tracer__attach_name(const struct tracer *t)
 {
 	return t->attach == TRACER_ATTACH_TP_BTF ? "tp_btf" : "tracepoint";
