@@ -22,11 +22,11 @@ const volatile __u16 targ_lport = 0;
 const volatile __u16 targ_rport = 0;
 
 /*
- * Wake the reader once per this much data queued, a power of two: a wakeup per
- * event costs more than the event. The reader also polls on a timer, so
- * nothing waits long.
+ * Wake the reader once per this much data queued, a power of two dividing the
+ * ring's size (the loader makes it half the ring): a wakeup per event costs
+ * more than the event. The reader also polls on a timer, so nothing waits long.
  */
-const volatile __u32 wakeup_bytes = 256 << 10;
+const volatile __u32 wakeup_bytes = 8 << 20;
 
 /*
  * bpf_get_socket_cookie() is callable from tracing programs since c5dbb89fc2ac
