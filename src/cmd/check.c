@@ -47,11 +47,13 @@ struct check {
 	char cgroup[512];
 	char cgroot[256];
 	char cgname[64];
+	/* the janitor's: the hierarchy it mounted, the cgroup and its parent held open */
 	bool cgroot_mounted;
-	/* the cgroup and its parent, held open so cleanup needs no mount and no privilege */
-	int cgfd;
+	bool cgmade;
 	int cgrootfd;
+	int cgfd; /* the cgroup, held open so ending what is in it needs no privilege */
 	struct spawn janitor;
+	struct sigaction sigpipe; /* as we started with it, for COMMAND */
 	/* the run */
 	struct spawn cmd;
 	struct session *sess;
@@ -203,6 +205,7 @@ static int check_root(const struct check *c)
 			 c->netns_new ? ", network namespaces" : "");
 }
 
+/* In the janitor: the cgroup, under a hierarchy it finds or mounts. */
 static int make_cgroup(struct check *c, char *err, size_t errlen)
 {
 	int ret = sf_cgroup2_root(c->cgroot, sizeof(c->cgroot), &c->cgroot_mounted);
@@ -212,7 +215,6 @@ static int make_cgroup(struct check *c, char *err, size_t errlen)
 			 strerror(-ret));
 		return ret;
 	}
-	snprintf(c->cgname, sizeof(c->cgname), "synfin-check.%d", (int)getpid());
 	snprintf(c->cgroup, sizeof(c->cgroup), "%s/%s", c->cgroot, c->cgname);
 	c->cgrootfd = open(c->cgroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c->cgrootfd < 0 || mkdirat(c->cgrootfd, c->cgname, 0755)) {
@@ -220,6 +222,7 @@ static int make_cgroup(struct check *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create cgroup %s: %s", c->cgroup, strerror(errno));
 		return ret;
 	}
+	c->cgmade = true;
 	c->cgfd = openat(c->cgrootfd, c->cgname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c->cgfd < 0) {
 		ret = -errno;
@@ -242,16 +245,16 @@ static int write_at(int dirfd, const char *name, const char *text)
 }
 
 /* Ends everything COMMAND left running, whatever user it became. */
-static void kill_cgroup(struct check *c)
+static void kill_cgroup(int cgfd)
 {
 	char line[32];
 	FILE *f;
 	int fd;
 
-	if (c->cgfd < 0 || !write_at(c->cgfd, "cgroup.kill", "1"))
+	if (cgfd < 0 || !write_at(cgfd, "cgroup.kill", "1"))
 		return;
 	/* before Linux 5.14: kill them one by one */
-	fd = openat(c->cgfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	fd = openat(cgfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
 	f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	while (f && fgets(line, sizeof(line), f))
 		kill(atoi(line), SIGKILL);
@@ -261,60 +264,74 @@ static void kill_cgroup(struct check *c)
 		close(fd);
 }
 
+/* In the janitor: what is in the cgroup dies, then the cgroup and any mount go. */
 static void remove_cgroup(struct check *c)
 {
-	kill_cgroup(c);
-	if (c->cgfd >= 0) {
-		close(c->cgfd);
-		c->cgfd = -1;
-		for (int i = 0;
-		     i < 100 && unlinkat(c->cgrootfd, c->cgname, AT_REMOVEDIR) && errno == EBUSY;
-		     i++)
-			usleep(10000);
-	}
-	if (c->cgrootfd >= 0) {
-		close(c->cgrootfd);
-		c->cgrootfd = -1;
+	/* killed processes leave the cgroup as they exit: 10 s for the slowest */
+	for (int i = 0; c->cgmade && i < 1000; i++) {
+		kill_cgroup(c->cgfd);
+		if (!unlinkat(c->cgrootfd, c->cgname, AT_REMOVEDIR) || errno != EBUSY)
+			break;
+		usleep(10000);
 	}
 	if (c->cgroot_mounted) {
 		umount2(c->cgroot, MNT_DETACH);
 		rmdir(c->cgroot);
-		c->cgroot_mounted = false;
 	}
 }
 
+/* What the janitor reports once the cgroup is there: 0 and its path, or -errno and why. */
+struct janitor_report {
+	int ret;
+	char text[600];
+};
+
 /*
- * Removing the cgroup takes privileges we drop (the hierarchy's root is mode
- * 555): a process forked first keeps them and does it once "go" closes, when
- * we end or are gone however we went.
+ * The cgroup is made, and removed, by a process of its own: removing it takes
+ * privileges we drop (the hierarchy's root is mode 555), and it must go however
+ * we end, killed at any instant included. The janitor keeps its privileges,
+ * ignores the signals sent to our process group, and removes the cgroup once
+ * "go" closes: when we end or are gone.
  */
 static int janitor_main(void *ctx, int go, int report)
 {
-	(void)report;
-	/* Ctrl-C reaches the whole process group: this one waits for the pipe */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
+	struct check *c = ctx;
+	struct janitor_report rep = { 0 };
+
+	rep.ret = make_cgroup(c, rep.text, sizeof(rep.text));
+	if (!rep.ret)
+		snprintf(rep.text, sizeof(rep.text), "%s", c->cgroup);
+	sf_write_full(report, &rep, sizeof(rep));
 	spawn_await_close(go);
-	remove_cgroup(ctx);
+	remove_cgroup(c);
 	return 0;
 }
 
 static int prepare_cgroup(struct check *c)
 {
+	struct janitor_report rep = { 0 };
 	char err[600];
 
-	if (make_cgroup(c, err, sizeof(err)) ||
-	    spawn__start(&c->janitor, janitor_main, c, err, sizeof(err)))
+	snprintf(c->cgname, sizeof(c->cgname), "synfin-check.%d", (int)getpid());
+	if (spawn__start_as(&c->janitor, SPAWN_GUARD, janitor_main, c, err, sizeof(err)))
 		return cli_error(CMD, "%s", err);
+	if (spawn__read(&c->janitor, NULL, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+		return cli_error(CMD, "the cgroup's helper ended before making it");
+	if (rep.ret)
+		return cli_error(CMD, "%s", rep.text);
+	snprintf(c->cgroup, sizeof(c->cgroup), "%.*s", (int)sizeof(c->cgroup) - 1, rep.text);
+	c->cgfd = open(c->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->cgfd < 0)
+		return cli_error(CMD, "cannot open cgroup %s: %s", c->cgroup, strerror(errno));
 	return 0;
 }
 
 static void end_cgroup(struct check *c)
 {
-	if (c->janitor.pid > 0)
-		spawn__wait(&c->janitor);
-	else
-		remove_cgroup(c);
+	if (c->cgfd >= 0)
+		close(c->cgfd);
+	c->cgfd = -1;
+	spawn__wait(&c->janitor);
 }
 
 /*
@@ -329,7 +346,7 @@ static int command_main(void *ctx, int go, int report)
 
 	/* the janitor must see our parent's end of its pipe close, not wait for ours */
 	close(c->janitor.go);
-	setpgid(0, 0);
+	sigaction(SIGPIPE, &c->sigpipe, NULL);
 	if (c->netns_new)
 		e = -sf_enter_new_netns(err, sizeof(err));
 	if (!e) {
@@ -349,7 +366,7 @@ static int start_command(struct check *c)
 	ssize_t n;
 	int e = 0, ret;
 
-	if (spawn__start(&c->cmd, command_main, c, err, sizeof(err)))
+	if (spawn__start_as(&c->cmd, SPAWN_TIED, command_main, c, err, sizeof(err)))
 		return cli_error(CMD, "%s", err);
 	n = spawn__read(&c->cmd, NULL, &e, sizeof(e));
 	if (n != (ssize_t)sizeof(e) || e)
@@ -367,7 +384,7 @@ static void end_command(struct check *c)
 {
 	if (c->cmd.pid > 0 && !c->cmd.reaped) {
 		kill(-c->cmd.pid, SIGKILL);
-		kill_cgroup(c);
+		kill_cgroup(c->cgfd);
 	}
 	spawn__wait(&c->cmd);
 }
@@ -462,7 +479,7 @@ static void await_command(struct check *c)
 	}
 	if (ret != -EINTR && ret != -ETIMEDOUT)
 		return;
-	kill_cgroup(c);
+	kill_cgroup(c->cgfd);
 	spawn__wait(&c->cmd);
 	if (ret == -EINTR)
 		set_status(c, "interrupted");
@@ -478,8 +495,10 @@ static int run_command(struct check *c)
 	char err[600];
 	int e = 0;
 
-	/* not before: COMMAND must not inherit an ignored SIGPIPE */
-	cli_signals();
+	if (cli_stop) {
+		cli_error(CMD, "interrupted before COMMAND started");
+		return SF_EXIT_COMMAND;
+	}
 	c->start_ns = sf_clock_ns(CLOCK_MONOTONIC);
 	if (spawn__go(&c->cmd) || spawn__read(&c->cmd, NULL, &e, sizeof(e)) == (ssize_t)sizeof(e))
 		set_status(c, "could not be run: %s", strerror(e ? e : EIO));
@@ -546,8 +565,12 @@ static void check_free(struct check *c)
 int cmd_check(int argc, char **argv)
 {
 	struct check c = { .cgfd = -1, .cgrootfd = -1 };
-	int ret = parse_args(&c, argc, argv);
+	int ret;
 
+	/* interrupted at any instant, we end what we started; COMMAND gets SIGPIPE back */
+	sigaction(SIGPIPE, NULL, &c.sigpipe);
+	cli_signals();
+	ret = parse_args(&c, argc, argv);
 	if (!ret)
 		ret = check_root(&c);
 	if (!ret)

@@ -8,7 +8,8 @@ SYNFIN=$(realpath "${SYNFIN:-./synfin}")
 SCEN=$(realpath "${SCEN:-build/scen}")
 OUT=${OUT:-build/e2e/attacks}
 NOBODY=${NOBODY:-nobody}
-ATTACKS="symlink-record symlink-junit foreign-record netns-not-a-namespace killed-recording escape-names"
+ATTACKS="symlink-record symlink-junit foreign-record netns-not-a-namespace killed-recording escape-names
+	interrupted-check"
 
 as_nobody() { setpriv --reuid="$NOBODY" --regid=nogroup --clear-groups "$@"; }
 
@@ -121,6 +122,64 @@ attack_escape-names() {
 	wait "$EVIL_PID" 2>/dev/null
 	ip netns del "$ns"
 	for v in lines states ladder snapshot watch; do clean_text "$OUT/$v.out" "$v"; done
+}
+
+# Every process whose environment carries this run's mark: check, its helpers, COMMAND and its children.
+marked() { grep -lsx -z "SF_ATTACK_MARK=$1" /proc/[0-9]*/environ | cut -d/ -f3; }
+
+# The BPF links not in IDS_BEFORE that no process, or only one of ours, holds.
+stranded_links() { # IDS_BEFORE MARK
+	local id holders
+	for id in $(bpftool link show 2>/dev/null | sed -n 's/^\([0-9]*\): .*/\1/p'); do
+		grep -qx "$id" <<<"$1" && continue
+		holders=$(grep -rlsx "link_id:[[:space:]]*$id" /proc/[0-9]*/fdinfo | cut -d/ -f3 | sort -u)
+		bpftool link show id "$id" >/dev/null 2>&1 || continue
+		if [ -z "$holders" ] || grep -qxF -f <(marked "$2") <<<"$holders"; then echo "$id"; fi
+	done
+}
+
+# One check, sent SIG after DELAY seconds to its whole process group (as Ctrl-C
+# or a CI runner does; -SIG: to its process alone): once it is gone, nothing of
+# it may stay behind. Run with
+# job control on, so that the check has a process group of its own from the start
+# and SIGINT as it comes, not ignored as in a script's background.
+interrupt_check() { # SIG DELAY N
+	local mark=int-$$-$3 cgroot pid left
+	cgroot=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	set -- "$@" "--settle" 0
+	[ $(($3 % 2)) = 1 ] && set -- "$@" --netns-new
+	SF_ATTACK_MARK=$mark "$SYNFIN" check "${@:4}" --expect 'count>=0' -- \
+		sh -c 'sleep 1000 & sleep 1000' >/dev/null 2>&1 &
+	pid=$!
+	sleep "$2"
+	if [ "${1:0:1}" = - ]; then kill "$1" "$pid"; else kill -"$1" -- -"$pid"; fi
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	kill -0 "$pid" 2>/dev/null && echo "SIG$1 after $2 s: check did not end" && kill -9 "$pid"
+	wait "$pid"
+	for _ in $(seq 60); do
+		left=$(marked "$mark")
+		[ -z "$left" ] && [ ! -e "$cgroot/synfin-check.$pid" ] && return 0
+		sleep 0.05
+	done
+	[ -n "$left" ] && echo "SIG$1 after $2 s: left $(ps -o pid=,args= -p "${left//$'\n'/,}" | tr '\n' ';')"
+	[ -e "$cgroot/synfin-check.$pid" ] && echo "SIG$1 after $2 s: left $cgroot/synfin-check.$pid"
+	kill -9 $left 2>/dev/null
+	rmdir "$cgroot/synfin-check.$pid" 2>/dev/null
+}
+
+# check interrupted at 31 instants of its start (0 to 150 ms) by SIGINT, SIGTERM
+# and SIGKILL to its group, and at 16 by SIGKILL to it alone, leaves no process,
+# no cgroup and no BPF link behind
+attack_interrupted-check() {
+	local links sig ms n=0
+	links=$(bpftool link show 2>/dev/null | sed -n 's/^\([0-9]*\): .*/\1/p')
+	for sig in INT TERM KILL -KILL; do
+		for ms in $(seq 0 $((${#sig} == 5 ? 10 : 5)) 150); do
+			n=$((n + 1))
+			(set -m && interrupt_check "$sig" "$(printf '0.%03d' "$ms")" "$n") 2>/dev/null
+		done
+	done
+	for id in $(stranded_links "$links" "int-$$-.*"); do echo "BPF link $id left behind"; done
 }
 
 if [ "${1:-}" = --list ]; then
