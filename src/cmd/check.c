@@ -31,11 +31,14 @@
 
 #define CMD "check"
 #define MAX_WAIT_NS (7ull * 86400 * SF_NS_PER_S)
+/* an expectation file's bounds */
+#define EXPECT_FILE_MAX (1024 * 1024) /* as said in the error */
+#define EXPECT_LINE_MAX 1024 /* as said in the error */
 
 struct check {
 	/* the options */
 	struct expect *x;
-	size_t nx;
+	size_t nx, capx;
 	const char *junit_path;
 	uint64_t settle_ns;
 	uint64_t timeout_ns; /* 0: none */
@@ -61,7 +64,7 @@ struct check {
 	struct lc_vec lcs;
 	uint64_t start_ns;
 	const char *cmd_status; /* NULL while COMMAND has not failed */
-	char status_text[128];
+	char status_text[640];
 };
 
 static const char check_usage[] =
@@ -87,12 +90,18 @@ static const char check_usage[] =
 
 static int add_expect(struct check *c, const char *text, const char *where)
 {
-	struct expect *nx = realloc(c->x, (c->nx + 1) * sizeof(*nx));
 	char err[600];
 
-	if (!nx)
-		return cli_error(CMD, "out of memory");
-	c->x = nx;
+	/* doubling: a file of many lines is read in linear time */
+	if (c->nx == c->capx) {
+		size_t cap = c->capx ? 2 * c->capx : 16;
+		struct expect *nx = realloc(c->x, cap * sizeof(*nx));
+
+		if (!nx)
+			return cli_error(CMD, "out of memory");
+		c->x = nx;
+		c->capx = cap;
+	}
 	if (expect_parse(text, &c->x[c->nx], err, sizeof(err))) {
 		cli_error(CMD, "%s%s%s", where ? where : "", where ? ": " : "", err);
 		return SF_EXIT_USAGE;
@@ -101,31 +110,73 @@ static int add_expect(struct check *c, const char *text, const char *where)
 	return 0;
 }
 
-static int read_expect_file(struct check *c, const char *path)
+/* One line of an expectation file, len bytes at p: 0 or an exit status. */
+static int add_expect_line(struct check *c, const char *path, int lineno, const char *p, size_t len)
 {
-	char line[1024], where[600];
-	FILE *f = fopen(path, "r");
-	int ret = 0, lineno = 0;
+	char line[EXPECT_LINE_MAX + 1], where[600], *q = line;
 
-	if (!f) {
-		cli_error(CMD, "--expect-file %s: %s", path, strerror(errno));
+	if (len > EXPECT_LINE_MAX || memchr(p, 0, len)) {
+		cli_error(CMD, "%s:%d: %s", path, lineno,
+			  len > EXPECT_LINE_MAX ? "longer than 1024 bytes" :
+						  "a NUL byte in the line");
 		return SF_EXIT_USAGE;
 	}
-	while (!ret && fgets(line, sizeof(line), f)) {
-		char *hash = strchr(line, '#'), *p = line;
+	memcpy(line, p, len);
+	line[len] = 0;
+	line[strcspn(line, "#\r")] = 0;
+	q += strspn(q, " \t");
+	if (!*q)
+		return 0;
+	snprintf(where, sizeof(where), "%s:%d", path, lineno);
+	return add_expect(c, q, where);
+}
 
-		lineno++;
-		if (hash)
-			*hash = 0;
-		line[strcspn(line, "\r\n")] = 0;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			continue;
-		snprintf(where, sizeof(where), "%s:%d", path, lineno);
-		ret = add_expect(c, p, where);
+/* Reads up to EXPECT_FILE_MAX bytes of path into buf: the count, or -1 after the error. */
+static ssize_t read_bounded(const char *path, char *buf)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st)) {
+		cli_error(CMD, "--expect-file %s: %s", path, strerror(errno));
+		n = -1;
+	} else if (S_ISDIR(st.st_mode)) {
+		cli_error(CMD, "--expect-file %s: a directory, not a file", path);
+		n = -1;
+	} else {
+		/* one more than allowed, to tell a file at the limit from one past it */
+		n = sf_read_full(fd, buf, EXPECT_FILE_MAX + 1);
+		if (n < 0)
+			cli_error(CMD, "--expect-file %s: %s", path, strerror((int)-n));
+		else if (n > EXPECT_FILE_MAX)
+			cli_error(CMD, "--expect-file %s: larger than 1 MiB", path);
+		if (n < 0 || n > EXPECT_FILE_MAX)
+			n = -1;
 	}
-	fclose(f);
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+/* An expectation a line; /dev/zero or a huge file is refused, not read forever. */
+static int read_expect_file(struct check *c, const char *path)
+{
+	char *buf = malloc(EXPECT_FILE_MAX + 1);
+	ssize_t n = buf ? read_bounded(path, buf) : -1;
+	int ret = n < 0 ? SF_EXIT_USAGE : 0, lineno = 0;
+
+	if (!buf)
+		ret = cli_error(CMD, "out of memory");
+	for (const char *p = buf, *end = buf + (n > 0 ? n : 0); !ret && p < end;) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+
+		if (!eol)
+			eol = end;
+		ret = add_expect_line(c, path, ++lineno, p, (size_t)(eol - p));
+		p = eol + 1;
+	}
+	free(buf);
 	return ret;
 }
 
@@ -489,6 +540,19 @@ static void await_command(struct check *c)
 			   (double)c->timeout_ns / SF_NS_PER_S);
 }
 
+/*
+ * The tracer follows the cgroup by its id: once COMMAND moved out and removed
+ * it, nothing it did was traced, and 0 endpoints must not pass unsaid.
+ */
+static void check_cgroup(struct check *c)
+{
+	struct stat st;
+
+	if (!c->cmd_status && fstatat(c->cgfd, "cgroup.procs", &st, 0))
+		set_status(c, "removed its cgroup %s as it ran: what it did after was not traced",
+			   c->cgroup);
+}
+
 /* Lets COMMAND run and traces it, then while its connections finish closing. */
 static int run_command(struct check *c)
 {
@@ -504,6 +568,7 @@ static int run_command(struct check *c)
 		set_status(c, "could not be run: %s", strerror(e ? e : EIO));
 	else
 		await_command(c);
+	check_cgroup(c);
 	/* what is still open after --settle is reported as open */
 	session__settle(c->sess, 0, sf_clock_ns(CLOCK_MONOTONIC) + c->settle_ns, &cli_stop);
 	if (session__finish(c->sess, err, sizeof(err)))
