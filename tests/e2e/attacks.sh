@@ -9,7 +9,7 @@ SCEN=$(realpath "${SCEN:-build/scen}")
 OUT=${OUT:-build/e2e/attacks}
 NOBODY=${NOBODY:-nobody}
 ATTACKS="symlink-record symlink-junit foreign-record netns-not-a-namespace killed-recording escape-names
-	interrupted-check"
+	interrupted-check only-bpf-caps"
 
 as_nobody() { setpriv --reuid="$NOBODY" --regid=nogroup --clear-groups "$@"; }
 
@@ -180,6 +180,26 @@ attack_interrupted-check() {
 		done
 	done
 	for id in $(stranded_links "$links" "int-$$-.*"); do echo "BPF link $id left behind"; done
+}
+
+# Given only CAP_BPF and CAP_PERFMON (a container's grant), synfin still runs and
+# drops them all: snapshot -p, whose owner capabilities were not given, included.
+attack_only-bpf-caps() {
+	local caps pid status
+	caps() { setpriv --bounding-set=-all,+bpf,+perfmon "$@"; }
+	caps "$SYNFIN" snapshot -p >/dev/null 2>"$OUT/snapshot.err" ||
+		{ echo "snapshot -p with CAP_BPF+CAP_PERFMON failed:"; cat "$OUT/snapshot.err"; }
+	caps "$SYNFIN" watch --once --alert 'close_wait>0' >/dev/null 2>"$OUT/watch.err"
+	[ $? -le 3 ] || { echo "watch --alert with CAP_BPF+CAP_PERFMON failed:"; cat "$OUT/watch.err"; }
+	rm -f "$OUT/trace.err"
+	setpriv --bounding-set=-all,+bpf,+perfmon "$SYNFIN" trace --duration 3 >/dev/null \
+		2>"$OUT/trace.err" &
+	pid=$!
+	for _ in $(seq 100); do grep -q "tracing TCP" "$OUT/trace.err" && break; sleep 0.1; done
+	status=$(grep -E '^(CapEff|CapPrm|NoNewPrivs)' "/proc/$pid/status" | tr -s '\t\n' ' ')
+	wait $pid || { echo "trace with CAP_BPF+CAP_PERFMON failed:"; cat "$OUT/trace.err"; }
+	[ "$status" = "CapPrm: 0000000000000000 CapEff: 0000000000000000 NoNewPrivs: 1 " ] ||
+		echo "trace with CAP_BPF+CAP_PERFMON kept: $status"
 }
 
 if [ "${1:-}" = --list ]; then
