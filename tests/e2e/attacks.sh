@@ -9,7 +9,7 @@ SCEN=$(realpath "${SCEN:-build/scen}")
 OUT=${OUT:-build/e2e/attacks}
 NOBODY=${NOBODY:-nobody}
 ATTACKS="symlink-record symlink-junit foreign-record netns-not-a-namespace killed-recording escape-names
-	interrupted-check only-bpf-caps"
+	interrupted-check only-bpf-caps absurd-durations"
 
 as_nobody() { setpriv --reuid="$NOBODY" --regid=nogroup --clear-groups "$@"; }
 
@@ -200,6 +200,25 @@ attack_only-bpf-caps() {
 	wait $pid || { echo "trace with CAP_BPF+CAP_PERFMON failed:"; cat "$OUT/trace.err"; }
 	[ "$status" = "CapPrm: 0000000000000000 CapEff: 0000000000000000 NoNewPrivs: 1 " ] ||
 		echo "trace with CAP_BPF+CAP_PERFMON kept: $status"
+}
+
+# NaN, infinity, a sign or a duration too short to count: refused with the option named
+attack_absurd-durations() {
+	local cmd opt v rc extra
+	for cmd in "trace --duration" "watch --interval" "watch --snapshot-interval" \
+		"watch --duration" "check --settle" "check --timeout"; do
+		for v in nan inf -1 1e400 0.0000001; do
+			[ "$v" = 0.0000001 ] && [ "$cmd" = "check --settle" ] && continue
+			opt=${cmd#* }
+			extra=()
+			[ "${cmd%% *}" = check ] && extra=(--expect 'count>=0' -- true)
+			# shellcheck disable=SC2086 # the command and its option
+			timeout 5 "$SYNFIN" $cmd "$v" "${extra[@]}" >/dev/null 2>"$OUT/err"
+			rc=$?
+			[ $rc = 2 ] && grep -qF -e "$opt '$v'" -e "$opt $v " "$OUT/err" ||
+				{ echo "synfin $cmd $v: exit $rc:"; cat "$OUT/err"; }
+		done
+	done
 }
 
 if [ "${1:-}" = --list ]; then
