@@ -104,39 +104,52 @@ static void evict_oldest(struct metrics *m, const struct conn *keep)
 		cut(oldest);
 }
 
-/* MHD_OPTION_NOTIFY_CONNECTION: called before MHD closes the socket, under which we stop. */
+/* A new connection joins the list; past SOFT_LIMIT, the longest waiting one goes. */
+static struct conn *conn_add(struct metrics *m, struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct conn *c = info ? calloc(1, sizeof(*c)) : NULL;
+
+	if (!c)
+		return NULL;
+	c->fd = info->connect_fd;
+	c->waiting_since = now_ns();
+	pthread_mutex_lock(&m->conns_lock);
+	c->prev = m->conns.prev;
+	c->next = &m->conns;
+	c->prev->next = c;
+	m->conns.prev = c;
+	if (++m->nconns > SOFT_LIMIT)
+		evict_oldest(m, c);
+	pthread_mutex_unlock(&m->conns_lock);
+	return c;
+}
+
+/*
+ * MHD_OPTION_NOTIFY_CONNECTION. MHD tells of a close before it closes the
+ * socket: off the list, under conns_lock, its fd is never shut down again, so
+ * the number reused by a later connection is safe from us.
+ */
 static void on_connection(void *cls, struct MHD_Connection *mc, void **ctx,
 			  enum MHD_ConnectionNotificationCode code)
 {
-	const union MHD_ConnectionInfo *info;
 	struct metrics *m = cls;
 	struct conn *c = *ctx;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		info = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
-		c = info ? calloc(1, sizeof(*c)) : NULL;
-		if (!c)
-			return;
-		c->fd = info->connect_fd;
-		c->waiting_since = now_ns();
-		pthread_mutex_lock(&m->conns_lock);
-		c->prev = m->conns.prev;
-		c->next = &m->conns;
-		c->prev->next = c;
-		m->conns.prev = c;
-		if (++m->nconns > SOFT_LIMIT)
-			evict_oldest(m, c);
-		pthread_mutex_unlock(&m->conns_lock);
-		*ctx = c;
-	} else if (c) {
-		pthread_mutex_lock(&m->conns_lock);
-		c->prev->next = c->next;
-		c->next->prev = c->prev;
-		m->nconns--;
-		pthread_mutex_unlock(&m->conns_lock);
-		free(c);
-		*ctx = NULL;
+		*ctx = conn_add(m, mc);
+		return;
 	}
+	if (!c)
+		return;
+	pthread_mutex_lock(&m->conns_lock);
+	c->prev->next = c->next;
+	c->next->prev = c->prev;
+	m->nconns--;
+	pthread_mutex_unlock(&m->conns_lock);
+	free(c);
+	*ctx = NULL;
 }
 
 /* Marks the connection's wait for headers as begun (at) or over (0). */
