@@ -374,6 +374,12 @@ report_case cli $?
 ns_case daemonset "$PYTHON" tests/e2e/daemonset_test.py "$(realpath "$SYNFIN")" README.md
 report_case daemonset $?
 
+# who owns a socket: real cgroups named as the kubelet, containerd, CRI-O, Docker
+# and systemd name them, runtime metadata under a --host-root, network namespaces
+mkdir -p "$OUT/identity"
+"$PYTHON" tests/e2e/identity_test.py "${IDENTITY_PROBE:-build/identity_probe}" >"$OUT/identity/result" 2>&1
+report_case identity $?
+
 # a hostile local user, a cancelled job, a killed tracer: tests/e2e/attacks.sh
 for attack in $(tests/e2e/attacks.sh --list); do
 	mkdir -p "$OUT/attack-$attack"
@@ -381,6 +387,34 @@ for attack in $(tests/e2e/attacks.sh --list); do
 		>"$OUT/attack-$attack/result" 2>&1 && [ ! -s "$OUT/attack-$attack/result" ]
 	report_case "attack-$attack" $?
 done
+
+# The ecosystem: the alerting rules under promtool; a real Prometheus scraping
+# watch, with every dashboard query; the check --summary Mermaid drawn by
+# Chromium (mermaid from npm); the shell completions; the Debian package
+# installed and purged. The last two fail on any output.
+ecosystem_tests() {
+	local out
+	out=$(realpath "$OUT")
+	mkdir -p "$OUT/promtool" "$OUT/completions" "$OUT/deb"
+	tests/e2e/promtool_test.sh >"$OUT/promtool/result" 2>&1
+	report_case promtool $?
+	ns_case prometheus "$PYTHON" tests/e2e/prometheus_test.py "$(realpath "$SYNFIN")" "$out/prometheus"
+	report_case prometheus $?
+	if tests/e2e/mermaid/install.sh build/mermaid >"$OUT/npm.log" 2>&1; then
+		ns_case summary-mermaid "$PYTHON" tests/e2e/summary_test.py "$(realpath "$SYNFIN")" \
+			"$(realpath "$SCEN")" "$out/summary-mermaid" "$(realpath build/mermaid)"
+		report_case summary-mermaid $?
+	else
+		mkdir -p "$OUT/summary-mermaid" && cp "$OUT/npm.log" "$OUT/summary-mermaid/result"
+		report_case summary-mermaid 1
+	fi
+	tests/e2e/completions_test.sh "$SYNFIN" "$OUT/completions" >"$OUT/completions/result" 2>&1 &&
+		[ ! -s "$OUT/completions/result" ]
+	report_case completions $?
+	tests/e2e/deb_test.sh "$OUT/deb" >"$OUT/deb/result" 2>&1 && [ ! -s "$OUT/deb/result" ]
+	report_case deb $?
+}
+ecosystem_tests
 
 # the bench still runs (100 connections, no figures judged)
 mkdir -p "$OUT/bench"
