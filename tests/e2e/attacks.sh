@@ -195,7 +195,7 @@ attack_only-bpf-caps() {
 	setpriv --bounding-set=-all,+bpf,+perfmon "$SYNFIN" trace --duration 3 >/dev/null \
 		2>"$OUT/trace.err" &
 	pid=$!
-	for _ in $(seq 100); do grep -q "tracing TCP" "$OUT/trace.err" && break; sleep 0.1; done
+	for _ in $(seq 100); do grep -qs "tracing TCP" "$OUT/trace.err" && break; sleep 0.1; done
 	status=$(grep -E '^(CapEff|CapPrm|NoNewPrivs)' "/proc/$pid/status" | tr -s '\t\n' ' ')
 	wait $pid || { echo "trace with CAP_BPF+CAP_PERFMON failed:"; cat "$OUT/trace.err"; }
 	[ "$status" = "CapPrm: 0000000000000000 CapEff: 0000000000000000 NoNewPrivs: 1 " ] ||
