@@ -472,6 +472,7 @@ static int watch_live(struct wrun *r)
 	/* the tracer first, then the snapshot: nothing falls between the two */
 	if (session__open(&r->sess, &so, err, sizeof(err)) ||
 	    sf_drop_privileges(kept_caps(r), err, sizeof(err)) ||
+	    (r->metrics && metrics__serve(r->metrics, err, sizeof(err))) ||
 	    take_snapshot(r, err, sizeof(err)))
 		return cli_error("watch", "%s", err);
 	now = sf_clock_ns(CLOCK_MONOTONIC);

@@ -22,6 +22,14 @@ int metrics__start(struct metrics **out, const char *addr, const char *web_confi
 	return -ENOTSUP;
 }
 
+int metrics__serve(struct metrics *m, char *err, size_t errlen)
+{
+	(void)m;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
 int metrics__publish(struct metrics *m, const char *text, size_t len)
 {
 	(void)m;
@@ -37,6 +45,7 @@ void metrics__stop(struct metrics *m)
 #else
 #include <microhttpd.h>
 #include <time.h>
+#include "caps.h"
 #include "clock.h"
 #include "webconfig.h"
 
@@ -68,6 +77,7 @@ struct metrics {
 	pthread_mutex_t lock;
 	char *text;
 	size_t len;
+	char addr[128]; /* as given, for errors */
 	struct web_config wc;
 	bool tls;
 	/* the guard: every connection, and the thread that ends the slow ones */
@@ -345,17 +355,33 @@ static int start_daemon(struct metrics *m, const char *addr, char *err, size_t e
 	};
 	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | (m->tls ? MHD_USE_TLS : 0);
 
-	if (m->tls && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
-		snprintf(err, errlen, "--web-config: this libmicrohttpd has no TLS");
-		return -ENOTSUP;
-	}
 	m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, m, MHD_OPTION_ARRAY, ops,
 				  MHD_OPTION_END);
 	if (!m->mhd) {
-		snprintf(err, errlen, "cannot start the metrics server on %s%s", addr,
-			 m->tls ? " (is the key the certificate's?)" : "");
+		snprintf(err, errlen, "cannot start the metrics server on %s", addr);
 		return -EIO;
 	}
+	return 0;
+}
+
+/* The certificate and key, tried at once (no thread, no socket) so a mismatch is a usage error. */
+static int check_tls(struct metrics *m, const char *path, char *err, size_t errlen)
+{
+	struct MHD_Daemon *d;
+
+	if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+		snprintf(err, errlen, "--web-config %s: this libmicrohttpd has no TLS", path);
+		return -ENOTSUP;
+	}
+	d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, handle, m,
+			     MHD_OPTION_HTTPS_MEM_CERT, m->wc.cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+			     m->wc.key_pem, MHD_OPTION_END);
+	if (!d) {
+		snprintf(err, errlen,
+			 "--web-config %s: the key is not the certificate's, or not PEM", path);
+		return -EINVAL;
+	}
+	MHD_stop_daemon(d);
 	return 0;
 }
 
@@ -372,25 +398,62 @@ int metrics__start(struct metrics **out, const char *addr, const char *web_confi
 	pthread_mutex_init(&m->conns_lock, NULL);
 	pthread_cond_init(&m->wake, NULL);
 	m->conns.next = m->conns.prev = &m->conns;
+	snprintf(m->addr, sizeof(m->addr), "%s", addr);
 	ret = web_config ? web_config__load(&m->wc, web_config, err, errlen) : 0;
 	m->tls = m->wc.cert_pem != NULL;
+	if (!ret && m->tls)
+		ret = check_tls(m, web_config, err, errlen);
 	if (!ret)
 		ret = listen_on(m, addr, err, errlen);
-	if (!ret) {
-		ret = -pthread_create(&m->guard, NULL, guard_main, m);
-		if (ret)
-			snprintf(err, errlen, "cannot start the metrics server: %s",
-				 strerror(-ret));
-	}
-	m->guarding = !ret;
-	if (!ret)
-		ret = start_daemon(m, addr, err, errlen);
 	if (ret) {
 		metrics__stop(m);
 		return ret;
 	}
 	*out = m;
 	return 0;
+}
+
+struct launch {
+	struct metrics *m;
+	char *err;
+	size_t errlen;
+	int ret;
+};
+
+/*
+ * The thread that creates the serving ones, which inherit its capabilities:
+ * it gives up all of its own first, whatever the command keeps for itself.
+ */
+static void *launch_main(void *arg)
+{
+	struct launch *l = arg;
+	struct metrics *m = l->m;
+
+	l->ret = sf_drop_privileges(0, l->err, l->errlen);
+	if (!l->ret) {
+		l->ret = -pthread_create(&m->guard, NULL, guard_main, m);
+		if (l->ret)
+			snprintf(l->err, l->errlen, "cannot start the metrics server: %s",
+				 strerror(-l->ret));
+	}
+	m->guarding = !l->ret;
+	if (!l->ret)
+		l->ret = start_daemon(m, m->addr, l->err, l->errlen);
+	return NULL;
+}
+
+int metrics__serve(struct metrics *m, char *err, size_t errlen)
+{
+	struct launch l = { m, err, errlen, 0 };
+	pthread_t t;
+	int ret = -pthread_create(&t, NULL, launch_main, &l);
+
+	if (ret) {
+		snprintf(err, errlen, "cannot start the metrics server: %s", strerror(-ret));
+		return ret;
+	}
+	pthread_join(t, NULL);
+	return l.ret;
 }
 
 int metrics__publish(struct metrics *m, const char *text, size_t len)

@@ -20,6 +20,13 @@ struct metrics;
  */
 int metrics__start(struct metrics **out, const char *addr, const char *web_config, char *err,
 		   size_t errlen);
+/*
+ * Starts answering on the socket metrics__start() bound. Call it after
+ * sf_drop_privileges(): capabilities belong to threads, and the threads that
+ * serve the network are created here, with none at all (not even what the
+ * command keeps). 0, or -errno with one line in err.
+ */
+int metrics__serve(struct metrics *m, char *err, size_t errlen);
 int metrics__publish(struct metrics *m, const char *text, size_t len);
 void metrics__stop(struct metrics *m);
 

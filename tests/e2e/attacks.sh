@@ -9,7 +9,7 @@ SCEN=$(realpath "${SCEN:-build/scen}")
 OUT=${OUT:-build/e2e/attacks}
 NOBODY=${NOBODY:-nobody}
 ATTACKS="symlink-record symlink-junit foreign-record netns-not-a-namespace killed-recording escape-names
-	interrupted-check only-bpf-caps absurd-durations"
+	interrupted-check only-bpf-caps absurd-durations metrics-thread-caps"
 
 as_nobody() { setpriv --reuid="$NOBODY" --regid=nogroup --clear-groups "$@"; }
 
@@ -219,6 +219,31 @@ attack_absurd-durations() {
 				{ echo "synfin $cmd $v: exit $rc:"; cat "$OUT/err"; }
 		done
 	done
+}
+
+# Capabilities belong to threads: the ones that answer the network (libmicrohttpd's,
+# and the guard against slow clients) hold none, even when watch keeps two for /proc.
+attack_metrics-thread-caps() {
+	local pid main=0 t caps
+	"$SYNFIN" watch --metrics 127.0.0.1:19412 --alert 'close_wait>100' --duration 5 \
+		>/dev/null 2>"$OUT/watch.err" &
+	pid=$!
+	# serving once its metrics are there
+	for _ in $(seq 40); do
+		curl -s --max-time 1 http://127.0.0.1:19412/metrics | grep -q synfin_ && break
+		sleep 0.1
+	done
+	for t in /proc/"$pid"/task/*; do
+		caps=$(grep -E '^(CapPrm|CapEff|NoNewPrivs)' "$t/status" | tr -s '\t\n' ' ')
+		if [ "${t##*/}" = "$pid" ]; then
+			main=1
+		elif [ "$caps" != "CapPrm: 0000000000000000 CapEff: 0000000000000000 NoNewPrivs: 1 " ]; then
+			echo "thread ${t##*/} of watch --metrics holds: $caps"
+		fi
+	done
+	[ "$(ls "/proc/$pid/task" | wc -l)" -ge 3 ] || echo "watch --metrics has no serving threads"
+	wait $pid || { echo "watch --metrics failed:"; cat "$OUT/watch.err"; }
+	[ $main = 1 ] || echo "watch --metrics was not seen running"
 }
 
 if [ "${1:-}" = --list ]; then
