@@ -14,7 +14,7 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -DSYNFIN_VERSION='"$(VERSION)"' -D_GNU_SOURCE $(CPPFLAGS_EXTRA)
 BINARY ?= synfin
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
-LIBS := $(LIBBPF_LIBS) -lmicrohttpd -ljson-c -lpthread -lm
+LIBS := $(LIBBPF_LIBS) -lmicrohttpd -ljson-c -lyaml -lcrypt -lpthread -lm
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined

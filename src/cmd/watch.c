@@ -53,6 +53,8 @@ static const char watch_usage[] =
 	"  --metrics ADDR:PORT     serve Prometheus metrics at /metrics (a bare PORT binds\n"
 	"                          127.0.0.1)\n"
 	"  --metrics-ports N       ports with their own label (default 50), the rest 'other'\n"
+	"  --web-config FILE       TLS and basic authentication for --metrics, in the\n"
+	"                          Prometheus exporter toolkit's format\n"
 	"  --json                  JSON Lines\n"
 	"  --duration TIME         stop after this long (500ms, 30s, 5m)\n"
 	"  -v, --verbose           show libbpf's messages\n";
@@ -60,6 +62,7 @@ static const char watch_usage[] =
 struct watch_opts {
 	const char *netns;
 	const char *metrics_addr;
+	const char *web_config;
 	const char *exec_cmd;
 	struct alert_rule *rules;
 	size_t nrules;
@@ -155,6 +158,9 @@ static int parse_opt(struct watch_opts *o, int c, const char *arg)
 	case 'm':
 		o->metrics_addr = arg;
 		break;
+	case 'W':
+		o->web_config = arg;
+		break;
 	case 'o':
 		o->once = true;
 		break;
@@ -181,6 +187,7 @@ static int watch_parse(struct watch_opts *o, int argc, char **argv)
 		{ "once", no_argument, NULL, 'o' },
 		{ "metrics", required_argument, NULL, 'm' },
 		{ "metrics-ports", required_argument, NULL, 'M' },
+		{ "web-config", required_argument, NULL, 'W' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -383,7 +390,10 @@ static int watch_setup(struct wrun *r)
 
 	r->tty = isatty(STDOUT_FILENO) && !r->o.json && !r->o.once;
 	r->realtime_offset = sf_realtime_offset_ns();
-	if (r->o.metrics_addr && metrics__start(&r->metrics, r->o.metrics_addr, err, sizeof(err)))
+	if (r->o.web_config && !r->o.metrics_addr)
+		return setup_error("--web-config needs --metrics");
+	if (r->o.metrics_addr &&
+	    metrics__start(&r->metrics, r->o.metrics_addr, r->o.web_config, err, sizeof(err)))
 		return setup_error(err);
 	if (stat(ns, &nst)) {
 		snprintf(err, sizeof(err), "--netns %s: %s", ns, strerror(errno));
@@ -465,6 +475,7 @@ static int watch_live(struct wrun *r)
 	/* the tracer first, then the snapshot: nothing falls between the two */
 	if (session__open(&r->sess, &so, err, sizeof(err)) ||
 	    sf_drop_privileges(kept_caps(r), err, sizeof(err)) ||
+	    (r->metrics && metrics__serve(r->metrics, err, sizeof(err))) ||
 	    take_snapshot(r, err, sizeof(err)))
 		return cli_error("watch", "%s", err);
 	now = sf_clock_ns(CLOCK_MONOTONIC);

@@ -226,6 +226,10 @@ ns_case() {
 ns_case watch "$PYTHON" tests/e2e/watch_test.py "$(realpath "$SYNFIN")"
 report_case watch $?
 
+# the metrics endpoint: TLS and a password (--web-config), pipelining, slowloris
+ns_case metrics "$PYTHON" tests/e2e/metrics_test.py "$(realpath "$SYNFIN")"
+report_case metrics $?
+
 # least privilege: while tracing, no capability is left and no_new_privs is set;
 # SIGTERM ends it cleanly and no BPF link stays behind
 priv_test() {
