@@ -2,8 +2,8 @@
 # /init of make vmtest's VMs (busybox sh; the initramfs is the whole system).
 # Puts the static synfin through every check this kernel allows and prints one
 # line per check, "VMTEST ok NAME" or "VMTEST FAIL NAME: the error line", with
-# the outputs of failed checks after it as "VMTEST | ..." lines, then
-# "VMTEST DONE". No kernel config file is readable here, as in most containers.
+# the outputs of failed checks after it as "VMTEST | ..." lines (and a failed
+# repro's recording as "VMTEST sfr NAME ..." lines), then "VMTEST DONE". No kernel config file is readable here, as in most containers.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 T=/tmp/vmtest
 TW_PORT=7001 # sockhold: N TIME_WAIT here
@@ -222,13 +222,20 @@ check_no_btf() {
 	fi
 }
 
+# recording NAME FILE: a failed check's events, base64 on the console, which
+# vmtest.sh decodes into NAME.sfr beside the log for synfin replay
+recording() {
+	[ -s "$2" ] && base64 "$2" | sed "s#^#VMTEST sfr $1 #"
+}
+
 # repro NAME [OPTION]: the scenario played and checked by synfin itself
 check_repro() {
 	local name="repro-$1${2:+$2}"
-	if sf "$name" repro "$@" --json -v; then
+	if sf "$name" repro "$@" --json -v --record "$T/$name.sfr"; then
 		pass "$name"
 	else
 		fail "$name" "$(why "$name")" "$T/$name.err" "$T/$name.out"
+		recording "$name" "$T/$name.sfr"
 	fi
 }
 
