@@ -73,7 +73,8 @@ static int read_sockets(const struct snapshot_opts *o, struct snapshot **snap,
 
 	if (snapshot__open(snap, o->verbose, err, sizeof(err)) ||
 	    (o->netns && sf_enter_netns(o->netns, err, sizeof(err))) ||
-	    sf_drop_privileges(o->procs ? PROCMAP_CAPS : 0, err, sizeof(err)) ||
+	    sf_drop_privileges((o->procs ? PROCMAP_CAPS : 0) | snapshot__caps_needed(*snap), err,
+			       sizeof(err)) ||
 	    snapshot__read(*snap, recs, n, err, sizeof(err)))
 		return cli_error("snapshot", "%s", err);
 	return 0;

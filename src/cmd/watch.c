@@ -411,10 +411,13 @@ static int watch_setup(struct wrun *r)
 	return 0;
 }
 
-/* Alerts and --by process name owners from /proc: only they keep a capability. */
+/*
+ * Alerts and --by process name owners from /proc; and on kernels that refuse
+ * any bpf() without CAP_BPF, each snapshot needs it: only these keep a capability.
+ */
 static uint64_t kept_caps(const struct wrun *r)
 {
-	return r->o.by_process || r->o.nrules ? PROCMAP_CAPS : 0;
+	return (r->o.by_process || r->o.nrules ? PROCMAP_CAPS : 0) | snapshot__caps_needed(r->snap);
 }
 
 /* --once: one snapshot, the alerts judged at once; exit 3 when one fired. */

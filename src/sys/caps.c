@@ -54,3 +54,21 @@ void sf_caps_effective(bool raise)
 		data[i].effective = raise ? data[i].permitted : 0;
 	syscall(SYS_capset, &hdr, data);
 }
+
+int sf_caps_probe(uint64_t caps, int (*fn)(void *ctx), void *ctx)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct saved[2], data[2];
+	int ret;
+
+	if (syscall(SYS_capget, &hdr, saved))
+		return -errno;
+	memcpy(data, saved, sizeof(data));
+	data[0].effective &= ~(uint32_t)caps;
+	data[1].effective &= ~(uint32_t)(caps >> 32);
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	ret = fn(ctx);
+	syscall(SYS_capset, &hdr, saved);
+	return ret;
+}

@@ -19,5 +19,11 @@
 int sf_drop_privileges(uint64_t keep, char *err, size_t errlen);
 /* Raises the kept capabilities, or lowers them; does nothing before the drop. */
 void sf_caps_effective(bool raise);
+/*
+ * Runs fn with the capabilities in caps out of the effective set, as they will
+ * be after the drop, then puts them back: to ask the kernel, before dropping,
+ * what it will refuse without them. Returns what fn returns.
+ */
+int sf_caps_probe(uint64_t caps, int (*fn)(void *ctx), void *ctx);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -107,6 +108,24 @@ static int iter_start(struct snapshot *s, char *err, size_t errlen)
 	if (ret < 0)
 		snprintf(err, errlen, "cannot start the socket iterator: %s", strerror(-ret));
 	return ret;
+}
+
+static int try_iter(void *ctx)
+{
+	struct snapshot *s = ctx;
+	int fd = bpf_iter_create(bpf_link__fd(s->link));
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+uint64_t snapshot__caps_needed(struct snapshot *s)
+{
+	uint64_t bpf_caps = SF_CAP(CAP_BPF) | SF_CAP(CAP_SYS_ADMIN);
+
+	return sf_caps_probe(bpf_caps, try_iter, s) == -EPERM ? SF_CAP(CAP_BPF) : 0;
 }
 
 /* Reads fd to its end into a growing malloc'd buffer: 0 or -errno. */
