@@ -7,7 +7,7 @@
 #include "view.h"
 
 #define LADDER_W 50
-#define MAX_WAVES (3 + SF_MAX_WAVES)
+#define MAX_WAVES (SF_MAX_OPEN + SF_MAX_WAVES)
 
 struct row {
 	const struct sf_wave *w; /* from the left endpoint's point of view */
@@ -178,6 +178,18 @@ static void print_rows(FILE *out, const struct ladder *l, const struct sf_lifecy
 	}
 }
 
+/* Why it ended, as the side that ended it knows: of a reset, the RST's sender. */
+static void print_reason(FILE *out, const struct sf_lifecycle *a, const struct sf_lifecycle *b)
+{
+	const struct sf_lifecycle *who = b && a->closer == SF_CLOSER_PEER ? b : a;
+	uint8_t r = who->reason;
+
+	if (!r && b && a->closer == SF_CLOSER_BOTH)
+		r = b->reason;
+	if (sf_reason_name(r))
+		fprintf(out, ", reason: %s", sf_reason_name(r));
+}
+
 static void print_close(FILE *out, const struct sf_lifecycle *a, const struct sf_lifecycle *b)
 {
 	fprintf(out, "  close: %s, closer: %s", sf_close_label(a), sf_closer_name(a->closer));
@@ -186,6 +198,7 @@ static void print_close(FILE *out, const struct sf_lifecycle *a, const struct sf
 			a->closer == SF_CLOSER_LOCAL ? sf_role_name(a->role) :
 			a->closer == SF_CLOSER_PEER  ? sf_role_name(b->role) :
 						       "two sides");
+	print_reason(out, a, b);
 	fprintf(out, ", TIME_WAIT: %s",
 		a->time_wait && b && b->time_wait ? "both" :
 		a->time_wait			  ? sf_role_name(a->role) :
