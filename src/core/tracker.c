@@ -507,6 +507,10 @@ static void open_server(struct sf_lifecycle *lc, const struct conn *c, uint64_t 
 
 	set_wave(&w[0], SF_DIR_IN, SF_TH_SYN, c->peer_isn, 0, 0, SF_TCP_SYN_RECV, syn);
 	set_wave(&w[1], SF_DIR_OUT, SF_TH_SYN | SF_TH_ACK, c->isn, 1, next, SF_TCP_SYN_RECV, syn);
+	lc->nopen = 2;
+	/* a Fast Open child may end before the handshake completes */
+	if (c->state == SF_TCP_SYN_RECV)
+		return;
 	set_wave(&w[2], SF_DIR_IN, SF_TH_ACK, next, 1, c->isn + 1, SF_TCP_ESTABLISHED, est);
 	lc->nopen = 3;
 }
@@ -522,6 +526,9 @@ static void open_simultaneous(struct sf_lifecycle *lc, const struct conn *c, uin
 	set_wave(&w[1], SF_DIR_IN, SF_TH_SYN, c->peer_isn, 0, 0, SF_TCP_SYN_RECV, syn);
 	set_wave(&w[2], SF_DIR_OUT, SF_TH_SYN | SF_TH_ACK, c->isn, 1, c->peer_isn + 1,
 		 SF_TCP_SYN_RECV, syn);
+	lc->nopen = 3;
+	if (c->state == SF_TCP_SYN_RECV)
+		return;
 	set_wave(&w[3], SF_DIR_IN, SF_TH_SYN | SF_TH_ACK, c->peer_isn, 1, c->isn + 1,
 		 SF_TCP_ESTABLISHED, est);
 	lc->nopen = 4;
@@ -1021,7 +1028,12 @@ static void classify_unopened(struct conn *c, const struct sf_event *e, struct v
 		v->close = rst_in ? SF_CLOSE_REFUSED : SF_CLOSE_ABORTED;
 		v->closer = rst_in ? SF_CLOSER_PEER : SF_CLOSER_LOCAL;
 		v->reason = rst_in ? SF_REASON_PEER_RESET : SF_REASON_NONE;
-	} else if (c->have & (HAVE_RST_IN | HAVE_RST_OUT)) {
+		return;
+	}
+	/* a full socket in SYN_RECV (Fast Open, simultaneous open) knows both ISNs */
+	if (!(c->gaps & SF_GAP_MIDLIFE) && e->snd_una)
+		note_isns(c, e);
+	if (c->have & (HAVE_RST_IN | HAVE_RST_OUT)) {
 		classify_reset(c, v);
 	} else {
 		v->close = SF_CLOSE_ABORTED;
