@@ -900,10 +900,11 @@ static int run_syn_timeout(struct scen_ctx *c, struct scenario_out *out)
 	(void)out;
 	if (fd < 0)
 		return fail(c, "socket: %s", strerror(errno));
+	/* dropped on the way in: tcpdump sees the SYNs */
 	snprintf(rule, sizeof(rule), "tcp dport %u drop", c->port);
 	ret = sockopt(c, fd, IPPROTO_TCP, TCP_SYNCNT, 1, "TCP_SYNCNT");
 	if (!ret)
-		ret = nft_add(c, "output", rule);
+		ret = nft_add(c, "input", rule);
 	if (!ret)
 		ret = connect_start(c, fd, c->port);
 	if (!ret)
