@@ -234,6 +234,11 @@ ns_case() {
 	return $rc
 }
 
+# software synfin was not written with: nginx, redis and memcached with their own
+# clients, every endpoint against tcpdump (packages: scripts/install-deps.sh)
+ns_case thirdparty "$PYTHON" tests/e2e/thirdparty_test.py "$(realpath "$SYNFIN")" "$OUT/thirdparty"
+report_case thirdparty $?
+
 # synfin snapshot and watch: buildup before start, alerts, metrics, bad input
 ns_case watch "$PYTHON" tests/e2e/watch_test.py "$(realpath "$SYNFIN")"
 report_case watch $?
