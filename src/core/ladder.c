@@ -235,6 +235,30 @@ static void print_endpoint_notes(FILE *out, const struct sf_lifecycle *e)
 		fprintf(out, "  note: the %s existed before tracing began\n", role);
 }
 
+/* An RTT in ms, "-" before the first sample. */
+static void fmt_rtt(char *buf, size_t len, uint32_t us)
+{
+	if (us)
+		snprintf(buf, len, "%.3f ms", us / 1000.0);
+	else
+		snprintf(buf, len, "-");
+}
+
+/* How the endpoint fared, as the kernel counted at its close (format 2 recordings on). */
+static void print_health(FILE *out, const struct sf_lifecycle *e)
+{
+	char srtt[32], min[32];
+
+	if (!e->health || e->alive)
+		return;
+	fmt_rtt(srtt, sizeof(srtt), e->srtt_us);
+	fmt_rtt(min, sizeof(min), e->min_rtt_us);
+	fprintf(out,
+		"  health: the %s: srtt %s, min_rtt %s, %" PRIu32 " segment(s) sent again, %" PRIu64
+		" bytes sent, %" PRIu64 " received\n",
+		sf_role_name(e->role), srtt, min, e->retrans, e->bytes_sent, e->bytes_received);
+}
+
 static void print_notes(FILE *out, const struct sf_lifecycle *a, const struct sf_lifecycle *b)
 {
 	if (a->fw2_handoff || (b && b->fw2_handoff))
@@ -245,6 +269,9 @@ static void print_notes(FILE *out, const struct sf_lifecycle *a, const struct sf
 	print_endpoint_notes(out, a);
 	if (b)
 		print_endpoint_notes(out, b);
+	print_health(out, a);
+	if (b)
+		print_health(out, b);
 }
 
 void sf_ladder_print(FILE *out, const char *ts, const struct sf_lifecycle *a,

@@ -691,6 +691,13 @@ static void lifecycle_counters(struct sf_lifecycle *lc, const struct sf_event *l
 	lc->segs_out = last->segs_out;
 	lc->bytes_received = last->bytes_received;
 	lc->bytes_acked = last->bytes_acked;
+	lc->srtt_us = last->srtt_us >> 3;
+	if (!(last->xflags & SF_X_FACTS))
+		return;
+	lc->health = true;
+	lc->min_rtt_us = last->min_rtt_us;
+	lc->retrans = last->total_retrans;
+	lc->bytes_sent = last->bytes_sent;
 }
 
 /* The paired endpoint's state now, 0 when it has ended. */
@@ -979,6 +986,12 @@ static void note_rst_answer(struct conn *c, const struct sf_event *e, uint8_t re
 	c->reason = reason;
 }
 
+/* The kernel's own account of the end, in the CLOSE event (format 2 on). */
+static bool has_facts(const struct sf_event *e)
+{
+	return e->xflags & SF_X_FACTS;
+}
+
 /*
  * Data that arrives in FIN_WAIT1/2 after this side shut its receiving half
  * (close(), shutdown(SHUT_RD)) makes the kernel reset the connection (RFC 1122
@@ -1001,17 +1014,85 @@ static bool aborted_on_data(const struct conn *c, const struct sf_event *e)
  */
 static bool listener_closed(const struct conn *c, const struct sf_event *e)
 {
-	return c->role == SF_ROLE_SERVER && !c->sock_ino && !(e->flags & SF_F_PROC) &&
-	       (e->oldstate == SF_TCP_ESTABLISHED || e->oldstate == SF_TCP_CLOSE_WAIT);
+	unsigned int old = e->oldstate;
+
+	if (c->role != SF_ROLE_SERVER || c->sock_ino || e->flags & SF_F_PROC)
+		return false;
+	if (old == SF_TCP_ESTABLISHED || old == SF_TCP_CLOSE_WAIT)
+		return !has_facts(e) || !e->sk_err;
+	/* a Fast Open child, taken out of SYN_RECV: only sk_err tells from a timeout */
+	return old == SF_TCP_SYN_RECV && has_facts(e) && !e->sk_err;
 }
 
-static void classify_reset(const struct conn *c, struct verdict *v)
+/*
+ * A timer gave up: tcp_write_err() sets sk_err to ETIMEDOUT, or to the soft
+ * error an ICMP left. ECONNABORTED is tcp_abort() (ss -K): no timer.
+ */
+static bool timed_out(const struct sf_event *e)
+{
+	return has_facts(e) && e->sk_err && e->sk_err != ECONNABORTED;
+}
+
+static uint8_t timeout_reason(const struct sf_event *e)
+{
+	if (e->oldstate == SF_TCP_SYN_SENT)
+		return SF_REASON_SYN_TIMEOUT;
+	if (e->oldstate == SF_TCP_SYN_RECV)
+		return SF_REASON_SYNACK_TIMEOUT;
+	return e->xflags & SF_X_USER_TIMEOUT ? SF_REASON_USER_TIMEOUT :
+					       SF_REASON_RETRANSMIT_TIMEOUT;
+}
+
+/*
+ * Why we sent a RST before CLOSE, when no call of ours says: the keepalive
+ * timer sends one and then gives up (sk_err set); the FIN_WAIT2 timer of an
+ * orphan sends one instead of handing it to a mini-socket.
+ */
+static uint8_t timer_rst_reason(const struct sf_event *e)
+{
+	if (!has_facts(e) || e->flags & SF_F_PROC)
+		return SF_REASON_NONE;
+	if (e->sk_err == ETIMEDOUT)
+		return SF_REASON_KEEPALIVE_TIMEOUT;
+	if (!e->sk_err && e->oldstate == SF_TCP_FIN_WAIT2 && e->flags & SF_F_ORPHAN)
+		return SF_REASON_FIN_WAIT2_TIMEOUT;
+	return SF_REASON_NONE;
+}
+
+static void classify_reset(const struct conn *c, const struct sf_event *e, struct verdict *v)
 {
 	bool in = c->have & HAVE_RST_IN, out = c->have & HAVE_RST_OUT;
 
 	v->close = SF_CLOSE_RESET;
 	v->closer = in && out ? SF_CLOSER_BOTH : in ? SF_CLOSER_PEER : SF_CLOSER_LOCAL;
-	v->reason = out && c->reason ? c->reason : in ? SF_REASON_PEER_RESET : SF_REASON_NONE;
+	if (out && c->reason)
+		v->reason = c->reason;
+	else if (out && !in)
+		v->reason = timer_rst_reason(e);
+	else if (in)
+		v->reason = SF_REASON_PEER_RESET;
+}
+
+/*
+ * A SYN answered by a RST, or an ICMP port unreachable (sk_err ECONNREFUSED
+ * without a RST), was refused. A timeout sets ETIMEDOUT; another ICMP error
+ * ends the connect too, or stays as the soft error a later timeout reports:
+ * its reason is not known.
+ */
+static void classify_syn_sent(const struct conn *c, const struct sf_event *e, struct verdict *v)
+{
+	bool icmp = !(c->have & HAVE_RST_IN) && has_facts(e) && e->sk_err == ECONNREFUSED;
+
+	if (c->have & HAVE_RST_IN || icmp) {
+		v->close = SF_CLOSE_REFUSED;
+		v->closer = SF_CLOSER_PEER;
+		v->reason = icmp ? SF_REASON_PORT_UNREACHABLE : SF_REASON_PEER_RESET;
+		return;
+	}
+	v->close = SF_CLOSE_ABORTED;
+	v->closer = SF_CLOSER_LOCAL;
+	if (has_facts(e) && e->sk_err == ETIMEDOUT)
+		v->reason = SF_REASON_SYN_TIMEOUT;
 }
 
 /*
@@ -1020,24 +1101,25 @@ static void classify_reset(const struct conn *c, struct verdict *v)
  */
 static void classify_unopened(struct conn *c, const struct sf_event *e, struct verdict *v)
 {
-	bool rst_in = c->have & HAVE_RST_IN;
-
 	if (e->oldstate == SF_TCP_SYN_SENT) {
 		c->isn = e->snd_una;
 		c->have |= HAVE_SYN;
-		v->close = rst_in ? SF_CLOSE_REFUSED : SF_CLOSE_ABORTED;
-		v->closer = rst_in ? SF_CLOSER_PEER : SF_CLOSER_LOCAL;
-		v->reason = rst_in ? SF_REASON_PEER_RESET : SF_REASON_NONE;
+		classify_syn_sent(c, e, v);
 		return;
 	}
 	/* a full socket in SYN_RECV (Fast Open, simultaneous open) knows both ISNs */
 	if (!(c->gaps & SF_GAP_MIDLIFE) && e->snd_una)
 		note_isns(c, e);
 	if (c->have & (HAVE_RST_IN | HAVE_RST_OUT)) {
-		classify_reset(c, v);
+		classify_reset(c, e, v);
+	} else if (listener_closed(c, e)) {
+		note_rst_out(c, e, SF_REASON_LISTENER_CLOSED);
+		classify_reset(c, e, v);
 	} else {
 		v->close = SF_CLOSE_ABORTED;
 		v->closer = SF_CLOSER_LOCAL;
+		if (timed_out(e))
+			v->reason = timeout_reason(e);
 	}
 }
 
@@ -1064,11 +1146,29 @@ static bool saw_close(struct conn *c, uint32_t need)
 	return false;
 }
 
+/*
+ * TCP_LINGER2 < 0: no FIN_WAIT2 at all. close() in FIN_WAIT2 moves to CLOSE and
+ * sends a RST; an orphan whose FIN is acknowledged is done at once and answers
+ * that ACK with a RST.
+ */
+static void no_fin_wait2(struct conn *c, const struct sf_event *e, struct verdict *v)
+{
+	if (e->flags & SF_F_PROC)
+		note_rst_out(c, e, SF_REASON_FIN_WAIT2_TIMEOUT);
+	else
+		note_rst_answer(c, e, SF_REASON_FIN_WAIT2_TIMEOUT);
+	classify_reset(c, e, v);
+}
+
 static void classify_fin_wait2(struct conn *c, const struct sf_event *e, struct verdict *v)
 {
 	if (!(e->flags & SF_F_FIN_IN) && aborted_on_data(c, e)) {
 		note_rst_answer(c, e, SF_REASON_ABORT_ON_DATA);
-		classify_reset(c, v);
+		classify_reset(c, e, v);
+		return;
+	}
+	if (!(e->flags & SF_F_FIN_IN) && has_facts(e) && e->xflags & SF_X_LINGER2_NEG) {
+		no_fin_wait2(c, e, v);
 		return;
 	}
 	if (!saw_close(c, HAVE_FIN_OUT | HAVE_ACK_IN))
@@ -1098,10 +1198,30 @@ static void classify_last_ack(struct conn *c, const struct sf_event *e, struct v
 		return;
 	v->closer = c->closer;
 	v->half_close = c->have & HAVE_HALF;
-	if (e->snd_una != c->fin_out_seq + 1)
+	if (e->snd_una != c->fin_out_seq + 1) {
 		v->close = SF_CLOSE_ABORTED; /* our FIN was never acknowledged */
-	else
+		if (timed_out(e))
+			v->reason = timeout_reason(e);
+	} else
 		v->close = c->have & HAVE_ACK_OUT ? SF_CLOSE_FOUR_WAY : SF_CLOSE_THREE_WAY;
+}
+
+/*
+ * No FIN exchange finished and no RST came first: a timer gave up (sk_err
+ * set), or tcp_disconnect() (connect(AF_UNSPEC)) moved to CLOSE and sends a
+ * RST after, where tcp_need_reset() says so.
+ */
+static void classify_gave_up(struct conn *c, const struct sf_event *e, struct verdict *v)
+{
+	if (has_facts(e) && !e->sk_err && e->flags & SF_F_PROC && need_reset(e->oldstate)) {
+		note_rst_out(c, e, SF_REASON_NONE);
+		classify_reset(c, e, v);
+		return;
+	}
+	v->close = SF_CLOSE_ABORTED;
+	v->closer = SF_CLOSER_LOCAL;
+	if (timed_out(e))
+		v->reason = timeout_reason(e);
 }
 
 /* From a synchronized state, with no RST seen before the CLOSE. */
@@ -1114,6 +1234,11 @@ static void classify_ending(struct conn *c, const struct sf_event *e, struct ver
 	case SF_TCP_CLOSING:
 		if (!saw_close(c, HAVE_FIN_OUT | HAVE_CLOSING))
 			return;
+		if (timed_out(e)) {
+			/* our FIN was never acknowledged: no TIME_WAIT */
+			classify_gave_up(c, e, v);
+			return;
+		}
 		v->close = SF_CLOSE_SIMULTANEOUS;
 		v->closer = SF_CLOSER_BOTH;
 		v->time_wait = true;
@@ -1124,12 +1249,10 @@ static void classify_ending(struct conn *c, const struct sf_event *e, struct ver
 	default:
 		if (listener_closed(c, e)) {
 			note_rst_out(c, e, SF_REASON_LISTENER_CLOSED);
-			classify_reset(c, v);
+			classify_reset(c, e, v);
 			return;
 		}
-		/* no FIN exchange finished and no RST: the kernel gave up (timeout) */
-		v->close = SF_CLOSE_ABORTED;
-		v->closer = SF_CLOSER_LOCAL;
+		classify_gave_up(c, e, v);
 		return;
 	}
 }
@@ -1141,7 +1264,7 @@ static void classify(struct conn *c, const struct sf_event *e, struct verdict *v
 	if (e->oldstate == SF_TCP_SYN_SENT || e->oldstate == SF_TCP_SYN_RECV)
 		classify_unopened(c, e, v);
 	else if (c->have & (HAVE_RST_IN | HAVE_RST_OUT))
-		classify_reset(c, v);
+		classify_reset(c, e, v);
 	else
 		classify_ending(c, e, v);
 }

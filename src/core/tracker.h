@@ -146,6 +146,12 @@ struct sf_lifecycle {
 	uint64_t bytes_acked;
 	uint16_t retrans_syn;
 	uint16_t retrans_fin;
+	/* health at the close, as the kernel counts it; the last three when health */
+	uint32_t srtt_us;
+	bool health;
+	uint32_t min_rtt_us;
+	uint32_t retrans; /* every segment sent again (SYN-ACKs of the request too) */
+	uint64_t bytes_sent;
 };
 
 /* One state transition, resolved to its endpoint (for the --states view). */

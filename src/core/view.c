@@ -364,14 +364,18 @@ static char *put_hops(char *p, const struct sf_lifecycle *lc)
 /* The tcp_sock counters at the close: none while it lives. */
 static char *put_counters(char *p, const struct sf_lifecycle *lc)
 {
-	bool ended = !lc->alive;
+	bool ended = !lc->alive, health = ended && lc->health;
 
 	PUT_KOPT(p, "segs_in", ended, lc->segs_in);
 	PUT_KOPT(p, "segs_out", ended, lc->segs_out);
 	PUT_KOPT(p, "bytes_received", ended, lc->bytes_received);
 	PUT_KOPT(p, "bytes_acked", ended, lc->bytes_acked);
+	PUT_KOPT(p, "bytes_sent", health, lc->bytes_sent);
 	PUT_KU64(p, "retrans_syn", lc->retrans_syn);
 	PUT_KU64(p, "retrans_fin", lc->retrans_fin);
+	PUT_KOPT(p, "retrans", health, lc->retrans);
+	PUT_KOPT(p, "srtt_us", ended && lc->srtt_us, lc->srtt_us);
+	PUT_KOPT(p, "min_rtt_us", health && lc->min_rtt_us, lc->min_rtt_us);
 	return p;
 }
 

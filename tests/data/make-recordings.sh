@@ -84,7 +84,7 @@ old_recordings() {
 new_recording() { # NAME
 	case $1 in
 	shutdown-close | abort-on-data | listener-closed | fastopen | simultaneous-open | \
-		unread-data)
+		unread-data | user-timeout | syn-timeout | keepalive-timeout)
 		start "$1.sfr"
 		ip netns exec $NS build/scen "$1" 9200
 		stop
@@ -104,7 +104,8 @@ new_recording() { # NAME
 if [ $# = 0 ]; then
 	old_recordings
 	for n in shutdown-close abort-on-data listener-closed fastopen simultaneous-open \
-		unread-data abort-fw2 abort-queued fastopen-reset; do
+		unread-data abort-fw2 abort-queued fastopen-reset user-timeout syn-timeout \
+		keepalive-timeout; do
 		new_recording $n
 	done
 else

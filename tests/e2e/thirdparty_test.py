@@ -3,7 +3,8 @@
 driven by their own clients (curl, wrk, redis-benchmark, redis-cli, memcslap),
 on loopback in a private network namespace (run.sh's ns_case). Every endpoint
 synfin reports is compared with tcpdump's capture of its connection: role,
-close, closer, TIME_WAIT, and the seq/ack of every segment it lists.
+close, closer, TIME_WAIT, the seq/ack of every segment it lists, and its health
+counters (bytes sent, segments sent again).
 
 Usage: thirdparty_test.py SYNFIN OUTDIR
 """
@@ -17,7 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check import read_pcap, tcpdump_verdict, wave_matches  # noqa: E402
+from check import read_pcap, sent_again, tcpdump_verdict, wave_matches  # noqa: E402
 
 SYNFIN, OUT = sys.argv[1], sys.argv[2]
 NGINX, REDIS, MEMCACHED = 9401, 9402, 9403
@@ -154,6 +155,20 @@ def check_endpoint(c, tuples):
             errs.append(f"{name}: {key} {c[key]}, the capture shows {want}")
     if c["gaps"]:
         errs.append(f"{name}: gaps {c['gaps']}")
+    return errs + check_health(c, conn, name)
+
+
+def check_health(c, conn, name):
+    """The kernel's counters at the close against the capture: bytes and segments sent again."""
+    if c.get("retrans") is None:
+        return []
+    errs = []
+    sent = sum(s.len for s in conn if s.sport == c["lport"])
+    again = sent_again(conn, c["lport"])
+    if c["bytes_sent"] != sent:
+        errs.append(f"{name}: bytes_sent {c['bytes_sent']}, the capture has {sent}")
+    if c["retrans"] != again:
+        errs.append(f"{name}: retrans {c['retrans']}, the capture has {again} sent again")
     return errs
 
 

@@ -886,6 +886,129 @@ static void test_last_ack_twice(void **state)
 	free(c);
 }
 
+/* ---- why it ended, where the kernel tells (events of format 2) ---- */
+
+/* A timer's end, from the recordings: reason, and the health the kernel counted. */
+static void test_timer_ends(void **state)
+{
+	struct collected *c = replay("user-timeout.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT);
+
+	(void)state;
+	assert_int_equal(cl->close, SF_CLOSE_ABORTED);
+	assert_int_equal(cl->reason, SF_REASON_USER_TIMEOUT);
+	assert_true(cl->health);
+	/* "more" sent again until the user timeout: 4 + 4 + 3 x 4 bytes */
+	assert_int_equal(cl->retrans, 3);
+	assert_int_equal(cl->bytes_sent, 20);
+	assert_true(cl->min_rtt_us > 0 && cl->min_rtt_us <= cl->srtt_us * 8);
+	free(c);
+	c = replay("syn-timeout.sfr");
+	cl = find_role(c, SF_ROLE_CLIENT);
+	assert_int_equal(cl->close, SF_CLOSE_ABORTED);
+	assert_int_equal(cl->reason, SF_REASON_SYN_TIMEOUT);
+	assert_int_equal(cl->retrans, cl->retrans_syn);
+	assert_int_equal(cl->min_rtt_us, 0);
+	free(c);
+	c = replay("keepalive-timeout.sfr");
+	cl = find_role(c, SF_ROLE_CLIENT);
+	assert_int_equal(cl->close, SF_CLOSE_RESET);
+	assert_int_equal(cl->closer, SF_CLOSER_LOCAL);
+	assert_int_equal(cl->reason, SF_REASON_KEEPALIVE_TIMEOUT);
+	assert_int_equal(find_role(c, SF_ROLE_SERVER)->reason, SF_REASON_PEER_RESET);
+	free(c);
+}
+
+/* One client endpoint: birth, ESTABLISHED, then the given end; its lifecycle in c. */
+static void end_of(struct collected *c, const struct sf_event *last, int extra_kind)
+{
+	struct tracker *t = new_tracker(c, 0);
+	struct sf_event e = ev(1, 0x5000, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+
+	tracker__feed(t, &e);
+	if (last->oldstate != SF_TCP_SYN_SENT) {
+		e = ev(2, 0x5000, SF_TCP_SYN_SENT, SF_TCP_ESTABLISHED);
+		e.snd_una = e.snd_nxt = e.write_seq = 101;
+		e.bytes_acked = 1;
+		tracker__feed(t, &e);
+	}
+	if (last->oldstate == SF_TCP_FIN_WAIT2) {
+		e = ev(3, 0x5000, SF_TCP_ESTABLISHED, SF_TCP_FIN_WAIT1);
+		e.snd_una = e.snd_nxt = e.write_seq = 101;
+		tracker__feed(t, &e);
+		e = ev(4, 0x5000, SF_TCP_FIN_WAIT1, SF_TCP_FIN_WAIT2);
+		e.snd_una = e.snd_nxt = e.write_seq = 102;
+		tracker__feed(t, &e);
+	}
+	if (extra_kind) {
+		e = *last;
+		e.kind = extra_kind;
+		e.newstate = e.oldstate;
+		tracker__feed(t, &e);
+	}
+	tracker__feed(t, last);
+	tracker__free(t);
+	assert_int_equal(c->n, 1);
+}
+
+static struct sf_event facts_close(int old, uint8_t sk_err, uint8_t xflags, uint8_t flags)
+{
+	struct sf_event e = ev(10, 0x5000, old, SF_TCP_CLOSE);
+
+	e.sk_err = sk_err;
+	e.xflags = SF_X_FACTS | xflags;
+	e.flags = flags;
+	e.snd_una = e.snd_nxt = e.write_seq = 101;
+	e.sock_ino = 7;
+	return e;
+}
+
+static void test_reasons(void **state)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	struct sf_event e;
+
+	(void)state;
+	/* an ICMP port unreachable ends the connect like a RST */
+	e = facts_close(SF_TCP_SYN_SENT, ECONNREFUSED, 0, 0);
+	end_of(c, &e, 0);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_REFUSED);
+	assert_int_equal(c->lc[0].reason, SF_REASON_PORT_UNREACHABLE);
+	/* another ICMP error, or a timeout after one: not known which */
+	c->n = 0;
+	e = facts_close(SF_TCP_SYN_SENT, EHOSTUNREACH, 0, 0);
+	end_of(c, &e, 0);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_ABORTED);
+	assert_int_equal(c->lc[0].reason, SF_REASON_NONE);
+	/* retransmissions given up on, without TCP_USER_TIMEOUT */
+	c->n = 0;
+	e = facts_close(SF_TCP_ESTABLISHED, ETIMEDOUT, 0, 0);
+	end_of(c, &e, 0);
+	assert_int_equal(c->lc[0].reason, SF_REASON_RETRANSMIT_TIMEOUT);
+	/* connect(AF_UNSPEC): CLOSE, then a RST */
+	c->n = 0;
+	e = facts_close(SF_TCP_ESTABLISHED, 0, 0, SF_F_PROC);
+	end_of(c, &e, 0);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_RESET);
+	assert_int_equal(c->lc[0].closer, SF_CLOSER_LOCAL);
+	assert_int_equal(c->lc[0].reason, SF_REASON_NONE);
+	/* a format 1 event tells none of it: aborted, as before */
+	c->n = 0;
+	e = facts_close(SF_TCP_ESTABLISHED, 0, 0, SF_F_PROC);
+	e.xflags = 0;
+	end_of(c, &e, 0);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_ABORTED);
+	assert_false(c->lc[0].health);
+	/* the FIN_WAIT2 timer of an orphan sends a RST, then CLOSE */
+	c->n = 0;
+	e = facts_close(SF_TCP_FIN_WAIT2, 0, 0, SF_F_ORPHAN);
+	e.snd_una = e.snd_nxt = e.write_seq = 102;
+	end_of(c, &e, SF_EV_RESET_TX);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_RESET);
+	assert_int_equal(c->lc[0].reason, SF_REASON_FIN_WAIT2_TIMEOUT);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -918,6 +1041,8 @@ int main(void)
 		cmocka_unit_test(test_fastopen_refused),
 		cmocka_unit_test(test_simultaneous_open),
 		cmocka_unit_test(test_last_ack_twice),
+		cmocka_unit_test(test_timer_ends),
+		cmocka_unit_test(test_reasons),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
