@@ -206,15 +206,16 @@ def main():
     lines = [json.loads(l) for l in open(live)]
     conns = [x for x in lines if x["type"] == "connection"]
     tuples = by_tuple(read_pcap(os.path.join(OUT, "cap.pcap")))
-    errs = [e for c in conns for e in check_endpoint(c, tuples)]
-    bad = {e.split(":")[0] for e in errs}
+    found = [check_endpoint(c, tuples) for c in conns]
+    errs = [e for f in found for e in f]
+    bad = sum(1 for f in found if f)
     dump = open(os.path.join(OUT, "dump.err")).read().splitlines()
     if "0 packets dropped by kernel" not in dump:
         errs.append(f"tcpdump dropped packets, no reference: {dump[-1:]}")
     ports = {p: sum(1 for c in conns if p in (c["lport"], c["rport"]))
              for p in (NGINX, REDIS, MEMCACHED)}
     print(f"{len(conns)} endpoints (nginx {ports[NGINX]}, redis {ports[REDIS]}, "
-          f"memcached {ports[MEMCACHED]}), {len(conns) - len(bad)} agree with tcpdump, "
+          f"memcached {ports[MEMCACHED]}), {len(conns) - bad} agree with tcpdump, "
           f"lost {lines[-1].get('lost')}")
     for e in errs:
         print("mismatch:", e)
