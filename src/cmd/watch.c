@@ -53,6 +53,8 @@ static const char watch_usage[] =
 	"  --metrics ADDR:PORT     serve Prometheus metrics at /metrics (a bare PORT binds\n"
 	"                          127.0.0.1)\n"
 	"  --metrics-ports N       ports with their own label (default 50), the rest 'other'\n"
+	"  --web-config FILE       TLS and basic authentication for --metrics, in the\n"
+	"                          Prometheus exporter toolkit's format\n"
 	"  --json                  JSON Lines\n"
 	"  --duration TIME         stop after this long (500ms, 30s, 5m)\n"
 	"  -v, --verbose           show libbpf's messages\n";
@@ -60,6 +62,7 @@ static const char watch_usage[] =
 struct watch_opts {
 	const char *netns;
 	const char *metrics_addr;
+	const char *web_config;
 	const char *exec_cmd;
 	struct alert_rule *rules;
 	size_t nrules;
@@ -85,6 +88,7 @@ struct wrun {
 	bool tty;
 	uint64_t snap_ns; /* events before the last snapshot are in it already */
 	uint64_t lost;
+	uint64_t missed;
 	int64_t realtime_offset;
 	size_t firing;
 	/* --by process: counts per owner, from the last snapshot */
@@ -154,6 +158,9 @@ static int parse_opt(struct watch_opts *o, int c, const char *arg)
 	case 'm':
 		o->metrics_addr = arg;
 		break;
+	case 'W':
+		o->web_config = arg;
+		break;
 	case 'o':
 		o->once = true;
 		break;
@@ -180,6 +187,7 @@ static int watch_parse(struct watch_opts *o, int argc, char **argv)
 		{ "once", no_argument, NULL, 'o' },
 		{ "metrics", required_argument, NULL, 'm' },
 		{ "metrics-ports", required_argument, NULL, 'M' },
+		{ "web-config", required_argument, NULL, 'W' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -357,6 +365,7 @@ static void refresh(struct wrun *r, uint64_t now)
 	f.ts = ts;
 	f.groups = watch__groups(r->w, &f.ngroups);
 	f.lost = r->lost;
+	f.missed = r->missed;
 	f.firing = r->firing;
 	watch_view_frame(&r->out, &f, r->o.json);
 	watch_view_put(&r->out, stdout);
@@ -381,7 +390,10 @@ static int watch_setup(struct wrun *r)
 
 	r->tty = isatty(STDOUT_FILENO) && !r->o.json && !r->o.once;
 	r->realtime_offset = sf_realtime_offset_ns();
-	if (r->o.metrics_addr && metrics__start(&r->metrics, r->o.metrics_addr, err, sizeof(err)))
+	if (r->o.web_config && !r->o.metrics_addr)
+		return setup_error("--web-config needs --metrics");
+	if (r->o.metrics_addr &&
+	    metrics__start(&r->metrics, r->o.metrics_addr, r->o.web_config, err, sizeof(err)))
 		return setup_error(err);
 	if (stat(ns, &nst)) {
 		snprintf(err, sizeof(err), "--netns %s: %s", ns, strerror(errno));
@@ -440,6 +452,7 @@ static void watch_loop(struct wrun *r, uint64_t now)
 		if (now >= next_tick) {
 			session__stats(r->sess, &st);
 			r->lost = st.lost;
+			r->missed = st.missed;
 			refresh(r, now);
 			next_tick += r->o.interval_ns;
 			if (next_tick < now)
@@ -462,6 +475,7 @@ static int watch_live(struct wrun *r)
 	/* the tracer first, then the snapshot: nothing falls between the two */
 	if (session__open(&r->sess, &so, err, sizeof(err)) ||
 	    sf_drop_privileges(kept_caps(r), err, sizeof(err)) ||
+	    (r->metrics && metrics__serve(r->metrics, err, sizeof(err))) ||
 	    take_snapshot(r, err, sizeof(err)))
 		return cli_error("watch", "%s", err);
 	now = sf_clock_ns(CLOCK_MONOTONIC);

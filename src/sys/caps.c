@@ -21,9 +21,17 @@ int sf_drop_privileges(uint64_t keep, char *err, size_t errlen)
 		return -errno;
 	}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	/* this takes CAP_SETPCAP: without it the set stays, and no_new_privs stands for it */
 	for (unsigned long cap = 0; cap <= CAP_LAST_CAP; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL && errno != EPERM)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
 			break;
+	/* a capability we were not given cannot be kept (capset would refuse them all) */
+	if (syscall(SYS_capget, &hdr, data)) {
+		snprintf(err, errlen, "cannot read capabilities: %s", strerror(errno));
+		return -errno;
+	}
+	keep &= (uint64_t)data[1].permitted << 32 | data[0].permitted;
+	memset(data, 0, sizeof(data));
 	data[0].permitted = (uint32_t)keep;
 	data[1].permitted = (uint32_t)(keep >> 32);
 	if (syscall(SYS_capset, &hdr, data)) {

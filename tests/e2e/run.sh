@@ -243,6 +243,10 @@ report_case thirdparty $?
 ns_case watch "$PYTHON" tests/e2e/watch_test.py "$(realpath "$SYNFIN")"
 report_case watch $?
 
+# the metrics endpoint: TLS and a password (--web-config), pipelining, slowloris
+ns_case metrics "$PYTHON" tests/e2e/metrics_test.py "$(realpath "$SYNFIN")"
+report_case metrics $?
+
 # least privilege: while tracing, no capability is left and no_new_privs is set;
 # SIGTERM ends it cleanly and no BPF link stays behind
 priv_test() {
@@ -316,6 +320,13 @@ PY
 }
 lost_test
 report_case lost-events $?
+
+# eight tracers under churn: the runs the kernel skipped are reported exactly
+# (bpftool's recursion_misses) and taint what they may have touched
+mkdir -p "$OUT/missed"
+SYNFIN=$SYNFIN LOADGEN=$LOADGEN OUT=$OUT/missed tests/e2e/missed.sh >"$OUT/missed/result" 2>&1 &&
+	[ ! -s "$OUT/missed/result" ]
+report_case missed $?
 
 # a flood of half-open connections: with --max-conns the table, and so memory,
 # stays flat; the endpoints past it are counted as untracked
