@@ -114,7 +114,6 @@ static __always_inline void fill_common(struct sf_event *e, struct sock *sk, __u
 	e->kind = kind;
 	e->family = family;
 	e->cpu = bpf_get_smp_processor_id();
-	e->pad = 0;
 	e->lost_seq = lost_seq;
 	e->pid = (__u32)id;
 	e->tgid = id >> 32;
@@ -133,6 +132,33 @@ static __always_inline void fill_common(struct sf_event *e, struct sock *sk, __u
 	/* without the helper, the cookie if one was assigned */
 	e->cookie = direct && have_cookie_helper ? bpf_get_socket_cookie(sk) :
 						   skc_cookie(&sk->__sk_common);
+}
+
+/*
+ * Why a socket ends and how it fared: the error it reports (a timer, a RST or
+ * an ICMP sets it before CLOSE), the options that decide its timers, and its
+ * health counters.
+ */
+static __always_inline void fill_facts(struct sf_event *e, struct sock *sk, struct tcp_sock *tp,
+				       unsigned long skflags, const bool direct)
+{
+	__u8 x = SF_X_FACTS;
+
+	if (RD(direct, tp, inet_conn.icsk_user_timeout))
+		x |= SF_X_USER_TIMEOUT;
+	if (skflags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_KEEPOPEN)))
+		x |= SF_X_KEEPALIVE;
+	if (RD(direct, tp, linger2) < 0)
+		x |= SF_X_LINGER2_NEG;
+	e->xflags = x;
+	e->sk_err = RD(direct, sk, sk_err);
+	e->total_retrans = RD(direct, tp, total_retrans);
+	/* ~0 until the first RTT sample */
+	e->min_rtt_us = RD(direct, tp, rtt_min.s[0].v);
+	if (e->min_rtt_us == ~0U)
+		e->min_rtt_us = 0;
+	/* tcp_sock.bytes_sent came in Linux 4.19 */
+	e->bytes_sent = bpf_core_field_exists(tp->bytes_sent) ? RD(direct, tp, bytes_sent) : 0;
 }
 
 static __always_inline void fill_tcp(struct sf_event *e, struct sock *sk, const bool direct)
@@ -173,6 +199,7 @@ static __always_inline void fill_tcp(struct sf_event *e, struct sock *sk, const 
 	e->write_seq = RD(direct, tp, write_seq);
 	e->rcv_nxt = RD(direct, tp, rcv_nxt);
 	e->srtt_us = RD(direct, tp, srtt_us);
+	fill_facts(e, sk, tp, skflags, direct);
 }
 
 /* The current task names the socket's owner only in its process context. */
@@ -194,6 +221,9 @@ static __always_inline void zero_tcp(struct sf_event *e)
 	e->bytes_received = e->bytes_acked = 0;
 	e->snd_una = e->snd_nxt = e->write_seq = e->rcv_nxt = e->srtt_us = 0;
 	e->oldstate = e->newstate = 0;
+	e->sk_err = e->xflags = 0;
+	e->bytes_sent = 0;
+	e->total_retrans = e->min_rtt_us = 0;
 }
 
 /* One event for a full socket; the state pair says where it stands. */

@@ -15,6 +15,7 @@ enum expect_key {
 	K_FAMILY,
 	K_CLOSE,
 	K_CLOSER,
+	K_REASON,
 	K_TIME_WAIT,
 	K_HANDSHAKE_US,
 	K_ALIVE,
@@ -52,6 +53,7 @@ static const struct key_def keys[K_NKEYS] = {
 	[K_FAMILY] = { "family", true, ENUM(families) },
 	[K_CLOSE] = { "close", false, ENUM(sf_close_names) },
 	[K_CLOSER] = { "closer", false, ENUM(sf_closer_names) },
+	[K_REASON] = { "reason", false, ENUM(sf_reason_names) },
 	[K_TIME_WAIT] = { "time_wait", false, ENUM(yesno) },
 	[K_HANDSHAKE_US] = { "handshake_us", false, V_NUMBER, UINT64_MAX },
 	[K_ALIVE] = { "alive", false, ENUM(yesno) },
@@ -288,6 +290,9 @@ static bool key_value(int key, const struct sf_lifecycle *lc, uint64_t *v)
 		return true;
 	case K_CLOSER:
 		*v = lc->closer;
+		return true;
+	case K_REASON:
+		*v = lc->reason;
 		return true;
 	case K_TIME_WAIT:
 		*v = lc->time_wait;

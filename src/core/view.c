@@ -210,6 +210,19 @@ static char *put_bool(char *p, bool v)
 	return p;
 }
 
+/* why it ended: a name from synfin's own table, or null */
+static char *put_reason(char *p, uint8_t reason)
+{
+	const char *name = sf_reason_name(reason);
+
+	PUT_LIT(p, KEY("reason"));
+	if (!name) {
+		PUT_LIT(p, "null");
+		return p;
+	}
+	return put_name(p, name);
+}
+
 static char *put_u64_or_null(char *p, bool known, uint64_t v)
 {
 	if (known)
@@ -308,6 +321,7 @@ static char *put_ending(char *p, const struct sf_lifecycle *lc)
 	PUT_KOPT(p, "handshake_us", lc->handshake_us >= 0, (uint64_t)lc->handshake_us);
 	PUT_KNAME(p, "close", sf_close_name(lc->close));
 	PUT_KNAME(p, "closer", sf_closer_name(lc->closer));
+	p = put_reason(p, lc->reason);
 	PUT_KBOOL(p, "time_wait", lc->time_wait);
 	PUT_KBOOL(p, "fw2_handoff", lc->fw2_handoff);
 	PUT_KBOOL(p, "half_close", lc->half_close);
@@ -350,14 +364,18 @@ static char *put_hops(char *p, const struct sf_lifecycle *lc)
 /* The tcp_sock counters at the close: none while it lives. */
 static char *put_counters(char *p, const struct sf_lifecycle *lc)
 {
-	bool ended = !lc->alive;
+	bool ended = !lc->alive, health = ended && lc->health;
 
 	PUT_KOPT(p, "segs_in", ended, lc->segs_in);
 	PUT_KOPT(p, "segs_out", ended, lc->segs_out);
 	PUT_KOPT(p, "bytes_received", ended, lc->bytes_received);
 	PUT_KOPT(p, "bytes_acked", ended, lc->bytes_acked);
+	PUT_KOPT(p, "bytes_sent", health, lc->bytes_sent);
 	PUT_KU64(p, "retrans_syn", lc->retrans_syn);
 	PUT_KU64(p, "retrans_fin", lc->retrans_fin);
+	PUT_KOPT(p, "retrans", health, lc->retrans);
+	PUT_KOPT(p, "srtt_us", ended && lc->srtt_us, lc->srtt_us);
+	PUT_KOPT(p, "min_rtt_us", health && lc->min_rtt_us, lc->min_rtt_us);
 	return p;
 }
 
@@ -376,7 +394,7 @@ size_t sf_lifecycle_json(char *buf, size_t len, const struct sf_lifecycle *lc)
 	p = put_gaps(p, lc);
 	p = put_hops(p, lc);
 	PUT_LIT(p, KEY("handshake"));
-	p = put_waves(p, lc->open, lc->nopen < 3 ? lc->nopen : 3);
+	p = put_waves(p, lc->open, lc->nopen < SF_MAX_OPEN ? lc->nopen : SF_MAX_OPEN);
 	PUT_LIT(p, KEY("waves"));
 	p = put_waves(p, lc->waves, lc->nwaves < SF_MAX_WAVES ? lc->nwaves : SF_MAX_WAVES);
 	p = put_counters(p, lc);
