@@ -1397,11 +1397,16 @@ static struct conn *conn_start(struct tracker *t, const struct sf_event *e, bool
 /*
  * A child that lost the race for its request to a twin made on another CPU:
  * the kernel closes it before it is hashed. The twin is the connection; this
- * one never was, and tcpdump shows nothing of it.
+ * one never was, and tcpdump shows nothing of it. It loses in one of two
+ * places: inet_ehash_nolisten(), which closes it with its port still held; or,
+ * when the listener closed meanwhile, __inet_inherit_port(), after which
+ * inet_csk_prepare_forced_close() marks it dead before its CLOSE. A real child
+ * is never dead at a CLOSE straight from SYN_RECV: close() and
+ * inet_child_forget() move it out of SYN_RECV before they orphan it.
  */
 static bool discarded_twin(const struct conn *c, const struct sf_event *e)
 {
-	return e->oldstate == SF_TCP_SYN_RECV && e->flags & SF_F_PORT_HELD &&
+	return e->oldstate == SF_TCP_SYN_RECV && e->flags & (SF_F_PORT_HELD | SF_F_ORPHAN) &&
 	       c->role == SF_ROLE_SERVER && c->nhops == 1 && !(c->gaps & SF_GAP_MIDLIFE);
 }
 

@@ -187,7 +187,7 @@ struct tracker_stats {
 	uint64_t live; /* endpoints tracked now */
 	uint64_t untracked; /* events dropped because the connection table was full */
 	uint64_t ignored; /* events that belong to no endpoint (listeners, stale) */
-	uint64_t discarded; /* children the kernel dropped at birth (SF_F_PORT_HELD) */
+	uint64_t discarded; /* children the kernel dropped at birth (SF_F_PORT_HELD or SF_F_ORPHAN) */
 };
 
 struct tracker;
