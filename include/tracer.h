@@ -42,6 +42,11 @@ enum sf_kind {
 	SF_EV_RETRANS = 4, /* retransmitted SYN or FIN (tcp_flags says which) */
 	/* written by user space into the same stream so replay sees what live saw */
 	SF_EV_LOST = 16, /* lost_seq carries the new total of lost events */
+	/*
+	 * lost_seq carries the new total of program runs the kernel skipped
+	 * (recursion_misses): an event of any socket may be missing
+	 */
+	SF_EV_MISSED = 17,
 	SF_EV_END = 18, /* tracing stopped at ts_ns; lost_seq is the final lost total */
 };
 

@@ -88,6 +88,7 @@ struct wrun {
 	bool tty;
 	uint64_t snap_ns; /* events before the last snapshot are in it already */
 	uint64_t lost;
+	uint64_t missed;
 	int64_t realtime_offset;
 	size_t firing;
 	/* --by process: counts per owner, from the last snapshot */
@@ -364,6 +365,7 @@ static void refresh(struct wrun *r, uint64_t now)
 	f.ts = ts;
 	f.groups = watch__groups(r->w, &f.ngroups);
 	f.lost = r->lost;
+	f.missed = r->missed;
 	f.firing = r->firing;
 	watch_view_frame(&r->out, &f, r->o.json);
 	watch_view_put(&r->out, stdout);
@@ -450,6 +452,7 @@ static void watch_loop(struct wrun *r, uint64_t now)
 		if (now >= next_tick) {
 			session__stats(r->sess, &st);
 			r->lost = st.lost;
+			r->missed = st.missed;
 			refresh(r, now);
 			next_tick += r->o.interval_ns;
 			if (next_tick < now)

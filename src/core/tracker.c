@@ -1248,6 +1248,21 @@ static bool event_valid(const struct sf_event *e)
 	return true;
 }
 
+/*
+ * The kernel skipped a program run, so an event of any socket may be missing:
+ * every endpoint alive now may have been its owner. Lost state transitions
+ * also show as order gaps; this catches a lost last event and lost resets.
+ */
+static void note_missed(struct tracker *t, uint64_t total)
+{
+	if (total <= t->st.missed)
+		return;
+	t->st.missed = total;
+	for (uint32_t i = 0; i < t->used; i++)
+		if (t->conns[i].skaddr)
+			t->conns[i].gaps |= SF_GAP_LOST;
+}
+
 int tracker__feed(struct tracker *t, const struct sf_event *e)
 {
 	if (!event_valid(e))
@@ -1265,6 +1280,9 @@ int tracker__feed(struct tracker *t, const struct sf_event *e)
 	case SF_EV_LOST:
 		if (e->lost_seq > t->st.lost)
 			t->st.lost = e->lost_seq;
+		return 0;
+	case SF_EV_MISSED:
+		note_missed(t, e->lost_seq);
 		return 0;
 	case SF_EV_END:
 		if (e->lost_seq > t->st.lost)

@@ -714,11 +714,14 @@ void view__finish(struct view *v, const struct tracker_stats *st)
 	if (v->o.mode == SF_VIEW_JSON)
 		fprintf(v->o.out,
 			"{\"type\":\"summary\",\"events\":%" PRIu64 ",\"lost\":%" PRIu64
-			",\"connections\":%" PRIu64 ",\"untracked\":%" PRIu64 "}\n",
-			st->events, st->lost, v->printed, st->untracked);
+			",\"missed\":%" PRIu64 ",\"connections\":%" PRIu64 ",\"untracked\":%" PRIu64
+			"}\n",
+			st->events, st->lost, st->missed, v->printed, st->untracked);
 	/* on stderr in every view, so it is seen when stdout goes elsewhere */
-	fprintf(stderr, "synfin: %" PRIu64 " events, %" PRIu64 " lost, %" PRIu64 " %s shown",
-		st->events, st->lost, v->printed,
+	fprintf(stderr,
+		"synfin: %" PRIu64 " events, %" PRIu64 " lost, %" PRIu64 " missed, %" PRIu64
+		" %s shown",
+		st->events, st->lost, st->missed, v->printed,
 		v->o.mode == SF_VIEW_STATES ? "transitions" : "connections");
 	if (st->untracked)
 		fprintf(stderr, ", %" PRIu64 " events of endpoints past --max-conns untracked",

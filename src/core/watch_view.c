@@ -242,6 +242,11 @@ void watch_view_metrics(struct sf_sb *b, const struct watch_frame *f, const stru
 		     "\n",
 		     f->lost);
 	sf_sb_printf(b,
+		     "# HELP synfin_events_missed_total Tracer runs the kernel skipped: events "
+		     "never seen.\n# TYPE synfin_events_missed_total counter\n"
+		     "synfin_events_missed_total %" PRIu64 "\n",
+		     f->missed);
+	sf_sb_printf(b,
 		     "# HELP synfin_alerts_firing Alerts firing now.\n"
 		     "# TYPE synfin_alerts_firing gauge\nsynfin_alerts_firing %zu\n",
 		     f->firing);

@@ -29,6 +29,7 @@ struct watch_frame {
 	size_t nprocs;
 	size_t top; /* rows of the table */
 	uint64_t lost; /* events the kernel could not queue */
+	uint64_t missed; /* program runs the kernel skipped (recursion_misses) */
 	size_t firing; /* alerts firing */
 	bool by_process;
 	bool tty; /* clear the screen first, and no blank line after */

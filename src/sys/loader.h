@@ -45,6 +45,18 @@ int tracer__open(struct tracer **out, const struct tracer_opts *opts, tracer_eve
 int tracer__poll(struct tracer *t, int timeout_ms);
 /* Events the kernel side failed to queue so far; needs no privilege. */
 int tracer__lost(struct tracer *t, uint64_t *total);
+/*
+ * Runs of the programs the kernel skipped because one was already running on
+ * that CPU (recursion_misses): each is an event never seen. Tracepoint
+ * programs' skips are counted since Linux 6.7; older kernels read 0. Needs no
+ * privilege.
+ */
+int tracer__missed(struct tracer *t, uint64_t *total);
+/*
+ * Stops tracing: no event is queued, lost or skipped after it, so the counts
+ * read next are final. What is queued can still be polled.
+ */
+void tracer__detach(struct tracer *t);
 const char *tracer__attach_name(const struct tracer *t);
 void tracer__close(struct tracer *t);
 

@@ -17,6 +17,7 @@ struct session {
 	struct recorder *rec;
 	const char *record;
 	uint64_t lost;
+	uint64_t missed;
 	uint64_t last_check;
 	int rec_err;
 	bool finished;
@@ -35,26 +36,30 @@ static int on_event(void *ctx, const struct sf_event *e)
 	return 0;
 }
 
-static void feed_marker(struct session *s, uint8_t kind, uint64_t ts)
+static void feed_marker(struct session *s, uint8_t kind, uint64_t ts, uint64_t total)
 {
 	struct sf_event e;
 
 	memset(&e, 0, sizeof(e));
 	e.kind = kind;
 	e.ts_ns = ts;
-	e.lost_seq = s->lost;
+	e.lost_seq = total;
 	feed(s, &e);
 }
 
-/* Lost counts reach the engine (and the recording) as markers. */
+/* Lost and skipped counts reach the engine (and the recording) as markers. */
 static void check_lost(struct session *s, uint64_t now)
 {
-	uint64_t lost;
+	uint64_t n;
 
-	if (tracer__lost(s->tracer, &lost) || lost == s->lost)
-		return;
-	s->lost = lost;
-	feed_marker(s, SF_EV_LOST, now);
+	if (!tracer__lost(s->tracer, &n) && n != s->lost) {
+		s->lost = n;
+		feed_marker(s, SF_EV_LOST, now, n);
+	}
+	if (!tracer__missed(s->tracer, &n) && n > s->missed) {
+		s->missed = n;
+		feed_marker(s, SF_EV_MISSED, now, n);
+	}
 }
 
 int session__open(struct session **out, const struct session_opts *o, char *err, size_t errlen)
@@ -131,10 +136,12 @@ int session__finish(struct session *s, char *err, size_t errlen)
 	if (s->finished)
 		return 0;
 	s->finished = true;
+	/* nothing arrives after this, so the lost and missed totals below are final */
+	tracer__detach(s->tracer);
 	tracer__poll(s->tracer, 0);
 	now = sf_clock_ns(CLOCK_MONOTONIC);
 	check_lost(s, now);
-	feed_marker(s, SF_EV_END, now);
+	feed_marker(s, SF_EV_END, now, s->lost);
 	if (s->rec) {
 		ret = s->rec_err;
 		if (recorder__close(s->rec) && !ret)

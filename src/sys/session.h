@@ -34,7 +34,10 @@ int session__poll(struct session *s, int timeout_ms);
  */
 int session__settle(struct session *s, uint64_t max_live, uint64_t deadline_ns,
 		    const volatile sig_atomic_t *stop);
-/* Drains the ring buffer and ends the trace: every open lifecycle is produced. */
+/*
+ * Detaches the programs, drains the ring buffer and ends the trace: every open
+ * lifecycle is produced.
+ */
 int session__finish(struct session *s, char *err, size_t errlen);
 void session__stats(const struct session *s, struct tracker_stats *st);
 const char *session__attach_name(const struct session *s);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "fdio.h"
 #include "loader.h"
 #include "tracer.skel.h"
 
@@ -345,6 +347,57 @@ int tracer__lost(struct tracer *t, uint64_t *total)
 	/* the mapped .bss, read without a bpf() call: see lost_seq in bpf/tracer.bpf.c */
 	*total = __atomic_load_n(&t->skel->bss->lost_seq, __ATOMIC_RELAXED);
 	return 0;
+}
+
+/*
+ * One program's recursion_misses, from its fdinfo: unlike BPF_OBJ_GET_INFO_BY_FD
+ * it needs no bpf() call, which kernels before 6.5 refuse once privileges are
+ * dropped if kernel.unprivileged_bpf_disabled is set. Kernels before 5.12
+ * print no such line: 0.
+ */
+static int prog_missed(int prog_fd, uint64_t *missed)
+{
+	char path[64], buf[1024];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", prog_fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = sf_read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return (int)n;
+	buf[n] = 0;
+	p = strstr(buf, "\nrecursion_misses:");
+	*missed = p ? strtoull(p + strlen("\nrecursion_misses:"), NULL, 10) : 0;
+	return 0;
+}
+
+int tracer__missed(struct tracer *t, uint64_t *total)
+{
+	struct bpf_program *prog = NULL;
+	uint64_t missed;
+	int ret;
+
+	*total = 0;
+	while ((prog = bpf_object__next_program(t->skel->obj, prog))) {
+		/* the flavour not chosen was never loaded: it has no fd */
+		if (bpf_program__fd(prog) < 0)
+			continue;
+		ret = prog_missed(bpf_program__fd(prog), &missed);
+		if (ret)
+			return ret;
+		*total += missed;
+	}
+	return 0;
+}
+
+void tracer__detach(struct tracer *t)
+{
+	tracer_bpf__detach(t->skel);
 }
 
 const char *tracer__attach_name(const struct tracer *t)
