@@ -91,6 +91,31 @@ def test_tls(folder):
     stop(watch)
 
 
+def test_bad_configs(folder):
+    """Each refused at start in one line naming the file and what is wrong: exit 2."""
+    cases = {
+        "client_ca_file is not supported":
+            "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"
+            "  client_ca_file: ca.pem\n",
+        "tls_server_config needs key_file": "tls_server_config:\n  cert_file: cert.pem\n",
+        "not a bcrypt hash": "basic_auth_users:\n  prometheus: s3cret\n",
+        "the key is not the certificate's": "tls_server_config:\n  cert_file: cert.pem\n"
+                                            "  key_file: other.pem\n",
+        "http_server_config is not supported": "http_server_config:\n  http2: true\n",
+        "did not find expected": "basic_auth_users: [a\n",
+    }
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-out", f"{folder}/other.pem"],
+                   check=True, capture_output=True)
+    for want, text in cases.items():
+        with open(f"{folder}/bad.yml", "w") as f:
+            f.write(text)
+        r = subprocess.run([SYNFIN, "watch", "--metrics", "127.0.0.1:9615", "--web-config",
+                            f"{folder}/bad.yml", "--once"], capture_output=True, text=True)
+        check(r.returncode == 2 and want in r.stderr and r.stderr.count("\n") == 1,
+              f"--web-config refused: {want} (exit {r.returncode}: {r.stderr.strip()})")
+
+
 def responses(sock, want, timeout=3):
     sock.settimeout(timeout)
     data, deadline = b"", time.time() + timeout
@@ -166,7 +191,8 @@ def test_slowloris():
     slow, start = [], time.time()
     while time.time() - start < 15:
         trickle_step(socks)
-        peak = max(peak, sum(1 for s in socks if s[1] is None))
+        if time.time() - start > 2:  # the listen backlog emptied: every one accepted or not
+            peak = max(peak, sum(1 for s in socks if s[1] is None))
         code, took = curl("http://127.0.0.1:9613/metrics")
         scrapes += 1
         answered += code == "200"
@@ -176,7 +202,7 @@ def test_slowloris():
     check(answered == scrapes and not slow,
           f"{answered} of {scrapes} scrapes answered within 2 s under 1,000 trickling "
           f"connections (failed or slow: {slow})")
-    check(peak <= 128 + 16, f"at most 128 trickling connections held at once (at most {peak})")
+    check(peak <= 128, f"at most 128 trickling connections held at once (at most {peak})")
     for s in socks:
         s[0].close()
     stop(watch)
@@ -205,6 +231,7 @@ def test_one_client():
 
 with tempfile.TemporaryDirectory() as tmp:
     test_tls(tmp)
+    test_bad_configs(tmp)
 test_pipelined()
 test_one_client()
 test_slowloris()
