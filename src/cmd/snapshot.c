@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* synfin snapshot: the TCP sockets of a namespace now, by service port and state. */
+/*
+ * synfin snapshot: the TCP sockets now, by network namespace, service port and
+ * state; every namespace of the host, or the one --netns names.
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,17 +12,24 @@
 #include "loader.h"
 #include "netns.h"
 #include "procmap.h"
+#include "scope.h"
 #include "watch_view.h"
+#include "whois.h"
 
 #define MAX_OWNERS 8
 
 static const char snapshot_usage[] =
-	"Usage: synfin snapshot [--netns PATH] [-p] [--json] [-v]\n"
-	"The TCP sockets of a network namespace now (TIME_WAIT included), by service port\n"
-	"and state: counts, the oldest age where known, and with -p the owning processes.\n";
+	"Usage: synfin snapshot [--netns PATH] [--host-root DIR] [-p] [--json] [-v]\n"
+	"The TCP sockets that exist now (TIME_WAIT included), by network namespace, service\n"
+	"port and state: counts, the oldest age where known, who the namespace belongs to,\n"
+	"and with -p the owning processes. Run in the host's namespaces, every network\n"
+	"namespace of the host; --netns PATH only that one.\n"
+	"  --host-root DIR   where the host's / is mounted (a container): the host's\n"
+	"                    /run/netns, /var/run/docker/netns and runtime files are read there\n";
 
 struct snapshot_opts {
 	const char *netns;
+	const char *host_root;
 	bool procs; /* -p: name the owners */
 	bool json;
 	bool verbose;
@@ -28,9 +38,13 @@ struct snapshot_opts {
 static int snapshot_parse(struct snapshot_opts *o, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "netns", required_argument, NULL, 'n' }, { "processes", no_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },	   { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },	   {},
+		{ "netns", required_argument, NULL, 'n' },
+		{ "host-root", required_argument, NULL, 'r' },
+		{ "processes", no_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
 	};
 	int c;
 
@@ -40,6 +54,9 @@ static int snapshot_parse(struct snapshot_opts *o, int argc, char **argv)
 		switch (c) {
 		case 'n':
 			o->netns = optarg;
+			break;
+		case 'r':
+			o->host_root = optarg;
 			break;
 		case 'p':
 			o->procs = true;
@@ -63,18 +80,18 @@ static int snapshot_parse(struct snapshot_opts *o, int argc, char **argv)
 }
 
 /*
- * Attached and in the namespace to read: only naming owners (-p) still needs
- * a privilege, raised around the /proc scan.
+ * Every namespace read (entering each takes privileges): then only naming
+ * owners (-p) still needs one, raised around the /proc scan.
  */
-static int read_sockets(const struct snapshot_opts *o, struct snapshot **snap,
+static int read_sockets(const struct snapshot_opts *o, struct snapshot **snap, struct scope *sc,
 			struct sf_sock_rec **recs, size_t *n)
 {
 	char err[512] = "";
 
 	if (snapshot__open(snap, o->verbose, err, sizeof(err)) ||
-	    (o->netns && sf_enter_netns(o->netns, err, sizeof(err))) ||
-	    sf_drop_privileges(o->procs ? PROCMAP_CAPS : 0, err, sizeof(err)) ||
-	    snapshot__read(*snap, recs, n, err, sizeof(err)))
+	    scope_init(sc, o->netns, o->host_root, err, sizeof(err)) ||
+	    scope_read_all(sc, *snap, recs, n, err, sizeof(err)) ||
+	    sf_drop_privileges(o->procs ? PROCMAP_CAPS : 0, err, sizeof(err)))
 		return cli_error("snapshot", "%s", err);
 	return 0;
 }
@@ -95,20 +112,26 @@ static size_t group_owners(const struct watch_sock_group *g, struct sf_owner *ow
 	return nown;
 }
 
-static int print_groups(const struct snapshot_opts *o, const struct sf_sock_rec *recs, size_t n)
+static int print_groups(const struct snapshot_opts *o, const struct scope *sc,
+			const struct sf_sock_rec *recs, size_t n)
 {
 	struct watch_sock_group *groups;
 	struct sf_owner own[MAX_OWNERS];
 	struct sf_sb b = { 0 };
+	struct watch_ident id;
+	struct whois who;
 	size_t ngroups, nown;
 
 	if (watch_sock_groups(recs, n, &groups, &ngroups))
 		return cli_error("snapshot", "out of memory");
+	whois_init(&who, sc->host);
 	if (!o->json)
 		watch_view_snapshot_header(&b, o->procs);
 	for (size_t i = 0; i < ngroups; i++) {
 		nown = o->procs ? group_owners(&groups[i], own) : 0;
-		watch_view_snapshot_group(&b, &groups[i], o->procs ? own : NULL, nown, o->json);
+		whois_netns(&who, groups[i].netns, &id);
+		watch_view_snapshot_group(&b, &groups[i], &id, o->procs ? own : NULL, nown,
+					  o->json);
 		watch_view_put(&b, stdout);
 	}
 	watch_view_put(&b, stdout);
@@ -122,16 +145,18 @@ int cmd_snapshot(int argc, char **argv)
 	struct snapshot_opts o = { 0 };
 	struct sf_sock_rec *recs = NULL;
 	struct snapshot *snap = NULL;
+	struct scope sc = { .home_fd = -1 };
 	size_t n = 0;
 	int ret;
 
 	ret = snapshot_parse(&o, argc, argv);
 	if (ret)
 		return ret < 0 ? SF_EXIT_OK : ret;
-	ret = read_sockets(&o, &snap, &recs, &n);
+	ret = read_sockets(&o, &snap, &sc, &recs, &n);
 	if (!ret)
-		ret = print_groups(&o, recs, n);
+		ret = print_groups(&o, &sc, recs, n);
 	free(recs);
+	scope_fini(&sc);
 	snapshot__close(snap);
 	return ret;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * synfin watch: socket counts per service port and state, started from a
- * snapshot, kept live from the tracer, reconciled by later snapshots; alerts,
- * --exec and Prometheus metrics.
+ * synfin watch: socket counts per network namespace, service port and state,
+ * started from a snapshot of each namespace, kept live from the tracer,
+ * reconciled by later snapshots of the namespaces that can have drifted;
+ * alerts, --exec and Prometheus metrics.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,23 +24,33 @@
 #include "netns.h"
 #include "parse.h"
 #include "procmap.h"
+#include "scope.h"
 #include "session.h"
 #include "watch_view.h"
+#include "whois.h"
 
 #define MAX_OWNERS 8
 #define POLL_MS 50
 #define MIN_INTERVAL_NS (50 * SF_NS_PER_MS)
+/* every namespace is read at least once in this many reconciliations, drifted or not */
+#define SWEEP_ROUNDS 30
 
 static const char watch_usage[] =
 	"Usage: synfin watch [OPTIONS]\n"
-	"Live TCP socket counts per service port and state, with open/close/reset rates,\n"
-	"the close-kind mix and the oldest CLOSE_WAIT; alerts and Prometheus metrics.\n"
+	"Live TCP socket counts per network namespace, service port and state, with\n"
+	"open/close/reset rates, the close-kind mix and the oldest CLOSE_WAIT; alerts and\n"
+	"Prometheus metrics. Run in the host's namespaces, every network namespace of the\n"
+	"host, those that appear while it runs included.\n"
 	"\n"
-	"  --netns PATH            watch another network namespace\n"
+	"  --netns PATH            watch only this network namespace\n"
+	"  --host-root DIR         where the host's / is mounted (a container): the host's\n"
+	"                          /run/netns, /var/run/docker/netns and runtime files are\n"
+	"                          read there\n"
 	"  --interval TIME         refresh (and alert evaluation) period (default 1s)\n"
 	"  --snapshot-interval T   how often counts are reconciled with the kernel's\n"
 	"                          socket tables, which is how TIME_WAIT exits are seen\n"
-	"                          (default 10s)\n"
+	"                          (default 10s); only namespaces whose counts can have\n"
+	"                          drifted are read, and each at least every 30 rounds\n"
 	"  --by port|process       group by service port (default) or owning process\n"
 	"  --top N                 rows shown (default 20)\n"
 	"  --alert RULE            [port=N] METRIC>VALUE [for 30s], repeatable; METRIC is a\n"
@@ -52,13 +63,16 @@ static const char watch_usage[] =
 	"                          when one fires, 0 otherwise\n"
 	"  --metrics ADDR:PORT     serve Prometheus metrics at /metrics (a bare PORT binds\n"
 	"                          127.0.0.1)\n"
-	"  --metrics-ports N       ports with their own label (default 50), the rest 'other'\n"
+	"  --metrics-ports N       label sets (port, namespace, pod) with series of their\n"
+	"                          own, the busiest (default 50); the rest add up under\n"
+	"                          port=\"other\"\n"
 	"  --json                  JSON Lines\n"
 	"  --duration TIME         stop after this long (500ms, 30s, 5m)\n"
 	"  -v, --verbose           show libbpf's messages\n";
 
 struct watch_opts {
 	const char *netns;
+	const char *host_root;
 	const char *metrics_addr;
 	const char *exec_cmd;
 	struct alert_rule *rules;
@@ -81,15 +95,19 @@ struct wrun {
 	struct snapshot *snap;
 	struct metrics *metrics;
 	struct sf_sb out; /* the text being written: a frame, an alert line, the metrics */
-	uint32_t netns; /* the inode of the namespace watched */
+	struct scope scope;
+	struct whois who;
 	bool tty;
-	uint64_t snap_ns; /* events before the last snapshot are in it already */
 	uint64_t lost;
+	uint64_t lost_reconciled; /* r->lost at the last reconciliation */
+	struct watch_reconcile rec; /* what the last reconciliation read */
 	int64_t realtime_offset;
 	size_t firing;
 	/* --by process: counts per owner, from the last snapshot */
 	struct watch_proc_row *prows;
 	size_t nprows;
+	struct sf_sock_rec *kept; /* the sockets read, for them */
+	size_t nkept;
 };
 
 static int add_rule(struct watch_opts *o, const char *arg)
@@ -148,6 +166,9 @@ static int parse_opt(struct watch_opts *o, int c, const char *arg)
 	case 'n':
 		o->netns = arg;
 		break;
+	case 'r':
+		o->host_root = arg;
+		break;
 	case 'e':
 		o->exec_cmd = arg;
 		break;
@@ -171,6 +192,7 @@ static int watch_parse(struct watch_opts *o, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "netns", required_argument, NULL, 'n' },
+		{ "host-root", required_argument, NULL, 'r' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "snapshot-interval", required_argument, NULL, 's' },
 		{ "by", required_argument, NULL, 'b' },
@@ -209,7 +231,7 @@ static void w_transition(const struct sf_transition *tr, void *ctx)
 {
 	struct wrun *r = ctx;
 
-	if (tr->ev->ts_ns >= r->snap_ns)
+	if (watch__counts_event(r->w, tr->ev->netns, tr->ev->ts_ns))
 		watch__transition(r->w, tr);
 }
 
@@ -217,17 +239,17 @@ static void w_lifecycle(const struct sf_lifecycle *lc, void *ctx)
 {
 	struct wrun *r = ctx;
 
-	if (!lc->alive && lc->end_ns >= r->snap_ns)
+	if (!lc->alive && watch__counts_event(r->w, lc->netns, lc->end_ns))
 		watch__lifecycle(r->w, lc);
 }
 
-static size_t close_wait_owners(struct wrun *r, uint16_t port, struct sf_owner *own)
+static size_t close_wait_owners(struct wrun *r, const struct watch_group *g, struct sf_owner *own)
 {
 	const struct watch_cw *cw;
 	uint64_t *inodes;
 	size_t n, k;
 
-	cw = watch__close_waits(r->w, port, &n);
+	cw = watch__group_close_waits(r->w, g, &n);
 	if (!cw || !n)
 		return 0;
 	inodes = malloc(n * sizeof(*inodes));
@@ -279,7 +301,7 @@ static void on_alert(const struct watch_alert_event *ev, void *ctx)
 
 	/* who holds the CLOSE_WAIT sockets: looked up only now, for this port */
 	if (cw && fired)
-		nown = close_wait_owners(r, ev->group->port, own);
+		nown = close_wait_owners(r, ev->group, own);
 	if (fired)
 		r->firing++;
 	watch_view_time(ts, sizeof(ts), sf_clock_ns(CLOCK_MONOTONIC), r->realtime_offset);
@@ -312,20 +334,93 @@ static void count_by_process(struct wrun *r, const struct sf_sock_rec *recs, siz
 	free(inodes);
 }
 
-static int take_snapshot(struct wrun *r, char *err, size_t errlen)
+/* --by process counts every socket read: they are kept until the last namespace is read. */
+static int keep_recs(struct wrun *r, const struct sf_sock_rec *recs, size_t n)
+{
+	struct sf_sock_rec *nv;
+
+	if (!r->o.by_process || !n)
+		return 0;
+	nv = realloc(r->kept, (r->nkept + n) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	memcpy(nv + r->nkept, recs, n * sizeof(*nv));
+	r->kept = nv;
+	r->nkept += n;
+	return 0;
+}
+
+/* One namespace's sockets into the model; one gone since it was listed is no error. */
+static int read_ns(struct wrun *r, size_t i, char *err, size_t errlen)
 {
 	uint64_t start = sf_clock_ns(CLOCK_MONOTONIC);
 	struct sf_sock_rec *recs = NULL;
 	size_t n = 0;
-	int ret = snapshot__read(r->snap, &recs, &n, err, errlen);
+	int ret = scope_read(&r->scope, r->snap, i, &recs, &n, err, errlen);
+
+	if (ret)
+		return ret == -ENOENT ? 0 : ret;
+	ret = watch__snapshot_ns(r->w, r->scope.ns[i].inum, recs, n, start);
+	if (!ret)
+		ret = keep_recs(r, recs, n);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	r->rec.read++;
+	r->rec.sockets += n;
+	free(recs);
+	return ret;
+}
+
+/* The namespaces there are now: names for them, and the others dropped. */
+static int list_namespaces(struct wrun *r, uint32_t *inums)
+{
+	struct watch_ident id;
+	int ret = 0;
+
+	for (size_t i = 0; i < r->scope.nns; i++) {
+		inums[i] = r->scope.ns[i].inum;
+		whois_netns(&r->who, inums[i], &id);
+		ret = ret ? ret : watch__ident(r->w, inums[i], &id);
+	}
+	watch__retain(r->w, inums, r->scope.nns);
+	return ret;
+}
+
+/*
+ * Reads the namespaces whose counts can have drifted (all of them at first,
+ * after lost events, and for --by process), and a few of the rest.
+ */
+static int reconcile(struct wrun *r, bool first, char *err, size_t errlen)
+{
+	uint64_t start = sf_clock_ns(CLOCK_MONOTONIC);
+	bool all = first || r->o.by_process || r->lost != r->lost_reconciled;
+	uint32_t *inums = NULL;
+	bool *pick = NULL;
+	size_t n;
+	int ret = scope_discover(&r->scope, err, errlen);
 
 	if (ret)
 		return ret;
-	r->snap_ns = start;
-	ret = watch__snapshot(r->w, recs, n, start);
-	if (r->o.by_process)
-		count_by_process(r, recs, n);
-	free(recs);
+	n = r->scope.nns;
+	inums = malloc((n ? n : 1) * sizeof(*inums));
+	pick = malloc((n ? n : 1) * sizeof(*pick));
+	ret = inums && pick ? list_namespaces(r, inums) : -ENOMEM;
+	r->rec = (struct watch_reconcile){ .netns = n };
+	r->nkept = 0;
+	if (!ret)
+		watch__plan(r->w, inums, n, start, all, (n + SWEEP_ROUNDS - 1) / SWEEP_ROUNDS,
+			    pick);
+	for (size_t i = 0; !ret && i < n; i++)
+		if (pick[i])
+			ret = read_ns(r, i, err, errlen);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	if (!ret && r->o.by_process)
+		count_by_process(r, r->kept, r->nkept);
+	r->rec.ms = (sf_clock_ns(CLOCK_MONOTONIC) - start) / 1e6;
+	r->lost_reconciled = r->lost;
+	free(inums);
+	free(pick);
 	return ret;
 }
 
@@ -358,6 +453,7 @@ static void refresh(struct wrun *r, uint64_t now)
 	f.groups = watch__groups(r->w, &f.ngroups);
 	f.lost = r->lost;
 	f.firing = r->firing;
+	f.rec = &r->rec;
 	watch_view_frame(&r->out, &f, r->o.json);
 	watch_view_put(&r->out, stdout);
 	fflush(stdout);
@@ -372,25 +468,19 @@ static int setup_error(const char *msg)
 	return SF_EXIT_USAGE;
 }
 
-/* The metrics socket, then into the namespace watched: the model and the iterator. */
+/* The metrics socket, then the namespaces watched: the model and the iterator. */
 static int watch_setup(struct wrun *r)
 {
-	const char *ns = r->o.netns ? r->o.netns : "/proc/self/ns/net";
 	char err[512] = "";
-	struct stat nst;
 
 	r->tty = isatty(STDOUT_FILENO) && !r->o.json && !r->o.once;
 	r->realtime_offset = sf_realtime_offset_ns();
 	if (r->o.metrics_addr && metrics__start(&r->metrics, r->o.metrics_addr, err, sizeof(err)))
 		return setup_error(err);
-	if (stat(ns, &nst)) {
-		snprintf(err, sizeof(err), "--netns %s: %s", ns, strerror(errno));
-		return setup_error(err);
-	}
-	r->netns = (uint32_t)nst.st_ino;
 	/* the metrics socket is bound: from here on, live in the namespace watched */
-	if (r->o.netns && sf_enter_netns(r->o.netns, err, sizeof(err)))
+	if (scope_init(&r->scope, r->o.netns, r->o.host_root, err, sizeof(err)))
 		return setup_error(err);
+	whois_init(&r->who, r->scope.host);
 	if (watch__new(&r->w, r->o.rules, r->o.nrules))
 		return cli_error("watch", "out of memory");
 	if (snapshot__open(&r->snap, r->o.verbose, err, sizeof(err)))
@@ -399,10 +489,15 @@ static int watch_setup(struct wrun *r)
 	return 0;
 }
 
-/* Alerts and --by process name owners from /proc: only they keep a capability. */
+/*
+ * Alerts and --by process name owners from /proc; watching the whole host
+ * enters namespaces at each reconciliation: only they keep a capability.
+ */
 static uint64_t kept_caps(const struct wrun *r)
 {
-	return r->o.by_process || r->o.nrules ? PROCMAP_CAPS : 0;
+	uint64_t caps = r->o.by_process || r->o.nrules ? PROCMAP_CAPS : 0;
+
+	return r->scope.hostwide ? caps | SCOPE_CAPS : caps;
 }
 
 /* --once: one snapshot, the alerts judged at once; exit 3 when one fired. */
@@ -411,7 +506,7 @@ static int watch_once(struct wrun *r)
 	char err[512];
 
 	if (sf_drop_privileges(kept_caps(r), err, sizeof(err)) ||
-	    take_snapshot(r, err, sizeof(err)))
+	    reconcile(r, true, err, sizeof(err)))
 		return cli_error("watch", "%s", err);
 	refresh(r, sf_clock_ns(CLOCK_MONOTONIC));
 	return r->firing ? SF_EXIT_ALERT : SF_EXIT_OK;
@@ -433,7 +528,7 @@ static void watch_loop(struct wrun *r, uint64_t now)
 			;
 		now = sf_clock_ns(CLOCK_MONOTONIC);
 		if (now >= next_snap) {
-			if (take_snapshot(r, err, sizeof(err)))
+			if (reconcile(r, false, err, sizeof(err)))
 				cli_error("watch", "%s", err);
 			next_snap = now + r->o.snap_interval_ns;
 		}
@@ -453,7 +548,8 @@ static void watch_loop(struct wrun *r, uint64_t now)
 static int watch_live(struct wrun *r)
 {
 	struct session_opts so = {
-		.tracer = { .netns = r->netns, .verbose = r->o.verbose },
+		.tracer = { .netns = r->scope.hostwide ? 0 : r->scope.self,
+			    .verbose = r->o.verbose },
 		.ops = { w_lifecycle, w_transition, r },
 	};
 	char err[512];
@@ -462,7 +558,7 @@ static int watch_live(struct wrun *r)
 	/* the tracer first, then the snapshot: nothing falls between the two */
 	if (session__open(&r->sess, &so, err, sizeof(err)) ||
 	    sf_drop_privileges(kept_caps(r), err, sizeof(err)) ||
-	    take_snapshot(r, err, sizeof(err)))
+	    reconcile(r, true, err, sizeof(err)))
 		return cli_error("watch", "%s", err);
 	now = sf_clock_ns(CLOCK_MONOTONIC);
 	refresh(r, now);
@@ -479,6 +575,8 @@ static void watch_cleanup(struct wrun *r)
 	watch__free(r->w);
 	free(r->o.rules);
 	free(r->prows);
+	free(r->kept);
+	scope_fini(&r->scope);
 	sf_sb_free(&r->out);
 	fflush(stdout);
 }
@@ -490,7 +588,8 @@ int cmd_watch(int argc, char **argv)
 				  .snap_interval_ns = 10 * SF_NS_PER_S,
 				  .top = 20,
 				  .metrics_ports = 50,
-			  } };
+			  },
+			  .scope = { .home_fd = -1 } };
 	int ret;
 
 	ret = watch_parse(&r.o, argc, argv);

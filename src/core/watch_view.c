@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include "names.h"
 #include "parse.h"
@@ -65,6 +67,7 @@ static void json_group(struct sf_sb *b, const struct watch_group *g, const char 
 	sf_json_kstr(b, "type", "group");
 	sf_json_kstr(b, "ts", ts);
 	sf_json_ku64(b, "port", g->port);
+	sf_json_ku64(b, "netns", g->netns);
 	sf_json_key(b, "counts");
 	sf_sb_puts(b, "{");
 	for (size_t s = 0; s < sf_nwatched_states; s++)
@@ -96,6 +99,12 @@ static void json_frame(struct sf_sb *b, const struct watch_frame *f)
 	sf_json_kstr(b, "ts", f->ts);
 	sf_json_ku64(b, "groups", f->ngroups);
 	sf_json_ku64(b, "lost", f->lost);
+	if (f->rec) {
+		sf_json_ku64(b, "netns", f->rec->netns);
+		sf_json_ku64(b, "netns_read", f->rec->read);
+		sf_json_ku64(b, "sockets_read", f->rec->sockets);
+		sf_json_kdouble(b, "read_ms", "%.3f", f->rec->ms);
+	}
 	sf_sb_puts(b, "}\n");
 }
 
@@ -139,6 +148,15 @@ static void close_mix(struct sf_sb *b, const struct watch_group *g)
 		sf_sb_puts(b, "-");
 }
 
+/* The WORKLOAD column: escaped, cut to its width. */
+static void workload_cell(struct sf_sb *b, const struct watch_ident *id)
+{
+	char label[SF_TEXT_SAFE_LEN(sizeof(id->label))];
+
+	sf_sb_printf(b, " %-22.22s",
+		     sf_text_safe(id->label, sizeof(id->label), label, sizeof(label)));
+}
+
 static void table_row(struct sf_sb *b, const struct watch_group *g)
 {
 	char age[32] = "-";
@@ -146,6 +164,7 @@ static void table_row(struct sf_sb *b, const struct watch_group *g)
 	if (g->oldest_cw_ms >= 0)
 		snprintf(age, sizeof(age), "%.1fs", g->oldest_cw_ms / 1000.0);
 	sf_sb_printf(b, "%-6u", g->port);
+	workload_cell(b, g->ident);
 	for (size_t s = 0; s < sf_nwatched_states; s++)
 		sf_sb_printf(b, " %7" PRId64, clamp0(g->counts[sf_watched_states[s]]));
 	sf_sb_printf(b, " %7.1f %7.1f %6.1f %8s  ", g->opens_per_s, g->closes_per_s,
@@ -156,7 +175,7 @@ static void table_row(struct sf_sb *b, const struct watch_group *g)
 
 static void table_ports(struct sf_sb *b, const struct watch_frame *f)
 {
-	sf_sb_printf(b, "%-6s", "PORT");
+	sf_sb_printf(b, "%-6s %-22s", "PORT", "WORKLOAD");
 	state_columns(b);
 	sf_sb_printf(b, " %7s %7s %6s %8s  %s\n", "open/s", "close/s", "rst/s", "CW_AGE",
 		     "CLOSE MIX");
@@ -174,7 +193,8 @@ void watch_view_frame(struct sf_sb *b, const struct watch_frame *f, bool json)
 	}
 	if (f->tty)
 		sf_sb_puts(b, "\033[H\033[2J");
-	sf_sb_printf(b, "synfin watch  %s  %zu ports%s\n", f->ts, f->ngroups,
+	sf_sb_printf(b, "synfin watch  %s  %zu ports in %zu network namespaces%s\n", f->ts,
+		     f->ngroups, f->rec ? f->rec->netns : 1,
 		     f->lost ? "  (events lost: counts are reconciled at the next snapshot)" : "");
 	if (f->by_process)
 		table_processes(b, f);
@@ -182,41 +202,159 @@ void watch_view_frame(struct sf_sb *b, const struct watch_frame *f, bool json)
 		table_ports(b, f);
 }
 
-static void metrics_sockets(struct sf_sb *b, const struct watch_frame *f, size_t nports)
+/*
+ * The label sets of the metrics: service port, and the Kubernetes namespace
+ * and pod of its network namespace (kube-state-metrics' names), the same for
+ * every port of the node that no pod owns.
+ */
+struct series {
+	const struct watch_ident *id; /* NULL: "other" */
+	uint16_t port;
+	int64_t total;
+	int64_t counts[SF_TCP_MAX_STATES];
+	uint64_t kinds[SF_CLOSE_COUNT];
+};
+
+static int cmp_labels(const struct watch_group *x, const struct watch_group *y)
 {
-	int64_t other[SF_TCP_MAX_STATES] = { 0 };
+	int c;
 
-	sf_sb_puts(b, "# HELP synfin_sockets TCP sockets by state and service port.\n"
-		      "# TYPE synfin_sockets gauge\n");
-	for (size_t i = 0; i < f->ngroups; i++) {
-		for (size_t s = 0; s < sf_nwatched_states; s++) {
-			unsigned int st = sf_watched_states[s];
-			int64_t v = clamp0(f->groups[i]->counts[st]);
-
-			if (i >= nports) {
-				other[st] += v;
-				continue;
-			}
-			sf_sb_printf(b, "synfin_sockets{state=\"%s\",port=\"%u\"} %" PRId64 "\n",
-				     sf_state_label(st), f->groups[i]->port, v);
-		}
-	}
-	if (f->ngroups <= nports)
-		return;
-	for (size_t s = 0; s < sf_nwatched_states; s++)
-		sf_sb_printf(b, "synfin_sockets{state=\"%s\",port=\"other\"} %" PRId64 "\n",
-			     sf_state_label(sf_watched_states[s]), other[sf_watched_states[s]]);
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	c = strcmp(x->ident->ns, y->ident->ns);
+	return c ? c : strcmp(x->ident->pod, y->ident->pod);
 }
 
-static void metrics_totals(struct sf_sb *b, const struct watch_totals *t)
+static int cmp_group_labels(const void *a, const void *b)
+{
+	return cmp_labels(*(const struct watch_group *const *)a,
+			  *(const struct watch_group *const *)b);
+}
+
+/* Most sockets first; ties by port. */
+static int cmp_series(const void *a, const void *b)
+{
+	const struct series *x = a, *y = b;
+
+	if (x->total != y->total)
+		return x->total > y->total ? -1 : 1;
+	return (x->port > y->port) - (x->port < y->port);
+}
+
+static void series_add(struct series *s, const struct watch_group *g)
+{
+	for (unsigned int st = 0; st < SF_TCP_MAX_STATES; st++)
+		s->counts[st] += clamp0(g->counts[st]);
+	for (unsigned int k = 0; k < SF_CLOSE_COUNT; k++)
+		s->kinds[k] += g->kinds[k];
+	s->total += watch__total_state(g);
+}
+
+/*
+ * The groups merged by label set, busiest first; those past the first max
+ * merged into one more, "other". *n of them, malloc'd; NULL when out of memory.
+ */
+static struct series *make_series(const struct watch_frame *f, size_t max, size_t *n)
+{
+	const struct watch_group **g = malloc((f->ngroups + 1) * sizeof(*g));
+	struct series *s = calloc(f->ngroups + 1, sizeof(*s));
+	size_t k = 0;
+
+	if (!g || !s) {
+		free(g);
+		free(s);
+		return NULL;
+	}
+	memcpy(g, f->groups, f->ngroups * sizeof(*g));
+	qsort(g, f->ngroups, sizeof(*g), cmp_group_labels);
+	for (size_t i = 0; i < f->ngroups; i++) {
+		if (!i || cmp_labels(g[i - 1], g[i]))
+			s[k++] = (struct series){ .id = g[i]->ident, .port = g[i]->port };
+		series_add(&s[k - 1], g[i]);
+	}
+	free(g);
+	qsort(s, k, sizeof(*s), cmp_series);
+	for (size_t i = max; i < k; i++) {
+		for (unsigned int st = 0; st < SF_TCP_MAX_STATES; st++)
+			s[max].counts[st] += i > max ? s[i].counts[st] : 0;
+		for (unsigned int c = 0; c < SF_CLOSE_COUNT; c++)
+			s[max].kinds[c] += i > max ? s[i].kinds[c] : 0;
+	}
+	if (k > max)
+		s[max].id = NULL;
+	*n = k > max ? max + 1 : k;
+	return s;
+}
+
+/* A label value in the exposition format: backslash, quote and newline escaped. */
+static void prom_value(struct sf_sb *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			sf_sb_printf(b, "\\%c", *v);
+		else if (*v == '\n')
+			sf_sb_puts(b, "\\n");
+		else
+			sf_sb_put(b, v, 1);
+	}
+}
+
+/* ,port="8080",namespace="shop",pod="web-1"}: namespace and pod only where known */
+static void series_labels(struct sf_sb *b, const struct series *s)
+{
+	if (!s->id) {
+		sf_sb_puts(b, ",port=\"other\"}");
+		return;
+	}
+	sf_sb_printf(b, ",port=\"%u\"", s->port);
+	if (s->id->ns[0]) {
+		sf_sb_puts(b, ",namespace=\"");
+		prom_value(b, s->id->ns);
+		sf_sb_puts(b, "\"");
+	}
+	if (s->id->pod[0]) {
+		sf_sb_puts(b, ",pod=\"");
+		prom_value(b, s->id->pod);
+		sf_sb_puts(b, "\"");
+	}
+	sf_sb_puts(b, "}");
+}
+
+static void metrics_sockets(struct sf_sb *b, const struct series *s, size_t n)
+{
+	sf_sb_puts(b,
+		   "# HELP synfin_sockets TCP sockets by state, service port, namespace and pod.\n"
+		   "# TYPE synfin_sockets gauge\n");
+	for (size_t i = 0; i < n; i++) {
+		for (size_t w = 0; w < sf_nwatched_states; w++) {
+			unsigned int st = sf_watched_states[w];
+
+			sf_sb_printf(b, "synfin_sockets{state=\"%s\"", sf_state_label(st));
+			series_labels(b, &s[i]);
+			sf_sb_printf(b, " %" PRId64 "\n", s[i].counts[st]);
+		}
+	}
+}
+
+static void metrics_closes(struct sf_sb *b, const struct series *s, size_t n)
+{
+	sf_sb_puts(b, "# HELP synfin_connections_closed_total Connections ended, by close kind, "
+		      "service port, namespace and pod.\n"
+		      "# TYPE synfin_connections_closed_total counter\n");
+	for (size_t i = 0; i < n; i++) {
+		for (unsigned int k = 0; k < SF_CLOSE_COUNT; k++) {
+			sf_sb_printf(b, "synfin_connections_closed_total{close=\"%s\"",
+				     sf_close_name(k));
+			series_labels(b, &s[i]);
+			sf_sb_printf(b, " %" PRIu64 "\n", s[i].kinds[k]);
+		}
+	}
+}
+
+static void metrics_handshakes(struct sf_sb *b, const struct watch_totals *t)
 {
 	uint64_t cum = 0;
 
-	sf_sb_puts(b, "# HELP synfin_connections_closed_total Connections ended, by close kind.\n"
-		      "# TYPE synfin_connections_closed_total counter\n");
-	for (unsigned int k = 0; k < SF_CLOSE_COUNT; k++)
-		sf_sb_printf(b, "synfin_connections_closed_total{close=\"%s\"} %" PRIu64 "\n",
-			     sf_close_name(k), t->kinds[k]);
 	sf_sb_puts(b, "# HELP synfin_handshake_seconds Handshake time of connections that ended.\n"
 		      "# TYPE synfin_handshake_seconds histogram\n");
 	for (int i = 0; i < WATCH_HS_BUCKETS; i++) {
@@ -232,10 +370,19 @@ static void metrics_totals(struct sf_sb *b, const struct watch_totals *t)
 }
 
 void watch_view_metrics(struct sf_sb *b, const struct watch_frame *f, const struct watch_totals *t,
-			size_t nports)
+			size_t max_series)
 {
-	metrics_sockets(b, f, nports);
-	metrics_totals(b, t);
+	size_t n;
+	struct series *s = make_series(f, max_series, &n);
+
+	if (!s) {
+		b->cut = true;
+		return;
+	}
+	metrics_sockets(b, s, n);
+	metrics_closes(b, s, n);
+	free(s);
+	metrics_handshakes(b, t);
 	sf_sb_printf(b,
 		     "# HELP synfin_events_lost_total Tracer events the kernel could not queue.\n"
 		     "# TYPE synfin_events_lost_total counter\nsynfin_events_lost_total %" PRIu64
@@ -279,20 +426,22 @@ void watch_view_alert(struct sf_sb *b, const struct watch_alert_event *ev, const
 
 void watch_view_snapshot_header(struct sf_sb *b, bool procs)
 {
-	sf_sb_printf(b, "%-7s %-12s %8s %10s  %s\n", "PORT", "STATE", "COUNT", "OLDEST_S",
-		     procs ? "PROCESSES" : "");
+	sf_sb_printf(b, "%-7s %-12s %8s %10s  %-24s %s\n", "PORT", "STATE", "COUNT", "OLDEST_S",
+		     "WORKLOAD", procs ? "PROCESSES" : "");
 }
 
 void watch_view_snapshot_group(struct sf_sb *b, const struct watch_sock_group *g,
-			       const struct sf_owner *own, size_t nown, bool json)
+			       const struct watch_ident *id, const struct sf_owner *own,
+			       size_t nown, bool json)
 {
-	char age[32] = "-";
+	char age[32] = "-", label[SF_TEXT_SAFE_LEN(sizeof(id->label))];
 
 	if (!json) {
 		if (g->oldest_ms >= 0)
 			snprintf(age, sizeof(age), "%.1f", g->oldest_ms / 1000.0);
-		sf_sb_printf(b, "%-7u %-12s %8zu %10s  ", g->port, sf_state_name(g->state), g->n,
-			     age);
+		sf_sb_printf(b, "%-7u %-12s %8zu %10s  %-24s ", g->port, sf_state_name(g->state),
+			     g->n, age,
+			     sf_text_safe(id->label, sizeof(id->label), label, sizeof(label)));
 		text_owners(b, "", own, nown);
 		sf_sb_puts(b, "\n");
 		return;

@@ -20,6 +20,14 @@ void watch_view_put(struct sf_sb *b, FILE *f);
 /* "2024-05-01T12:00:00.123Z": the UTC time of a CLOCK_MONOTONIC instant. */
 void watch_view_time(char *buf, size_t len, uint64_t mono_ns, int64_t realtime_offset_ns);
 
+/* What the last reconciliation did: the namespaces covered, those read, and its cost. */
+struct watch_reconcile {
+	size_t netns;
+	size_t read;
+	uint64_t sockets; /* in the namespaces read */
+	double ms;
+};
+
 /* What one refresh of synfin watch shows. */
 struct watch_frame {
 	const char *ts;
@@ -30,6 +38,7 @@ struct watch_frame {
 	size_t top; /* rows of the table */
 	uint64_t lost; /* events the kernel could not queue */
 	size_t firing; /* alerts firing */
+	const struct watch_reconcile *rec;
 	bool by_process;
 	bool tty; /* clear the screen first, and no blank line after */
 };
@@ -37,9 +46,14 @@ struct watch_frame {
 /* The table, or in JSON one group line per port and the tick line. */
 void watch_view_frame(struct sf_sb *b, const struct watch_frame *f, bool json);
 
-/* The Prometheus text; ports beyond the busiest nports share port="other". */
+/*
+ * The Prometheus text. Sockets and closes are labelled by service port and
+ * the namespace and pod that own its network namespace (where known); the
+ * label sets beyond the busiest max_series share port="other", so there are
+ * at most (max_series + 1) x 10 socket series and x 7 close series.
+ */
 void watch_view_metrics(struct sf_sb *b, const struct watch_frame *f, const struct watch_totals *t,
-			size_t nports);
+			size_t max_series);
 
 /*
  * One line for an alert that fired or cleared; own: who holds the port's
@@ -48,9 +62,13 @@ void watch_view_metrics(struct sf_sb *b, const struct watch_frame *f, const stru
 void watch_view_alert(struct sf_sb *b, const struct watch_alert_event *ev, const char *ts,
 		      const struct sf_owner *own, size_t nown, bool json);
 
-/* synfin snapshot: the table's header, then one line per group (own NULL: no -p). */
+/*
+ * synfin snapshot: the table's header, then one line per group; id names its
+ * namespace; own NULL: no -p.
+ */
 void watch_view_snapshot_header(struct sf_sb *b, bool procs);
 void watch_view_snapshot_group(struct sf_sb *b, const struct watch_sock_group *g,
-			       const struct sf_owner *own, size_t nown, bool json);
+			       const struct watch_ident *id, const struct sf_owner *own,
+			       size_t nown, bool json);
 
 #endif
