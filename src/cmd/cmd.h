@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-#ifndef SYNFIN_COMMANDS_H
-#define SYNFIN_COMMANDS_H
+/* The commands of main.c's table, one file each under src/cmd/. */
+#ifndef SYNFIN_CMD_H
+#define SYNFIN_CMD_H
 
-/* Each returns the process exit status: 0 ok, 1 runtime failure, 2 usage error. */
+/* Each returns the process exit status, one of enum sf_exit (cli.h). */
 int cmd_trace(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_check(int argc, char **argv);

@@ -370,6 +370,12 @@ report_case cli $?
 ns_case daemonset "$PYTHON" tests/e2e/daemonset_test.py "$(realpath "$SYNFIN")" README.md
 report_case daemonset $?
 
+# who owns a socket: real cgroups named as the kubelet, containerd, CRI-O, Docker
+# and systemd name them, runtime metadata under a --host-root, network namespaces
+mkdir -p "$OUT/identity"
+"$PYTHON" tests/e2e/identity_test.py "${IDENTITY_PROBE:-build/identity_probe}" >"$OUT/identity/result" 2>&1
+report_case identity $?
+
 # a hostile local user, a cancelled job, a killed tracer: tests/e2e/attacks.sh
 for attack in $(tests/e2e/attacks.sh --list); do
 	mkdir -p "$OUT/attack-$attack"
