@@ -26,7 +26,9 @@
 #include "procmap.h"
 #include "scope.h"
 #include "session.h"
+#include "u64map.h"
 #include "watch_view.h"
+#include "who.h"
 #include "whois.h"
 
 #define MAX_OWNERS 8
@@ -51,10 +53,17 @@ static const char watch_usage[] =
 	"                          socket tables, which is how TIME_WAIT exits are seen\n"
 	"                          (default 10s); only namespaces whose counts can have\n"
 	"                          drifted are read, and each at least every 30 rounds\n"
-	"  --by port|process       group by service port (default) or owning process\n"
+	"  --pod NAME|NS/NAME, --namespace NS, --container NAME|ID, --unit NAME\n"
+	"                          only the network namespaces of that workload\n"
+	"  --by port|process|pod|container|unit|netns\n"
+	"                          the table's rows: service ports of each namespace\n"
+	"                          (default), or sums by owning process, pod, container,\n"
+	"                          systemd unit or network namespace\n"
 	"  --top N                 rows shown (default 20)\n"
-	"  --alert RULE            [port=N] METRIC>VALUE [for 30s], repeatable; METRIC is a\n"
-	"                          state (close_wait, time_wait, ...), close_wait_age,\n"
+	"  --alert RULE            [port=N] [pod=NAME] [namespace=NS] [container=NAME]\n"
+	"                          [unit=NAME] METRIC>VALUE [for 30s], repeatable, judged\n"
+	"                          per port of each namespace; METRIC is a state\n"
+	"                          (close_wait, time_wait, ...), close_wait_age,\n"
 	"                          opens_per_s, closes_per_s or resets_per_s\n"
 	"  --exec CMD              run CMD (sh -c) on each alert change; details in\n"
 	"                          SYNFIN_ALERT, SYNFIN_STATE, SYNFIN_PORT, SYNFIN_METRIC,\n"
@@ -82,7 +91,8 @@ struct watch_opts {
 	uint64_t duration_ns; /* 0: until a signal */
 	size_t top;
 	size_t metrics_ports;
-	bool by_process;
+	struct sf_who_select sel;
+	enum watch_by by;
 	bool once;
 	bool json;
 	bool verbose;
@@ -97,6 +107,7 @@ struct wrun {
 	struct sf_sb out; /* the text being written: a frame, an alert line, the metrics */
 	struct scope scope;
 	struct whois who;
+	struct u64map skip; /* inode + 1 of the namespaces of other workloads than --pod etc. */
 	bool tty;
 	uint64_t lost;
 	uint64_t lost_reconciled; /* r->lost at the last reconciliation */
@@ -137,9 +148,26 @@ static int parse_count(const char *opt, const char *arg, size_t *out)
 
 static int parse_by(struct watch_opts *o, const char *arg)
 {
-	if (strcmp(arg, "port") && strcmp(arg, "process"))
-		return cli_usage("watch", "invalid --by '%s' (port, process)", arg);
-	o->by_process = !strcmp(arg, "process");
+	for (enum watch_by by = WATCH_BY_PORT; by <= WATCH_BY_NETNS; by++) {
+		if (!strcmp(arg, watch_by_name(by))) {
+			o->by = by;
+			return 0;
+		}
+	}
+	return cli_usage("watch", "invalid --by '%s' (port, process, pod, container, unit, netns)",
+			 arg);
+}
+
+enum { OPT_POD = 256, OPT_NAMESPACE, OPT_CONTAINER, OPT_UNIT };
+
+static int parse_select(struct watch_opts *o, int c, const char *arg)
+{
+	static const enum sf_who_key keys[] = { SF_WHO_POD, SF_WHO_NAMESPACE, SF_WHO_CONTAINER,
+						SF_WHO_UNIT };
+	char err[512];
+
+	if (sf_who_select_set(&o->sel, keys[c - OPT_POD], arg, err, sizeof(err)))
+		return cli_usage("watch", "%s", err);
 	return 0;
 }
 
@@ -163,6 +191,11 @@ static int parse_opt(struct watch_opts *o, int c, const char *arg)
 		return parse_count("--metrics-ports", arg, &o->metrics_ports);
 	case 'a':
 		return add_rule(o, arg);
+	case OPT_POD:
+	case OPT_NAMESPACE:
+	case OPT_CONTAINER:
+	case OPT_UNIT:
+		return parse_select(o, c, arg);
 	case 'n':
 		o->netns = arg;
 		break;
@@ -196,6 +229,10 @@ static int watch_parse(struct watch_opts *o, int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "snapshot-interval", required_argument, NULL, 's' },
 		{ "by", required_argument, NULL, 'b' },
+		{ "pod", required_argument, NULL, OPT_POD },
+		{ "namespace", required_argument, NULL, OPT_NAMESPACE },
+		{ "container", required_argument, NULL, OPT_CONTAINER },
+		{ "unit", required_argument, NULL, OPT_UNIT },
 		{ "top", required_argument, NULL, 't' },
 		{ "alert", required_argument, NULL, 'a' },
 		{ "exec", required_argument, NULL, 'e' },
@@ -227,11 +264,18 @@ static int watch_parse(struct watch_opts *o, int argc, char **argv)
 	return 0;
 }
 
+/* An event of a namespace watched, after its last snapshot began. */
+static bool counts(const struct wrun *r, uint32_t netns, uint64_t ts_ns)
+{
+	return !u64map_get(&r->skip, (uint64_t)netns + 1) &&
+	       watch__counts_event(r->w, netns, ts_ns);
+}
+
 static void w_transition(const struct sf_transition *tr, void *ctx)
 {
 	struct wrun *r = ctx;
 
-	if (watch__counts_event(r->w, tr->ev->netns, tr->ev->ts_ns))
+	if (counts(r, tr->ev->netns, tr->ev->ts_ns))
 		watch__transition(r->w, tr);
 }
 
@@ -239,7 +283,7 @@ static void w_lifecycle(const struct sf_lifecycle *lc, void *ctx)
 {
 	struct wrun *r = ctx;
 
-	if (!lc->alive && watch__counts_event(r->w, lc->netns, lc->end_ns))
+	if (!lc->alive && counts(r, lc->netns, lc->end_ns))
 		watch__lifecycle(r->w, lc);
 }
 
@@ -339,7 +383,7 @@ static int keep_recs(struct wrun *r, const struct sf_sock_rec *recs, size_t n)
 {
 	struct sf_sock_rec *nv;
 
-	if (!r->o.by_process || !n)
+	if (r->o.by != WATCH_BY_PROCESS || !n)
 		return 0;
 	nv = realloc(r->kept, (r->nkept + n) * sizeof(*nv));
 	if (!nv)
@@ -371,18 +415,30 @@ static int read_ns(struct wrun *r, size_t i, char *err, size_t errlen)
 	return ret;
 }
 
-/* The namespaces there are now: names for them, and the others dropped. */
+/*
+ * The namespaces there are now, named, those of the workload asked for kept
+ * in scope->ns (their inodes in inums); the others dropped and skipped.
+ */
 static int list_namespaces(struct wrun *r, uint32_t *inums)
 {
 	struct watch_ident id;
+	size_t keep = 0;
 	int ret = 0;
 
-	for (size_t i = 0; i < r->scope.nns; i++) {
-		inums[i] = r->scope.ns[i].inum;
-		whois_netns(&r->who, inums[i], &id);
-		ret = ret ? ret : watch__ident(r->w, inums[i], &id);
+	whois_refresh(&r->who);
+	u64map_clear(&r->skip);
+	for (size_t i = 0; i < r->scope.nns && !ret; i++) {
+		whois_netns(&r->who, r->scope.ns[i].inum, &id);
+		if (!sf_who_match(&r->o.sel, &id.wl)) {
+			ret = u64map_put(&r->skip, (uint64_t)r->scope.ns[i].inum + 1, r);
+			continue;
+		}
+		r->scope.ns[keep] = r->scope.ns[i];
+		inums[keep++] = r->scope.ns[i].inum;
+		ret = watch__ident(r->w, r->scope.ns[i].inum, &id);
 	}
-	watch__retain(r->w, inums, r->scope.nns);
+	r->scope.nns = keep;
+	watch__retain(r->w, inums, keep);
 	return ret;
 }
 
@@ -393,7 +449,7 @@ static int list_namespaces(struct wrun *r, uint32_t *inums)
 static int reconcile(struct wrun *r, bool first, char *err, size_t errlen)
 {
 	uint64_t start = sf_clock_ns(CLOCK_MONOTONIC);
-	bool all = first || r->o.by_process || r->lost != r->lost_reconciled;
+	bool all = first || r->o.by == WATCH_BY_PROCESS || r->lost != r->lost_reconciled;
 	uint32_t *inums = NULL;
 	bool *pick = NULL;
 	size_t n;
@@ -405,6 +461,7 @@ static int reconcile(struct wrun *r, bool first, char *err, size_t errlen)
 	inums = malloc((n ? n : 1) * sizeof(*inums));
 	pick = malloc((n ? n : 1) * sizeof(*pick));
 	ret = inums && pick ? list_namespaces(r, inums) : -ENOMEM;
+	n = r->scope.nns;
 	r->rec = (struct watch_reconcile){ .netns = n };
 	r->nkept = 0;
 	if (!ret)
@@ -415,7 +472,7 @@ static int reconcile(struct wrun *r, bool first, char *err, size_t errlen)
 			ret = read_ns(r, i, err, errlen);
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
-	if (!ret && r->o.by_process)
+	if (!ret && r->o.by == WATCH_BY_PROCESS)
 		count_by_process(r, r->kept, r->nkept);
 	r->rec.ms = (sf_clock_ns(CLOCK_MONOTONIC) - start) / 1e6;
 	r->lost_reconciled = r->lost;
@@ -442,7 +499,7 @@ static void refresh(struct wrun *r, uint64_t now)
 		.procs = r->prows,
 		.nprocs = r->nprows,
 		.top = r->o.top,
-		.by_process = r->o.by_process,
+		.by = r->o.by,
 		.tty = r->tty,
 	};
 	char ts[80];
@@ -480,7 +537,8 @@ static int watch_setup(struct wrun *r)
 	/* the metrics socket is bound: from here on, live in the namespace watched */
 	if (scope_init(&r->scope, r->o.netns, r->o.host_root, err, sizeof(err)))
 		return setup_error(err);
-	whois_init(&r->who, r->scope.host);
+	if (whois_init(&r->who, r->o.host_root, r->scope.host, err, sizeof(err)))
+		return setup_error(err);
 	if (watch__new(&r->w, r->o.rules, r->o.nrules))
 		return cli_error("watch", "out of memory");
 	if (snapshot__open(&r->snap, r->o.verbose, err, sizeof(err)))
@@ -495,7 +553,7 @@ static int watch_setup(struct wrun *r)
  */
 static uint64_t kept_caps(const struct wrun *r)
 {
-	uint64_t caps = r->o.by_process || r->o.nrules ? PROCMAP_CAPS : 0;
+	uint64_t caps = r->o.by == WATCH_BY_PROCESS || r->o.nrules ? PROCMAP_CAPS : 0;
 
 	return r->scope.hostwide ? caps | SCOPE_CAPS : caps;
 }
@@ -577,6 +635,8 @@ static void watch_cleanup(struct wrun *r)
 	free(r->prows);
 	free(r->kept);
 	scope_fini(&r->scope);
+	whois_fini(&r->who);
+	u64map_free(&r->skip);
 	sf_sb_free(&r->out);
 	fflush(stdout);
 }

@@ -44,8 +44,11 @@ static bool filter_match(const struct sf_filter *f, uint8_t family, uint32_t net
 		return false;
 	if (f->cgroup_id && cgroup_id != f->cgroup_id)
 		return false;
-	return port_ok(f, lport, rport) && addr_ok(f, family, laddr, raddr) &&
-	       owner_ok(f, pid, comm);
+	if (!port_ok(f, lport, rport) || !addr_ok(f, family, laddr, raddr) ||
+	    !owner_ok(f, pid, comm))
+		return false;
+	/* names are looked up last, for what passed everything else */
+	return !sf_who_select_any(&f->who) || sf_who_match(&f->who, sf_who(cgroup_id, netns));
 }
 
 bool sf_filter_lifecycle(const struct sf_filter *f, const struct sf_lifecycle *lc)

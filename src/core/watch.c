@@ -11,6 +11,11 @@
 #define LISTEN_WORDS (NPORTS / 64)
 /* TCP_TIMEWAIT_LEN: a TIME_WAIT ends this long after it began, unless recycled early */
 #define TIMEWAIT_NS (60 * SF_NS_PER_S)
+/*
+ * A namespace gone from the host may still send events for a while (its
+ * orphaned sockets time out): they are ignored this long after it went.
+ */
+#define GONE_NS (5 * 60 * SF_NS_PER_S)
 
 const double watch_hs_bounds[WATCH_HS_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
 						   0.005,  0.01,    0.05,   0.25,  1.0 };
@@ -27,6 +32,11 @@ struct watch_ns {
 	struct watch_ident ident;
 };
 
+struct gone {
+	uint32_t inum;
+	uint64_t since_ns;
+};
+
 struct watch {
 	const struct alert_rule *rules;
 	size_t nrules;
@@ -36,6 +46,9 @@ struct watch {
 	struct watch_group **groups;
 	size_t ngroups, cap_groups;
 	struct u64map group_map; /* group_key -> group */
+	struct gone *gone; /* namespaces dropped lately, whose late events are ignored */
+	size_t ngone, cap_gone;
+	struct u64map gone_map; /* inode + 1 -> the same */
 	struct watch_cw *cw;
 	size_t ncw, cap_cw;
 	uint64_t last_tick;
@@ -98,6 +111,53 @@ static struct watch_ns *ns_get(struct watch *w, uint32_t inum)
 		return NULL;
 	}
 	return ns;
+}
+
+/* The namespace of an event: NULL when it went lately (its late events are not counted). */
+static struct watch_ns *ns_of_event(struct watch *w, uint32_t inum)
+{
+	struct watch_ns *ns = ns_find(w, inum);
+
+	if (ns)
+		return ns->gone ? NULL : ns;
+	return u64map_get(&w->gone_map, (uint64_t)inum + 1) ? NULL : ns_get(w, inum);
+}
+
+static void gone_rebuild(struct watch *w)
+{
+	u64map_clear(&w->gone_map);
+	for (size_t i = 0; i < w->ngone; i++)
+		u64map_put(&w->gone_map, (uint64_t)w->gone[i].inum + 1, &w->gone[i]);
+}
+
+/* Remembers that inum went at now_ns, so that its late events are not counted. */
+static void gone_add(struct watch *w, uint32_t inum, uint64_t now_ns)
+{
+	if (w->ngone == w->cap_gone) {
+		size_t ncap = w->cap_gone ? w->cap_gone * 2 : 16;
+		struct gone *g = realloc(w->gone, ncap * sizeof(*g));
+
+		if (!g)
+			return;
+		w->gone = g;
+		w->cap_gone = ncap;
+	}
+	w->gone[w->ngone++] = (struct gone){ inum, now_ns };
+	gone_rebuild(w);
+}
+
+/* Forgets what went before now_ns - GONE_NS, or inum (0: none), listed again (a reused inode). */
+static void gone_expire(struct watch *w, uint32_t inum, uint64_t now_ns)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < w->ngone; i++)
+		if (w->gone[i].inum != inum && w->gone[i].since_ns + GONE_NS > now_ns)
+			w->gone[keep++] = w->gone[i];
+	if (keep == w->ngone)
+		return;
+	w->ngone = keep;
+	gone_rebuild(w);
 }
 
 static uint64_t group_key(uint32_t netns, uint16_t port)
@@ -306,6 +366,7 @@ int watch__snapshot_ns(struct watch *w, uint32_t netns, const struct sf_sock_rec
 	}
 	for (size_t i = 0; i < n; i++)
 		ptrs[i] = &recs[i];
+	gone_expire(w, netns, now_ns);
 	listening_of(ns->listening, ptrs, n);
 	free(ptrs);
 	ns_reset(w, ns);
@@ -374,7 +435,7 @@ void watch__transition(struct watch *w, const struct sf_transition *tr)
 {
 	const struct sf_event *e = tr->ev;
 	unsigned int old = e->oldstate, new = e->newstate;
-	struct watch_ns *ns = ns_get(w, e->netns);
+	struct watch_ns *ns = ns_of_event(w, e->netns);
 	struct watch_group *g;
 	uint16_t port;
 
@@ -432,7 +493,7 @@ static void count_mini(struct watch_ns *ns, struct watch_group *g, const struct 
 
 void watch__lifecycle(struct watch *w, const struct sf_lifecycle *lc)
 {
-	struct watch_ns *ns = ns_get(w, lc->netns);
+	struct watch_ns *ns = ns_of_event(w, lc->netns);
 	struct watch_group *g;
 
 	if (!ns || lc->alive)
@@ -504,7 +565,8 @@ static void tick_alerts(struct watch *w, uint64_t now_ns, bool ignore_for, watch
 			struct watch_group *g = w->groups[i];
 			struct watch_alert_event ev;
 
-			if (rule->has_port && rule->port != g->port)
+			if ((rule->has_port && rule->port != g->port) ||
+			    !sf_who_match(&rule->who, &g->ident->wl))
 				continue;
 			ev.value = metric_value(g, rule->metric);
 			ev.change = alert_step(rule, &g->alerts[r], ev.value, now_ns, ignore_for);
@@ -547,7 +609,7 @@ static void sweep_gone(struct watch *w)
 			   w->groups[i]);
 }
 
-static void drop_gone_ns(struct watch *w)
+static void drop_gone_ns(struct watch *w, uint64_t now_ns)
 {
 	size_t keep = 0;
 	bool held;
@@ -556,10 +618,12 @@ static void drop_gone_ns(struct watch *w)
 		held = false;
 		for (size_t j = 0; j < w->ngroups && !held; j++)
 			held = w->groups[j]->netns == w->ns[i]->inum;
-		if (w->ns[i]->gone && !held)
+		if (w->ns[i]->gone && !held) {
+			gone_add(w, w->ns[i]->inum, now_ns);
 			free(w->ns[i]);
-		else
+		} else {
 			w->ns[keep++] = w->ns[i];
+		}
 	}
 	if (keep == w->nns)
 		return;
@@ -579,7 +643,8 @@ void watch__tick(struct watch *w, uint64_t now_ns, bool ignore_for, watch_alert_
 	tick_ages(w, now_ns);
 	tick_alerts(w, now_ns, ignore_for, fn, ctx);
 	sweep_gone(w);
-	drop_gone_ns(w);
+	drop_gone_ns(w, now_ns);
+	gone_expire(w, 0, now_ns);
 }
 
 int watch__ident(struct watch *w, uint32_t netns, const struct watch_ident *id)
@@ -747,6 +812,8 @@ void watch__free(struct watch *w)
 	free(w->ns);
 	u64map_free(&w->group_map);
 	u64map_free(&w->ns_map);
+	u64map_free(&w->gone_map);
+	free(w->gone);
 	free(w->cw);
 	free(w->sorted);
 	free(w->scratch);

@@ -16,6 +16,7 @@
 #include "alert.h"
 #include "snapshot.h"
 #include "tracker.h"
+#include "workload.h"
 
 /* A process holding sockets, as watch and snapshot name it (src/sys/procmap.c finds it). */
 struct sf_owner {
@@ -23,14 +24,10 @@ struct sf_owner {
 	char comm[16];
 };
 
-/* Who a namespace (or a socket) belongs to, as the views name it: "" where unknown. */
+/* Who a network namespace belongs to, as the views name it. */
 struct watch_ident {
 	char label[192]; /* WORKLOAD: "namespace/pod", a container, a unit, "host" or "netns:INODE" */
-	char ns[64]; /* the Kubernetes namespace */
-	char pod[256];
-	char container[128]; /* its name where the runtime gives one */
-	char container_id[13]; /* 12 hex digits */
-	char unit[256]; /* the systemd unit */
+	struct sf_workload wl; /* all "" when unknown */
 };
 
 /* One service port in one network namespace. */

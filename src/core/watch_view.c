@@ -7,6 +7,7 @@
 #include "names.h"
 #include "parse.h"
 #include "watch_view.h"
+#include "who.h"
 
 void watch_view_put(struct sf_sb *b, FILE *f)
 {
@@ -68,6 +69,7 @@ static void json_group(struct sf_sb *b, const struct watch_group *g, const char 
 	sf_json_kstr(b, "ts", ts);
 	sf_json_ku64(b, "port", g->port);
 	sf_json_ku64(b, "netns", g->netns);
+	sf_who_json(b, &g->ident->wl);
 	sf_json_key(b, "counts");
 	sf_sb_puts(b, "{");
 	for (size_t s = 0; s < sf_nwatched_states; s++)
@@ -185,6 +187,132 @@ static void table_ports(struct sf_sb *b, const struct watch_frame *f)
 		sf_sb_puts(b, "\n");
 }
 
+static const char *const by_names[] = { "port", "process", "pod", "container", "unit", "netns" };
+
+const char *watch_by_name(enum watch_by by)
+{
+	return by_names[by];
+}
+
+/* --by pod, container, unit, netns: the groups summed by their owner. */
+struct rollup {
+	char key[336]; /* namespace/pod */
+	const struct watch_ident *id; /* the first group's: --by netns shows its label */
+	int64_t counts[SF_TCP_MAX_STATES];
+	double opens_per_s, closes_per_s, resets_per_s;
+	int64_t oldest_cw_ms;
+	size_t ports;
+};
+
+static void rollup_key(enum watch_by by, const struct watch_group *g, char *buf, size_t len)
+{
+	const struct sf_workload *w = &g->ident->wl;
+
+	if (by == WATCH_BY_NETNS)
+		snprintf(buf, len, "%u", g->netns);
+	else if (by == WATCH_BY_POD && w->pod[0])
+		snprintf(buf, len, "%s%s%s", w->ns, w->ns[0] ? "/" : "", w->pod);
+	else if (by == WATCH_BY_CONTAINER && (w->container[0] || w->container_id[0]))
+		snprintf(buf, len, "%.*s",
+			 w->container[0] ? (int)sizeof(w->container) : SF_CONTAINER_ID_SHORT,
+			 w->container[0] ? w->container : w->container_id);
+	else if (by == WATCH_BY_UNIT && w->unit[0])
+		snprintf(buf, len, "%s", w->unit);
+	else
+		snprintf(buf, len, "-");
+}
+
+static void rollup_add(struct rollup *r, const struct watch_group *g)
+{
+	for (unsigned int st = 0; st < SF_TCP_MAX_STATES; st++)
+		r->counts[st] += clamp0(g->counts[st]);
+	r->opens_per_s += g->opens_per_s;
+	r->closes_per_s += g->closes_per_s;
+	r->resets_per_s += g->resets_per_s;
+	if (g->oldest_cw_ms > r->oldest_cw_ms)
+		r->oldest_cw_ms = g->oldest_cw_ms;
+	r->ports++;
+}
+
+static int64_t rollup_total(const struct rollup *r)
+{
+	int64_t t = 0;
+
+	for (unsigned int st = 0; st < SF_TCP_MAX_STATES; st++)
+		t += r->counts[st];
+	return t;
+}
+
+static int cmp_rollup(const void *a, const void *b)
+{
+	const struct rollup *x = a, *y = b;
+	int64_t tx = rollup_total(x), ty = rollup_total(y);
+
+	if (tx != ty)
+		return tx > ty ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* The rows, most sockets first: *n of them, malloc'd (NULL when out of memory). */
+static struct rollup *make_rollup(const struct watch_frame *f, size_t *n)
+{
+	struct rollup *r = calloc(f->ngroups ? f->ngroups : 1, sizeof(*r));
+	char key[sizeof(r->key)];
+	size_t k = 0, i;
+
+	for (size_t g = 0; r && g < f->ngroups; g++) {
+		rollup_key(f->by, f->groups[g], key, sizeof(key));
+		for (i = 0; i < k && strcmp(r[i].key, key); i++)
+			;
+		if (i == k) {
+			memcpy(r[k].key, key, sizeof(key));
+			r[k].id = f->groups[g]->ident;
+			r[k++].oldest_cw_ms = -1;
+		}
+		rollup_add(&r[i], f->groups[g]);
+	}
+	if (r)
+		qsort(r, k, sizeof(*r), cmp_rollup);
+	*n = k;
+	return r;
+}
+
+static void rollup_row(struct sf_sb *b, const struct watch_frame *f, const struct rollup *r)
+{
+	char key[SF_TEXT_SAFE_LEN(sizeof(r->key))], age[32] = "-";
+
+	if (r->oldest_cw_ms >= 0)
+		snprintf(age, sizeof(age), "%.1fs", r->oldest_cw_ms / 1000.0);
+	sf_sb_printf(b, "%-29.29s", sf_text_safe(r->key, sizeof(r->key), key, sizeof(key)));
+	if (f->by == WATCH_BY_NETNS)
+		workload_cell(b, r->id);
+	for (size_t s = 0; s < sf_nwatched_states; s++)
+		sf_sb_printf(b, " %7" PRId64, r->counts[sf_watched_states[s]]);
+	sf_sb_printf(b, " %7.1f %7.1f %6.1f %8s %5zu\n", r->opens_per_s, r->closes_per_s,
+		     r->resets_per_s, age, r->ports);
+}
+
+static void table_rollup(struct sf_sb *b, const struct watch_frame *f)
+{
+	size_t n;
+	struct rollup *r = make_rollup(f, &n);
+
+	sf_sb_printf(b, "%-29s",
+		     f->by == WATCH_BY_POD	 ? "NAMESPACE/POD" :
+		     f->by == WATCH_BY_CONTAINER ? "CONTAINER" :
+		     f->by == WATCH_BY_UNIT	 ? "UNIT" :
+						   "NETNS");
+	if (f->by == WATCH_BY_NETNS)
+		sf_sb_printf(b, " %-22s", "WORKLOAD");
+	state_columns(b);
+	sf_sb_printf(b, " %7s %7s %6s %8s %5s\n", "open/s", "close/s", "rst/s", "CW_AGE", "PORTS");
+	for (size_t i = 0; r && i < n && i < f->top; i++)
+		rollup_row(b, f, &r[i]);
+	free(r);
+	if (!f->tty)
+		sf_sb_puts(b, "\n");
+}
+
 void watch_view_frame(struct sf_sb *b, const struct watch_frame *f, bool json)
 {
 	if (json) {
@@ -196,10 +324,12 @@ void watch_view_frame(struct sf_sb *b, const struct watch_frame *f, bool json)
 	sf_sb_printf(b, "synfin watch  %s  %zu ports in %zu network namespaces%s\n", f->ts,
 		     f->ngroups, f->rec ? f->rec->netns : 1,
 		     f->lost ? "  (events lost: counts are reconciled at the next snapshot)" : "");
-	if (f->by_process)
+	if (f->by == WATCH_BY_PROCESS)
 		table_processes(b, f);
-	else
+	else if (f->by == WATCH_BY_PORT)
 		table_ports(b, f);
+	else
+		table_rollup(b, f);
 }
 
 /*
@@ -221,8 +351,8 @@ static int cmp_labels(const struct watch_group *x, const struct watch_group *y)
 
 	if (x->port != y->port)
 		return x->port < y->port ? -1 : 1;
-	c = strcmp(x->ident->ns, y->ident->ns);
-	return c ? c : strcmp(x->ident->pod, y->ident->pod);
+	c = strcmp(x->ident->wl.ns, y->ident->wl.ns);
+	return c ? c : strcmp(x->ident->wl.pod, y->ident->wl.pod);
 }
 
 static int cmp_group_labels(const void *a, const void *b)
@@ -307,14 +437,14 @@ static void series_labels(struct sf_sb *b, const struct series *s)
 		return;
 	}
 	sf_sb_printf(b, ",port=\"%u\"", s->port);
-	if (s->id->ns[0]) {
+	if (s->id->wl.ns[0]) {
 		sf_sb_puts(b, ",namespace=\"");
-		prom_value(b, s->id->ns);
+		prom_value(b, s->id->wl.ns);
 		sf_sb_puts(b, "\"");
 	}
-	if (s->id->pod[0]) {
+	if (s->id->wl.pod[0]) {
 		sf_sb_puts(b, ",pod=\"");
-		prom_value(b, s->id->pod);
+		prom_value(b, s->id->wl.pod);
 		sf_sb_puts(b, "\"");
 	}
 	sf_sb_puts(b, "}");
@@ -403,10 +533,15 @@ void watch_view_alert(struct sf_sb *b, const struct watch_alert_event *ev, const
 	if (!json) {
 		char text[SF_TEXT_SAFE_LEN(sizeof(ev->rule->text))];
 
-		sf_sb_printf(b, "%s ALERT %s: %s on port %u: %s=%g", ts,
+		char label[SF_TEXT_SAFE_LEN(sizeof(ev->group->ident->label))];
+
+		sf_sb_printf(b, "%s ALERT %s: %s on port %u of %s: %s=%g", ts,
 			     fired ? "FIRING" : "cleared",
 			     sf_text_safe(ev->rule->text, SIZE_MAX, text, sizeof(text)),
-			     ev->group->port, metric, ev->value);
+			     ev->group->port,
+			     sf_text_safe(ev->group->ident->label, sizeof(ev->group->ident->label),
+					  label, sizeof(label)),
+			     metric, ev->value);
 		text_owners(b, " held by ", own, nown);
 		sf_sb_puts(b, "\n");
 		return;
@@ -417,6 +552,8 @@ void watch_view_alert(struct sf_sb *b, const struct watch_alert_event *ev, const
 	sf_json_kstr(b, "state", fired ? "firing" : "cleared");
 	sf_json_kstr(b, "rule", ev->rule->text);
 	sf_json_ku64(b, "port", ev->group->port);
+	sf_json_ku64(b, "netns", ev->group->netns);
+	sf_who_json(b, &ev->group->ident->wl);
 	sf_json_kstr(b, "metric", metric);
 	sf_json_kdouble(b, "value", "%g", ev->value);
 	sf_json_kdouble(b, "threshold", "%g", ev->rule->threshold);
@@ -456,6 +593,7 @@ void watch_view_snapshot_group(struct sf_sb *b, const struct watch_sock_group *g
 	else
 		sf_json_knull(b, "oldest_s");
 	sf_json_ku64(b, "netns", g->netns);
+	sf_who_json(b, &id->wl);
 	json_owners(b, "pids", own, nown);
 	sf_sb_puts(b, "}\n");
 }

@@ -28,6 +28,19 @@ struct watch_reconcile {
 	double ms;
 };
 
+/* What the table's rows are: service ports (of each namespace), or sums by owner. */
+enum watch_by {
+	WATCH_BY_PORT,
+	WATCH_BY_PROCESS,
+	WATCH_BY_POD,
+	WATCH_BY_CONTAINER,
+	WATCH_BY_UNIT,
+	WATCH_BY_NETNS,
+};
+
+/* "port", "process", "pod", "container", "unit", "netns" */
+const char *watch_by_name(enum watch_by by);
+
 /* What one refresh of synfin watch shows. */
 struct watch_frame {
 	const char *ts;
@@ -39,7 +52,7 @@ struct watch_frame {
 	uint64_t lost; /* events the kernel could not queue */
 	size_t firing; /* alerts firing */
 	const struct watch_reconcile *rec;
-	bool by_process;
+	enum watch_by by; /* the table's rows; JSON always has one line per port and namespace */
 	bool tty; /* clear the screen first, and no blank line after */
 };
 

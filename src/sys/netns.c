@@ -189,14 +189,16 @@ static uint32_t link_inum(const char *path)
 	return sscanf(link, "net:[%llu]", &v) == 1 && v <= UINT32_MAX ? (uint32_t)v : 0;
 }
 
-static int scan_procs(struct ns_list *l)
+static int scan_procs(struct ns_list *l, const char *host_root)
 {
-	DIR *proc = opendir("/proc");
+	char path[512];
 	uint32_t last = 0;
 	struct dirent *d;
-	char path[64];
 	int ret = 0;
+	DIR *proc;
 
+	snprintf(path, sizeof(path), "%s/proc", host_root);
+	proc = opendir(path);
 	if (!proc)
 		return -errno;
 	while (!ret && (d = readdir(proc))) {
@@ -206,7 +208,7 @@ static int scan_procs(struct ns_list *l)
 
 		if (*end || !pid)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%lu/ns/net", pid);
+		snprintf(path, sizeof(path), "%s/proc/%lu/ns/net", host_root, pid);
 		inum = link_inum(path);
 		/* most processes share a few namespaces: skip the run of the last one */
 		if (inum && inum != last)
@@ -224,7 +226,7 @@ static int cmp_ent(const void *a, const void *b)
 
 	if (x->inum != y->inum)
 		return x->inum < y->inum ? -1 : 1;
-	return (strncmp(x->path, "/proc/", 6) == 0) - (strncmp(y->path, "/proc/", 6) == 0);
+	return (strstr(x->path, "/ns/net") != NULL) - (strstr(y->path, "/ns/net") != NULL);
 }
 
 static void dedup(struct ns_list *l)
@@ -244,11 +246,12 @@ int sf_netns_discover(const char *host_root, struct sf_netns_ent **out, size_t *
 	int ret = 0;
 
 	/* other users' /proc/PID/ns links and root-only bind mounts */
+	host_root = host_root ? host_root : "";
 	sf_caps_effective(true);
 	for (size_t i = 0; !ret && i < sizeof(bind_dirs) / sizeof(bind_dirs[0]); i++)
-		ret = scan_bind_dir(&l, host_root ? host_root : "", bind_dirs[i]);
+		ret = scan_bind_dir(&l, host_root, bind_dirs[i]);
 	if (!ret)
-		ret = scan_procs(&l);
+		ret = scan_procs(&l, host_root);
 	sf_caps_effective(false);
 	if (ret) {
 		free(l.v);

@@ -22,9 +22,9 @@ struct sf_netns_ent {
 
 /*
  * Every network namespace on the host, each once: those of the processes
- * (/proc/PID/ns/net, which needs the host's PID namespace) and the bind mounts
- * under HOST_ROOT/run/netns and HOST_ROOT/var/run/docker/netns, which may hold
- * no process at all. Sorted by inode; a bind mount is preferred to a process
+ * (HOST_ROOT/proc/PID/ns/net, which needs the host's PID namespace) and the
+ * bind mounts under HOST_ROOT/run/netns and HOST_ROOT/var/run/docker/netns,
+ * which may hold no process at all. Sorted by inode; a bind mount is preferred to a process
  * as the path, since it outlives any one process. *out is malloc'd.
  */
 int sf_netns_discover(const char *host_root, struct sf_netns_ent **out, size_t *n);
