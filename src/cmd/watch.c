@@ -112,6 +112,11 @@ struct wrun {
 	uint64_t lost;
 	uint64_t lost_reconciled; /* r->lost at the last reconciliation */
 	struct watch_reconcile rec; /* what the last reconciliation read */
+	/* the live terminal view: the alerts firing, and the CLOSE_WAIT owners of its rows */
+	struct watch_firing *panel;
+	size_t npanel;
+	struct watch_row_owners *owners;
+	size_t nowners;
 	int64_t realtime_offset;
 	size_t firing;
 	/* --by process: counts per owner, from the last snapshot */
@@ -334,6 +339,32 @@ static void run_exec(const char *cmd, const struct watch_alert_event *ev,
 	_exit(127);
 }
 
+/* The panel of the live terminal view: an alert joins it when it fires, leaves when it clears. */
+static void panel_update(struct wrun *r, const struct watch_alert_event *ev, const char *ts,
+			 const struct sf_owner *own, size_t nown)
+{
+	struct watch_firing *a = NULL, *np;
+
+	for (size_t i = 0; i < r->npanel && !a; i++)
+		if (r->panel[i].rule == ev->rule && r->panel[i].group == ev->group)
+			a = &r->panel[i];
+	if (ev->change == ALERT_CLEARED) {
+		if (a)
+			*a = r->panel[--r->npanel];
+		return;
+	}
+	np = realloc(r->panel, (r->npanel + 1) * sizeof(*np));
+	if (a || !np)
+		return;
+	r->panel = np;
+	a = &r->panel[r->npanel++];
+	*a = (struct watch_firing){ ev->rule, ev->group, (size_t)(ev->rule - r->o.rules) };
+	snprintf(a->since, sizeof(a->since), "%s", ts);
+	a->nown = nown < 4 ? nown : 4;
+	if (own)
+		memcpy(a->own, own, a->nown * sizeof(*own));
+}
+
 static void on_alert(const struct watch_alert_event *ev, void *ctx)
 {
 	struct wrun *r = ctx;
@@ -349,9 +380,13 @@ static void on_alert(const struct watch_alert_event *ev, void *ctx)
 	if (fired)
 		r->firing++;
 	watch_view_time(ts, sizeof(ts), sf_clock_ns(CLOCK_MONOTONIC), r->realtime_offset);
-	watch_view_alert(&r->out, ev, ts, cw && fired ? own : NULL, nown, r->o.json);
-	watch_view_put(&r->out, stdout);
-	fflush(stdout);
+	panel_update(r, ev, ts, cw && fired ? own : NULL, nown);
+	/* on a terminal the panel shows it; a line would be wiped by the next frame */
+	if (!r->tty) {
+		watch_view_alert(&r->out, ev, ts, cw && fired ? own : NULL, nown, r->o.json);
+		watch_view_put(&r->out, stdout);
+		fflush(stdout);
+	}
 	if (r->o.exec_cmd)
 		run_exec(r->o.exec_cmd, ev, own, nown);
 }
@@ -492,6 +527,74 @@ static void publish_metrics(struct wrun *r, const struct watch_frame *f)
 	sf_sb_reset(&r->out);
 }
 
+/* The distinct owners of one row's CLOSE_WAIT sockets, from the scan of /proc. */
+static void owners_of_row(struct wrun *r, const struct procmap *pm, const struct watch_group *g)
+{
+	struct watch_row_owners *row = &r->owners[r->nowners];
+	const struct watch_cw *cw;
+	struct sf_owner o;
+	size_t n;
+
+	cw = watch__group_close_waits(r->w, g, &n);
+	*row = (struct watch_row_owners){ .group = g };
+	for (size_t k = 0; k < n && row->nown < 3; k++) {
+		bool dup = false;
+
+		if (!procmap_get(pm, cw[k].ino, &o))
+			continue;
+		for (size_t j = 0; j < row->nown && !dup; j++)
+			dup = row->own[j].pid == o.pid;
+		if (!dup)
+			row->own[row->nown++] = o;
+	}
+	if (row->nown)
+		r->nowners++;
+}
+
+/* The inodes of the CLOSE_WAIT sockets of the first rows groups: *n of them, malloc'd. */
+static uint64_t *close_wait_inodes(struct wrun *r, const struct watch_frame *f, size_t rows,
+				   size_t *n)
+{
+	uint64_t *inodes = NULL, *more;
+	const struct watch_cw *cw;
+	size_t k;
+
+	*n = 0;
+	for (size_t i = 0; i < rows; i++) {
+		cw = watch__group_close_waits(r->w, f->groups[i], &k);
+		more = k ? realloc(inodes, (*n + k) * sizeof(*inodes)) : inodes;
+		if (!more)
+			break;
+		inodes = more;
+		for (size_t j = 0; j < k; j++)
+			inodes[(*n)++] = cw[j].ino;
+	}
+	return inodes;
+}
+
+/*
+ * The live terminal view names who holds the CLOSE_WAIT sockets of the rows
+ * it shows: one scan of /proc for all of them.
+ */
+static void row_owners(struct wrun *r, const struct watch_frame *f)
+{
+	size_t rows = f->ngroups < f->top ? f->ngroups : f->top, n;
+	struct watch_row_owners *o = realloc(r->owners, (rows ? rows : 1) * sizeof(*o));
+	struct procmap *pm = NULL;
+	uint64_t *inodes;
+
+	r->nowners = 0;
+	if (!o)
+		return;
+	r->owners = o;
+	inodes = close_wait_inodes(r, f, rows, &n);
+	if (n && !procmap_build(&pm, inodes, n))
+		for (size_t i = 0; i < rows; i++)
+			owners_of_row(r, pm, f->groups[i]);
+	procmap_free(pm);
+	free(inodes);
+}
+
 /* Rates and alerts as of now, then the frame on stdout and the metrics. */
 static void refresh(struct wrun *r, uint64_t now)
 {
@@ -509,8 +612,14 @@ static void refresh(struct wrun *r, uint64_t now)
 	f.ts = ts;
 	f.groups = watch__groups(r->w, &f.ngroups);
 	f.lost = r->lost;
-	f.firing = r->firing;
+	f.firing = r->npanel;
 	f.rec = &r->rec;
+	f.alerts = r->panel;
+	f.nalerts = r->npanel;
+	if (r->tty && r->o.by == WATCH_BY_PORT)
+		row_owners(r, &f);
+	f.owners = r->owners;
+	f.nowners = r->nowners;
 	watch_view_frame(&r->out, &f, r->o.json);
 	watch_view_put(&r->out, stdout);
 	fflush(stdout);
@@ -553,7 +662,7 @@ static int watch_setup(struct wrun *r)
  */
 static uint64_t kept_caps(const struct wrun *r)
 {
-	uint64_t caps = r->o.by == WATCH_BY_PROCESS || r->o.nrules ? PROCMAP_CAPS : 0;
+	uint64_t caps = r->o.by == WATCH_BY_PROCESS || r->o.nrules || r->tty ? PROCMAP_CAPS : 0;
 
 	return r->scope.hostwide ? caps | SCOPE_CAPS : caps;
 }
@@ -634,6 +743,8 @@ static void watch_cleanup(struct wrun *r)
 	free(r->o.rules);
 	free(r->prows);
 	free(r->kept);
+	free(r->panel);
+	free(r->owners);
 	scope_fini(&r->scope);
 	whois_fini(&r->who);
 	u64map_free(&r->skip);

@@ -555,6 +555,16 @@ static void tick_ages(struct watch *w, uint64_t now_ns)
 	}
 }
 
+/* The namespace went, and what fired there with it: cleared, whatever the rule. */
+static enum alert_change gone_clear(struct alert_inst *inst)
+{
+	bool was = inst->firing;
+
+	inst->firing = false;
+	inst->pending_since = 0;
+	return was ? ALERT_CLEARED : ALERT_NONE;
+}
+
 static void tick_alerts(struct watch *w, uint64_t now_ns, bool ignore_for, watch_alert_fn fn,
 			void *ctx)
 {
@@ -569,7 +579,10 @@ static void tick_alerts(struct watch *w, uint64_t now_ns, bool ignore_for, watch
 			    !sf_who_match(&rule->who, &g->ident->wl))
 				continue;
 			ev.value = metric_value(g, rule->metric);
-			ev.change = alert_step(rule, &g->alerts[r], ev.value, now_ns, ignore_for);
+			ev.change = ns_find(w, g->netns)->gone ?
+					    gone_clear(&g->alerts[r]) :
+					    alert_step(rule, &g->alerts[r], ev.value, now_ns,
+						       ignore_for);
 			if (ev.change == ALERT_NONE || !fn)
 				continue;
 			ev.rule = rule;

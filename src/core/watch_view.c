@@ -159,7 +159,18 @@ static void workload_cell(struct sf_sb *b, const struct watch_ident *id)
 		     sf_text_safe(id->label, sizeof(id->label), label, sizeof(label)));
 }
 
-static void table_row(struct sf_sb *b, const struct watch_group *g)
+/* The CW OWNERS column of the live terminal view: the row's, if looked up. */
+static void row_owners(struct sf_sb *b, const struct watch_frame *f, const struct watch_group *g)
+{
+	for (size_t i = 0; i < f->nowners; i++) {
+		if (f->owners[i].group != g)
+			continue;
+		text_owners(b, "  ", f->owners[i].own, f->owners[i].nown);
+		return;
+	}
+}
+
+static void table_row(struct sf_sb *b, const struct watch_frame *f, const struct watch_group *g)
 {
 	char age[32] = "-";
 
@@ -172,6 +183,7 @@ static void table_row(struct sf_sb *b, const struct watch_group *g)
 	sf_sb_printf(b, " %7.1f %7.1f %6.1f %8s  ", g->opens_per_s, g->closes_per_s,
 		     g->resets_per_s, age);
 	close_mix(b, g);
+	row_owners(b, f, g);
 	sf_sb_puts(b, "\n");
 }
 
@@ -179,10 +191,10 @@ static void table_ports(struct sf_sb *b, const struct watch_frame *f)
 {
 	sf_sb_printf(b, "%-6s %-22s", "PORT", "WORKLOAD");
 	state_columns(b);
-	sf_sb_printf(b, " %7s %7s %6s %8s  %s\n", "open/s", "close/s", "rst/s", "CW_AGE",
-		     "CLOSE MIX");
+	sf_sb_printf(b, " %7s %7s %6s %8s  %s%s\n", "open/s", "close/s", "rst/s", "CW_AGE",
+		     "CLOSE MIX", f->tty ? "  CLOSE_WAIT OWNERS" : "");
 	for (size_t i = 0; i < f->ngroups && i < f->top; i++)
-		table_row(b, f->groups[i]);
+		table_row(b, f, f->groups[i]);
 	if (!f->tty)
 		sf_sb_puts(b, "\n");
 }
@@ -313,6 +325,36 @@ static void table_rollup(struct sf_sb *b, const struct watch_frame *f)
 		sf_sb_puts(b, "\n");
 }
 
+/*
+ * The live terminal view redraws the screen each refresh, which would wipe an
+ * alert line: the alerts firing stay in a panel above the table instead.
+ */
+static void alert_panel(struct sf_sb *b, const struct watch_frame *f)
+{
+	char text[SF_TEXT_SAFE_LEN(160)], label[SF_TEXT_SAFE_LEN(192)], where[512];
+
+	if (!f->nalerts) {
+		sf_sb_puts(b, "no alert firing\n\n");
+		return;
+	}
+	sf_sb_printf(b, "ALERTS FIRING (%zu)\n  %-32s %-32s %8s  %-24s  %s\n", f->nalerts, "RULE",
+		     "WHERE", "VALUE", "SINCE", "OWNERS");
+	for (size_t i = 0; i < f->nalerts; i++) {
+		const struct watch_firing *a = &f->alerts[i];
+		const struct watch_group *g = a->group;
+
+		snprintf(where, sizeof(where), "port %u of %s", g->port,
+			 sf_text_safe(g->ident->label, sizeof(g->ident->label), label,
+				      sizeof(label)));
+		sf_sb_printf(b, "  %-32s %-32s %8g  %-24s",
+			     sf_text_safe(a->rule->text, sizeof(a->rule->text), text, sizeof(text)),
+			     where, g->alerts[a->rule_index].value, a->since);
+		text_owners(b, "  ", a->own, a->nown);
+		sf_sb_puts(b, "\n");
+	}
+	sf_sb_puts(b, "\n");
+}
+
 void watch_view_frame(struct sf_sb *b, const struct watch_frame *f, bool json)
 {
 	if (json) {
@@ -324,6 +366,8 @@ void watch_view_frame(struct sf_sb *b, const struct watch_frame *f, bool json)
 	sf_sb_printf(b, "synfin watch  %s  %zu ports in %zu network namespaces%s\n", f->ts,
 		     f->ngroups, f->rec ? f->rec->netns : 1,
 		     f->lost ? "  (events lost: counts are reconciled at the next snapshot)" : "");
+	if (f->tty)
+		alert_panel(b, f);
 	if (f->by == WATCH_BY_PROCESS)
 		table_processes(b, f);
 	else if (f->by == WATCH_BY_PORT)

@@ -41,6 +41,23 @@ enum watch_by {
 /* "port", "process", "pod", "container", "unit", "netns" */
 const char *watch_by_name(enum watch_by by);
 
+/* An alert firing now, in the live terminal view's panel. */
+struct watch_firing {
+	const struct alert_rule *rule;
+	const struct watch_group *group; /* where */
+	size_t rule_index; /* its value now: group->alerts[rule_index].value */
+	char since[80]; /* when it fired: "2024-05-01T12:00:00.123Z" */
+	struct sf_owner own[4]; /* who holds the CLOSE_WAIT sockets (CLOSE_WAIT rules) */
+	size_t nown;
+};
+
+/* The live terminal view: who holds the CLOSE_WAIT sockets of a row of the table. */
+struct watch_row_owners {
+	const struct watch_group *group;
+	struct sf_owner own[3];
+	size_t nown;
+};
+
 /* What one refresh of synfin watch shows. */
 struct watch_frame {
 	const char *ts;
@@ -52,6 +69,11 @@ struct watch_frame {
 	uint64_t lost; /* events the kernel could not queue */
 	size_t firing; /* alerts firing */
 	const struct watch_reconcile *rec;
+	/* the live terminal view (tty) only: the alerts firing, and CLOSE_WAIT owners per row */
+	const struct watch_firing *alerts;
+	size_t nalerts;
+	const struct watch_row_owners *owners;
+	size_t nowners;
 	enum watch_by by; /* the table's rows; JSON always has one line per port and namespace */
 	bool tty; /* clear the screen first, and no blank line after */
 };

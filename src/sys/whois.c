@@ -24,10 +24,11 @@ void whois_netns(struct whois *w, uint32_t netns, struct watch_ident *out)
 
 	memset(out, 0, sizeof(*out));
 	out->wl = *wl;
-	if (netns == w->host_netns && !names_someone(wl))
-		snprintf(out->label, sizeof(out->label), "host");
-	else if (names_someone(wl) || wl->cgroup[0])
+	/* a namespace of processes in no pod, container or unit is told by its inode */
+	if (names_someone(wl))
 		sf_workload_label(wl, out->label, sizeof(out->label));
+	else if (netns == w->host_netns)
+		snprintf(out->label, sizeof(out->label), "host");
 	else
 		snprintf(out->label, sizeof(out->label), "netns:%u", netns);
 }

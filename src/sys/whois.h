@@ -21,7 +21,7 @@ struct whois {
 /* 0, or -errno with one line in err (a --host-root that cannot be opened). */
 int whois_init(struct whois *w, const char *host_root, uint32_t host_netns, char *err,
 	       size_t errlen);
-/* The owner of a network namespace: "netns:INODE" when nobody is known to hold it. */
+/* The owner of a network namespace: "host", or "netns:INODE" when no workload holds it. */
 void whois_netns(struct whois *w, uint32_t netns, struct watch_ident *out);
 /*
  * A socket's workload (an sf_workload_fn for sf_who_resolver, w the ctx):

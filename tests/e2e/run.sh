@@ -226,6 +226,14 @@ ns_case() {
 ns_case watch "$PYTHON" tests/e2e/watch_test.py "$(realpath "$SYNFIN")"
 report_case watch $?
 
+# every namespace of the host, named by pod, container or unit (workload_test.py), and
+# the live view on a real terminal (tmux_test.py): in the host's own namespace
+for t in workload tmux; do
+	mkdir -p "$OUT/$t"
+	"$PYTHON" "tests/e2e/${t}_test.py" "$(realpath "$SYNFIN")" >"$OUT/$t/result" 2>&1
+	report_case "$t" $?
+done
+
 # least privilege: while tracing, no capability is left and no_new_privs is set;
 # SIGTERM ends it cleanly and no BPF link stays behind
 priv_test() {
