@@ -477,6 +477,15 @@ static int list_namespaces(struct wrun *r, uint32_t *inums)
 	return ret;
 }
 
+/* --pod and the like that no namespace answers yet: said once, then watched for. */
+static void warn_unselected(const struct wrun *r)
+{
+	char sel[1100];
+
+	sf_who_select_text(&r->o.sel, sel, sizeof(sel));
+	cli_error("watch", "no network namespace belongs to %s now; watching for it", sel);
+}
+
 /*
  * Reads the namespaces whose counts can have drifted (all of them at first,
  * after lost events, and for --by process), and a few of the rest.
@@ -499,6 +508,8 @@ static int reconcile(struct wrun *r, bool first, char *err, size_t errlen)
 	n = r->scope.nns;
 	r->rec = (struct watch_reconcile){ .netns = n };
 	r->nkept = 0;
+	if (!ret && first && !n && sf_who_select_any(&r->o.sel))
+		warn_unselected(r);
 	if (!ret)
 		watch__plan(r->w, inums, n, start, all, (n + SWEEP_ROUNDS - 1) / SWEEP_ROUNDS,
 			    pick);

@@ -407,6 +407,11 @@ def test_bad_input(fx):
     check(r.returncode == 1 and len(r.stderr.splitlines()) <= 2
           and "no network namespace with sockets belongs to pod=nope-9" in r.stderr,
           f"snapshot --pod of no pod: one line ({r.stderr.strip()!r})")
+    r = run("watch", "--pod", "nope-9", "--once", "--host-root", fx.root)
+    err = [x for x in r.stderr.splitlines() if fx.bad_meta not in x]
+    check(r.returncode == 0 and err == ["synfin watch: no network namespace belongs to "
+                                        "pod=nope-9 now; watching for it"],
+          f"watch --pod of no pod: one line ({err})")
     r = run("watch", "--pod", "", "--once")
     check(r.returncode == 2 and "invalid pod ''" in r.stderr and len(r.stderr.splitlines()) == 1,
           f"--pod '': exit 2, one line ({r.stderr.strip()!r})")
