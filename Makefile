@@ -226,15 +226,30 @@ vmtest: static
 	$(Q)$(MAKE) --no-print-directory static-arm64 || rm -f $(OUTPUT)/static-arm64/synfin
 	$(Q)scripts/vmtest.sh $(OUTPUT)/static $(OUTPUT)/static-arm64
 
+.PHONY: completions deb
+# bash, zsh and fish completions, generated from synfin's own --help
+completions: $(BINARY)
+	$(call msg,GEN,$(OUTPUT)/completions)
+	$(Q)scripts/gen-completions.py $(abspath $(BINARY)) $(OUTPUT)/completions
+
+# the Debian package: dpkg-buildpackage on debian/ in a copy of the tree, then
+# lintian; $(OUTPUT)/deb/synfin_VERSION_ARCH.deb
+deb:
+	$(Q)scripts/build-deb.sh $(OUTPUT)/deb
+
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-install: synfin
+install: synfin completions
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -D -m 0755 synfin $(DESTDIR)$(PREFIX)/sbin/synfin
 	$(Q)install -D -m 0644 docs/synfin.8 $(DESTDIR)$(PREFIX)/share/man/man8/synfin.8
-	$(Q)install -D -m 0644 scripts/synfin.bash-completion \
+	$(Q)install -D -m 0644 $(OUTPUT)/completions/synfin \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/synfin
+	$(Q)install -D -m 0644 $(OUTPUT)/completions/_synfin \
+		$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_synfin
+	$(Q)install -D -m 0644 $(OUTPUT)/completions/synfin.fish \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/synfin.fish
 	$(Q)sed 's|/usr/local/sbin/synfin|$(PREFIX)/sbin/synfin|' scripts/synfin-watch.service > \
 		$(OUTPUT)/synfin-watch.service
 	$(Q)install -D -m 0644 $(OUTPUT)/synfin-watch.service \

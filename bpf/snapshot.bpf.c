@@ -4,30 +4,53 @@
  * namespace, TIME_WAIT and request sockets included, which the
  * inet_sock_set_state tracepoint never shows.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_endian.h>
+#include "common.bpf.h"
 #include "snapshot.h"
+#include "tracer.h"
 
-#define AF_INET 2
-#define AF_INET6 10
-#define TCP_TIME_WAIT 6
-#define TCP_CLOSE_WAIT 8
-#define TCP_NEW_SYN_RECV 12
-#define TCP_SYN_RECV 3
+/* TCP_TIMEWAIT_LEN (include/net/tcp.h): how long a TIME_WAIT lasts */
 #define TIMEWAIT_LEN_S 60
 
-extern unsigned int CONFIG_HZ __kconfig __weak;
+/*
+ * tcp_keepalive_time in seconds, as the loader read it from /proc/sys/net/ipv4
+ * in the namespace it is about to read, just before; 0 when unknown.
+ */
+__u32 keepalive_s = 0;
 
-static __always_inline __u32 jiffies_to_ms(__u64 j)
+/*
+ * The kernel's HZ without its config file, which a __kconfig extern needs and
+ * containers and many hosts lack: the namespace holds tcp_keepalive_time in
+ * jiffies, written by proc_dointvec_jiffies() as seconds * HZ, so dividing by
+ * the seconds gives HZ exactly. 0 when unknown.
+ */
+static __always_inline __u32 ns_hz(const struct sock_common *skc)
+{
+	__u32 j = BPF_CORE_READ(skc, skc_net.net, ipv4.sysctl_tcp_keepalive_time);
+	__u32 s = keepalive_s;
+
+	if (!s || j % s)
+		return 0;
+	return j / s;
+}
+
+static __always_inline __u32 jiffies_to_ms(__u64 j, __u32 hz)
 {
 	__u64 ms;
 
-	if (!CONFIG_HZ)
+	if (!hz)
 		return SF_AGE_UNKNOWN;
-	ms = j * 1000 / CONFIG_HZ;
+	ms = j * 1000 / hz;
 	return ms >= SF_AGE_UNKNOWN ? SF_AGE_UNKNOWN - 1 : (__u32)ms;
+}
+
+/* A TIME_WAIT lasts TCP_TIMEWAIT_LEN: its age is what is used up. */
+static __always_inline __u32 timewait_age(const struct sock_common *skc, __u64 expires, __u64 now)
+{
+	__u32 hz = ns_hz(skc);
+
+	if (!hz || expires - now > TIMEWAIT_LEN_S * hz)
+		return SF_AGE_UNKNOWN;
+	return jiffies_to_ms(TIMEWAIT_LEN_S * hz - (expires - now), hz);
 }
 
 SEC("iter/tcp")
@@ -46,32 +69,22 @@ int dump_tcp(struct bpf_iter__tcp *ctx)
 	r.state = skc->skc_state;
 	r.lport = skc->skc_num;
 	r.rport = bpf_ntohs(skc->skc_dport);
-	r.netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
-	r.cookie = BPF_CORE_READ(skc, skc_cookie.counter);
+	r.netns = skc_netns(skc, false);
+	r.cookie = skc_cookie(skc);
 	r.age_ms = SF_AGE_UNKNOWN;
-	if (r.family == AF_INET) {
-		*(__u32 *)r.laddr = skc->skc_rcv_saddr;
-		*(__u32 *)r.raddr = skc->skc_daddr;
-	} else {
-		bpf_core_read(r.laddr, sizeof(r.laddr), &skc->skc_v6_rcv_saddr);
-		bpf_core_read(r.raddr, sizeof(r.raddr), &skc->skc_v6_daddr);
-	}
-	if (r.state == TCP_TIME_WAIT) {
+	skc_addrs(skc, r.family, r.laddr, r.raddr, true);
+	if (r.state == SF_TCP_TIME_WAIT) {
 		struct tcp_timewait_sock *tw = bpf_skc_to_tcp_timewait_sock(skc);
 
 		if (tw) {
-			__u64 expires = BPF_CORE_READ(tw, tw_sk.tw_timer.expires);
-
 			r.timewait = 1;
 			r.state = BPF_CORE_READ(tw, tw_sk.tw_substate);
-			/* a TIME_WAIT lasts TCP_TIMEWAIT_LEN: its age is what is used up */
-			if (r.state == TCP_TIME_WAIT && CONFIG_HZ &&
-			    expires - now <= TIMEWAIT_LEN_S * CONFIG_HZ)
-				r.age_ms =
-					jiffies_to_ms(TIMEWAIT_LEN_S * CONFIG_HZ - (expires - now));
+			if (r.state == SF_TCP_TIME_WAIT)
+				r.age_ms = timewait_age(
+					skc, BPF_CORE_READ(tw, tw_sk.tw_timer.expires), now);
 		}
-	} else if (r.state == TCP_NEW_SYN_RECV) {
-		r.state = TCP_SYN_RECV;
+	} else if (r.state == SF_TCP_NEW_SYN_RECV) {
+		r.state = SF_TCP_SYN_RECV;
 	} else {
 		struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
 
@@ -81,8 +94,8 @@ int dump_tcp(struct bpf_iter__tcp *ctx)
 			if (so)
 				r.ino = BPF_CORE_READ(so, file, f_inode, i_ino);
 			/* the peer's FIN was its last segment: rcv_tstamp dates it */
-			if (r.state == TCP_CLOSE_WAIT)
-				r.age_ms = jiffies_to_ms((__u32)now - tp->rcv_tstamp);
+			if (r.state == SF_TCP_CLOSE_WAIT)
+				r.age_ms = jiffies_to_ms((__u32)now - tp->rcv_tstamp, ns_hz(skc));
 		}
 	}
 	bpf_seq_write(seq, &r, sizeof(r));

@@ -8,15 +8,10 @@
  * used where tp_btf is unavailable, read it with probe reads. The loader
  * enables exactly one flavour with bpf_program__set_autoload().
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
+#include "common.bpf.h"
+#include "core_fixes.bpf.h"
 #include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_endian.h>
 #include "tracer.h"
-
-#define AF_INET 2
-#define AF_INET6 10
 
 /* Filters; zero means "any". Port filters pass events whose port is not known yet. */
 const volatile __u32 targ_netns = 0;
@@ -32,7 +27,20 @@ const volatile __u16 targ_rport = 0;
  */
 const volatile __u32 wakeup_bytes = 256 << 10;
 
-/* Total of failed reserves; every event carries the value it saw (lost_seq). */
+/*
+ * bpf_get_socket_cookie() is callable from tracing programs since c5dbb89fc2ac
+ * ("bpf: Expose bpf_get_socket_cookie to tracing programs", Linux 5.12). The
+ * loader probes for it and clears this where it is missing: the verifier then
+ * drops the call as dead code, and tp_btf reads the cookie as the classic
+ * tracepoint programs do.
+ */
+const volatile bool have_cookie_helper = true;
+
+/*
+ * Total of failed reserves; every event carries the value it saw (lost_seq).
+ * The loader reads it from the mapped .bss, without a bpf() call: 5.10 refuses
+ * those once privileges are dropped if kernel.unprivileged_bpf_disabled is set.
+ */
 __u64 lost_seq = 0;
 
 struct {
@@ -40,15 +48,8 @@ struct {
 	__uint(max_entries, 16 << 20);
 } events SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost_events SEC(".maps");
-
-/* An event's footprint in the ring: the record plus its 8-byte header. */
-#define RB_REC_SIZE ((sizeof(struct sf_event) + 8 + 7) & ~7UL)
+/* An event's footprint in the ring: the record plus its header, rounded up to 8 bytes. */
+#define RB_REC_SIZE ((sizeof(struct sf_event) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL)
 
 /*
  * Wake the reader when the data waiting crosses a multiple of wakeup_bytes, not
@@ -68,46 +69,11 @@ static __always_inline void submit(struct sf_event *e)
 static __always_inline struct sf_event *reserve(void)
 {
 	struct sf_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	__u32 zero = 0;
-	__u64 *cnt;
 
 	if (e)
 		return e;
-	cnt = bpf_map_lookup_elem(&lost_events, &zero);
-	if (cnt)
-		*cnt += 1;
 	__sync_fetch_and_add(&lost_seq, 1);
 	return NULL;
-}
-
-/*
- * RD() reads a field either directly (tp_btf: the verifier tracks the BTF type)
- * or with a probe read (classic tracepoint: the pointer is a plain integer).
- * "direct" is a compile-time constant after inlining, so each program keeps one
- * branch only.
- */
-#define RD(direct, p, f) ((direct) ? (p)->f : BPF_CORE_READ(p, f))
-
-/* Before Linux 6.11 sk_flags was a member of struct sock, not of sock_common. */
-struct sock___old {
-	unsigned long sk_flags;
-} __attribute__((preserve_access_index));
-
-static __always_inline unsigned long sock_flags(struct sock *sk, const bool direct)
-{
-	if (bpf_core_field_exists(struct sock___old, sk_flags))
-		return RD(direct, (struct sock___old *)sk, sk_flags);
-	return RD(direct, sk, __sk_common.skc_flags);
-}
-
-static __always_inline __u64 sock_cgroup_id(struct sock *sk, const bool direct)
-{
-	struct cgroup *cg;
-
-	if (!direct)
-		return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
-	cg = sk->sk_cgrp_data.cgroup;
-	return cg ? cg->kn->id : 0;
 }
 
 static __always_inline bool sock_passes(struct sock *sk, const bool direct, __u16 *family)
@@ -119,16 +85,10 @@ static __always_inline bool sock_passes(struct sock *sk, const bool direct, __u1
 		return false;
 	if (targ_family && *family != targ_family)
 		return false;
-	if (targ_netns) {
-		struct net *net = RD(direct, sk, __sk_common.skc_net.net);
-
-		if (RD(direct, net, ns.inum) != targ_netns)
-			return false;
-	}
-	if (targ_cgroup) {
-		if (sock_cgroup_id(sk, direct) != targ_cgroup)
-			return false;
-	}
+	if (targ_netns && skc_netns(&sk->__sk_common, direct) != targ_netns)
+		return false;
+	if (targ_cgroup && sock_cgroup_id(sk, direct) != targ_cgroup)
+		return false;
 	if (targ_port || targ_lport || targ_rport) {
 		__u16 lport = RD(direct, sk, __sk_common.skc_num);
 		__u16 rport = bpf_ntohs(RD(direct, sk, __sk_common.skc_dport));
@@ -148,7 +108,6 @@ static __always_inline void fill_common(struct sf_event *e, struct sock *sk, __u
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct socket *so;
-	struct net *net;
 
 	e->ts_ns = bpf_ktime_get_ns();
 	e->skaddr = (__u64)sk;
@@ -159,19 +118,10 @@ static __always_inline void fill_common(struct sf_event *e, struct sock *sk, __u
 	e->lost_seq = lost_seq;
 	e->pid = (__u32)id;
 	e->tgid = id >> 32;
-	net = RD(direct, sk, __sk_common.skc_net.net);
-	e->netns = RD(direct, net, ns.inum);
+	e->netns = skc_netns(&sk->__sk_common, direct);
 	e->sport = RD(direct, sk, __sk_common.skc_num);
 	e->dport = bpf_ntohs(RD(direct, sk, __sk_common.skc_dport));
-	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
-	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-	if (family == AF_INET) {
-		*(__u32 *)e->saddr = RD(direct, sk, __sk_common.skc_rcv_saddr);
-		*(__u32 *)e->daddr = RD(direct, sk, __sk_common.skc_daddr);
-	} else {
-		bpf_core_read(e->saddr, sizeof(e->saddr), &sk->__sk_common.skc_v6_rcv_saddr);
-		bpf_core_read(e->daddr, sizeof(e->daddr), &sk->__sk_common.skc_v6_daddr);
-	}
+	skc_addrs(&sk->__sk_common, family, e->saddr, e->daddr, direct);
 	so = RD(direct, sk, sk_socket);
 	if (!so)
 		e->sock_ino = 0;
@@ -180,15 +130,15 @@ static __always_inline void fill_common(struct sf_event *e, struct sock *sk, __u
 	else
 		e->sock_ino = BPF_CORE_READ(so, file, f_inode, i_ino);
 	e->cgroup_id = sock_cgroup_id(sk, direct);
-	/* the fallback flavour cannot call the helper: read the cookie if one was assigned */
-	e->cookie = direct ? bpf_get_socket_cookie(sk) :
-			     BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	/* without the helper, the cookie if one was assigned */
+	e->cookie = direct && have_cookie_helper ? bpf_get_socket_cookie(sk) :
+						   skc_cookie(&sk->__sk_common);
 }
 
 static __always_inline void fill_tcp(struct sf_event *e, struct sock *sk, const bool direct)
 {
 	struct tcp_sock *tp = direct ? bpf_skc_to_tcp_sock(sk) : (struct tcp_sock *)sk;
-	unsigned long skflags = sock_flags(sk, direct);
+	unsigned long skflags = RD(direct, sk, __sk_common.skc_flags);
 	__u8 flags = 0;
 
 	if (!tp)
@@ -340,13 +290,7 @@ static __always_inline int handle_synack(struct sock *lsk, struct request_sock *
 	e->sock_ino = 0;
 	e->sport = BPF_CORE_READ(rc, skc_num);
 	e->dport = bpf_ntohs(BPF_CORE_READ(rc, skc_dport));
-	if (family == AF_INET) {
-		*(__u32 *)e->saddr = BPF_CORE_READ(rc, skc_rcv_saddr);
-		*(__u32 *)e->daddr = BPF_CORE_READ(rc, skc_daddr);
-	} else {
-		bpf_core_read(e->saddr, sizeof(e->saddr), &rc->skc_v6_rcv_saddr);
-		bpf_core_read(e->daddr, sizeof(e->daddr), &rc->skc_v6_daddr);
-	}
+	skc_addrs(rc, family, e->saddr, e->daddr, false);
 	e->flags = SF_F_SYNACK;
 	e->tcp_flags = SF_TH_SYN | SF_TH_ACK;
 	e->oldstate = e->newstate = SF_TCP_SYN_RECV;
@@ -375,6 +319,8 @@ int BPF_PROG(btf_receive_reset, struct sock *sk)
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(btf_retransmit, struct sock *sk, struct sk_buff *skb)
 {
+	if (retransmit_failed(ctx, true))
+		return 0;
 	return handle_retrans(sk, skb, true);
 }
 
@@ -393,10 +339,9 @@ int tp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 }
 
 SEC("tracepoint/tcp/tcp_send_reset")
-int tp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+int tp_send_reset(void *ctx)
 {
-	return handle_sk_event((struct sock *)BPF_CORE_READ(ctx, skaddr), SF_EV_RESET_TX, SF_TH_RST,
-			       false);
+	return handle_sk_event(tp_send_reset_sk(ctx), SF_EV_RESET_TX, SF_TH_RST, false);
 }
 
 SEC("tracepoint/tcp/tcp_receive_reset")
@@ -407,10 +352,15 @@ int tp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 }
 
 SEC("tracepoint/tcp/tcp_retransmit_skb")
-int tp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
+int tp_retransmit(void *ctx)
 {
-	return handle_retrans((struct sock *)BPF_CORE_READ(ctx, skaddr),
-			      (struct sk_buff *)BPF_CORE_READ(ctx, skbaddr), false);
+	struct sk_buff *skb;
+	struct sock *sk;
+
+	if (retransmit_failed(ctx, false))
+		return 0;
+	tp_retransmit_args(ctx, &sk, &skb);
+	return handle_retrans(sk, skb, false);
 }
 
 SEC("tracepoint/tcp/tcp_retransmit_synack")

@@ -7,7 +7,8 @@
 # (dpkg --add-architecture arm64) once.
 set -eu
 PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev pkg-config \
-libcmocka-dev libjson-c-dev tcpdump nftables iproute2 python3 python3-junitparser python3-yaml clang-format libclang-rt-14-dev libzstd-dev valgrind systemd"
+libcmocka-dev libjson-c-dev tcpdump nftables iproute2 python3 python3-junitparser python3-yaml clang-format libclang-rt-14-dev libzstd-dev valgrind systemd \
+prometheus chromium fonts-noto-color-emoji nodejs debhelper dpkg-dev lintian zsh fish tmux"
 if [ "${1:-}" = vmtest ]; then
 	PKGS="$PKGS qemu-system-x86 qemu-system-arm busybox-static cpio xz-utils gcc-aarch64-linux-gnu \
 libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libzstd-dev:arm64 libjson-c-dev:arm64"
@@ -17,6 +18,8 @@ for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
+# npm comes with nodejs on some machines and is Debian's package npm on others
+command -v npm >/dev/null || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: missing packages:$missing (run as root to install them)" >&2

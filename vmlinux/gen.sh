@@ -1,9 +1,13 @@
 #!/bin/sh
-# Regenerate vmlinux/<arch>/vmlinux.h from the running kernel's BTF.
-# Usage: vmlinux/gen.sh [BTF_FILE]   (default /sys/kernel/btf/vmlinux)
+# Regenerate vmlinux/<arch>/vmlinux.h from a kernel's BTF.
+# Usage: vmlinux/gen.sh [BTF_FILE [ARCH]]
+#   BTF_FILE  raw BTF or a vmlinux ELF with a .BTF section (default: the running
+#             kernel's, /sys/kernel/btf/vmlinux)
+#   ARCH      the directory to write, as uname -m names it (default: this machine's),
+#             for a header made from another architecture's kernel
 set -eu
 btf=${1:-/sys/kernel/btf/vmlinux}
-arch=$(uname -m)
+arch=${2:-$(uname -m)}
 dir=$(dirname "$0")/$arch
 [ -r "$btf" ] || { echo "gen.sh: $btf not readable: kernel has no BTF" >&2; exit 1; }
 mkdir -p "$dir"

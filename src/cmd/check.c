@@ -28,6 +28,7 @@
 #include "report.h"
 #include "session.h"
 #include "spawn.h"
+#include "summary.h"
 #include "who.h"
 #include "whois.h"
 
@@ -40,6 +41,8 @@ struct check {
 	size_t nx;
 	const char *junit_path;
 	const char *host_root; /* --host-root, for the names of workloads */
+	const char *summary_path;
+	int summary_fd; /* --summary, opened to append before privileges go */
 	uint64_t settle_ns;
 	uint64_t timeout_ns; /* 0: none */
 	bool netns_new;
@@ -74,6 +77,8 @@ static const char check_usage[] =
 	"                       'role=client close=three-way time_wait=yes'\n"
 	"  --expect-file FILE   one expectation per line; # starts a comment\n"
 	"  --junit FILE         write JUnit XML: a testcase per expectation\n"
+	"  --summary FILE       append a Markdown summary (results table, Mermaid ladder\n"
+	"                       of each failure), e.g. to $GITHUB_STEP_SUMMARY\n"
 	"  --settle SECONDS     after COMMAND exits, wait up to this long for its\n"
 	"                       connections to end (default 1)\n"
 	"  --timeout SECONDS    kill COMMAND after this long (exit status 4)\n"
@@ -145,6 +150,9 @@ static int check_option(struct check *c, int opt)
 	case 'j':
 		c->junit_path = optarg;
 		return 0;
+	case 'S':
+		c->summary_path = optarg;
+		return 0;
 	case 's':
 		return cli_duration(CMD, "--settle", optarg, 0, MAX_WAIT_NS, &c->settle_ns);
 	case 't':
@@ -175,6 +183,7 @@ static int parse_args(struct check *c, int argc, char **argv)
 		{ "expect", required_argument, NULL, 'e' },
 		{ "expect-file", required_argument, NULL, 'f' },
 		{ "junit", required_argument, NULL, 'j' },
+		{ "summary", required_argument, NULL, 'S' },
 		{ "settle", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "netns-new", no_argument, NULL, 'n' },
@@ -412,6 +421,28 @@ static int open_junit(struct check *c)
 	return ret;
 }
 
+static int open_summary(struct check *c)
+{
+	char err[512];
+
+	c->summary_fd = sf_append_output(c->summary_path, 0644, "--summary", err, sizeof(err));
+	return c->summary_fd < 0 ? cli_error(CMD, "%s", err) : 0;
+}
+
+/* One write, so that what else appends to the file does not interleave with it. */
+static int write_summary(struct check *c, const struct outcome *o)
+{
+	struct sf_sb b = { 0 };
+	int ret;
+
+	summary_markdown(&b, o);
+	ret = b.cut ? -ENOMEM : sf_write_full(c->summary_fd, b.p, b.len);
+	sf_sb_free(&b);
+	if (ret)
+		return cli_error(CMD, "cannot write %s: %s", c->summary_path, strerror(-ret));
+	return 0;
+}
+
 /* Attaches to COMMAND's cgroup (and namespace), opens the report file, drops privileges. */
 static int open_trace(struct check *c)
 {
@@ -438,6 +469,8 @@ static int open_trace(struct check *c)
 		whois_prewarm(&c->who, c->host_root, &(struct sf_who_select){ 0 });
 		sf_who_resolver(whois_socket, &c->who);
 	}
+	if (c->summary_path && open_summary(c))
+		return SF_EXIT_FAIL;
 	if (sf_drop_privileges(0, err, sizeof(err)))
 		return cli_error(CMD, "%s", err);
 	return 0;
@@ -543,6 +576,8 @@ static int report_check(struct check *c)
 			ret = cli_error(CMD, "%s", err);
 		c->junit = NULL;
 	}
+	if (c->summary_fd >= 0 && write_summary(c, &o))
+		ret = SF_EXIT_FAIL;
 	free(o.res);
 	return c->cmd_status ? SF_EXIT_COMMAND : ret;
 }
@@ -552,6 +587,8 @@ static void check_free(struct check *c)
 	end_command(c);
 	if (c->junit)
 		fclose(c->junit);
+	if (c->summary_fd >= 0)
+		close(c->summary_fd);
 	session__close(c->sess);
 	end_cgroup(c);
 	free(c->x);
@@ -563,7 +600,7 @@ static void check_free(struct check *c)
 
 int cmd_check(int argc, char **argv)
 {
-	struct check c = { .cgfd = -1, .cgrootfd = -1 };
+	struct check c = { .cgfd = -1, .cgrootfd = -1, .summary_fd = -1 };
 	int ret = parse_args(&c, argc, argv);
 
 	if (!ret)

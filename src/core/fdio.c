@@ -42,26 +42,48 @@ int sf_write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* Whether fd is still the inode lstat saw at path: no swap between the two. */
+static int check_same(int fd, const char *path, const struct stat *before, struct stat *now,
+		      const char *what, char *err, size_t errlen)
+{
+	if (fstat(fd, now) || now->st_dev != before->st_dev || now->st_ino != before->st_ino) {
+		snprintf(err, errlen, "%s %s: the file changed while it was opened; not writing it",
+			 what, path);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/*
+ * What lstat saw at path, opened for writing with flags added (O_APPEND)
+ * and without blocking on a FIFO swapped in meanwhile: the fd, or -errno.
+ */
+static int open_seen(const char *path, const struct stat *before, int flags, struct stat *now,
+		     const char *what, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | flags), ret;
+
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		return ret;
+	}
+	ret = check_same(fd, path, before, now, what, err, errlen);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	fcntl(fd, F_SETFL, flags);
+	return fd;
+}
+
 /* A FIFO or device that was there: opened without creating or truncating anything. */
 static int open_existing(const char *path, const struct stat *before, const char *what, char *err,
 			 size_t errlen)
 {
 	struct stat now;
-	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 
-	if (fd < 0) {
-		fd = -errno;
-		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
-		return fd;
-	}
-	if (fstat(fd, &now) || now.st_dev != before->st_dev || now.st_ino != before->st_ino) {
-		close(fd);
-		snprintf(err, errlen, "%s %s: the file changed while it was opened; not writing it",
-			 what, path);
-		return -EAGAIN;
-	}
-	fcntl(fd, F_SETFL, 0);
-	return fd;
+	return open_seen(path, before, 0, &now, what, err, errlen);
 }
 
 /* Whether an existing path may be replaced; -errno with err set if not. */
@@ -108,6 +130,30 @@ int sf_create_output(const char *path, mode_t mode, const char *what, char *err,
 	if (fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot create %s %s: %s", what, path, strerror(errno));
+		return ret;
+	}
+	return fd;
+}
+
+int sf_append_output(const char *path, mode_t mode, const char *what, char *err, size_t errlen)
+{
+	struct stat st, now;
+	int fd, ret;
+
+	if (lstat(path, &st))
+		return sf_create_output(path, mode, what, err, errlen);
+	if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))
+		return open_existing(path, &st, what, err, errlen);
+	ret = check_existing(path, &st, what, err, errlen);
+	if (ret)
+		return ret;
+	fd = open_seen(path, &st, O_APPEND, &now, what, err, errlen);
+	if (fd < 0)
+		return fd;
+	/* its owner as opened, not only as seen before */
+	ret = check_existing(path, &now, what, err, errlen);
+	if (ret) {
+		close(fd);
 		return ret;
 	}
 	return fd;

@@ -24,5 +24,14 @@ int sf_write_full(int fd, const void *buf, size_t len);
  * opened as it is. what names the option in err ("--record").
  */
 int sf_create_output(const char *path, mode_t mode, const char *what, char *err, size_t errlen);
+/*
+ * Opens an output file to append to (--summary FILE, which CI runners hand
+ * over as $GITHUB_STEP_SUMMARY): the fd, or -errno with one line in err. The
+ * same refusals as sf_create_output (a final symbolic link, something that is
+ * not a regular file, a file another user owns), checked again on the file
+ * opened; a missing file is created with O_EXCL. A FIFO or character device
+ * is opened as it is.
+ */
+int sf_append_output(const char *path, mode_t mode, const char *what, char *err, size_t errlen);
 
 #endif

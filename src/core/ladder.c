@@ -9,6 +9,8 @@
 #define LADDER_W 50
 #define MAX_WAVES (3 + SF_MAX_WAVES)
 
+_Static_assert(2 * MAX_WAVES == SF_LADDER_MAX_ROWS, "ladder.h's row bound");
+
 struct row {
 	const struct sf_wave *w; /* from the left endpoint's point of view */
 	bool flip; /* w is the right endpoint's wave: reverse its direction */
@@ -35,10 +37,15 @@ static void wave_label(char *buf, size_t len, const struct sf_wave *w)
 		snprintf(buf + off, len - off, " ack=%" PRIu32, w->ack);
 }
 
+static bool row_rightward(const struct row *r)
+{
+	return (r->w->dir == SF_DIR_OUT) != r->flip;
+}
+
 static void print_arrow(FILE *out, const struct row *r)
 {
 	char label[64], arrow[LADDER_W + 1];
-	bool right = (r->w->dir == SF_DIR_OUT) != r->flip;
+	bool right = row_rightward(r);
 	size_t n;
 
 	wave_label(label, sizeof(label), r->w);
@@ -238,4 +245,18 @@ void sf_ladder_print(FILE *out, const char *ts, const struct sf_lifecycle *a,
 	print_close(out, a, b);
 	print_notes(out, a, b);
 	fprintf(out, "\n");
+}
+
+int sf_ladder_rows(const struct sf_lifecycle *a, const struct sf_lifecycle *b,
+		   struct sf_ladder_row rows[SF_LADDER_MAX_ROWS])
+{
+	struct ladder l;
+
+	build_rows(&l, a, b);
+	for (int i = 0; i < l.n; i++) {
+		rows[i] = (struct sf_ladder_row){ l.rows[i].w, row_rightward(&l.rows[i]),
+						  l.rows[i].left, l.rows[i].right };
+		wave_label(rows[i].label, sizeof(rows[i].label), l.rows[i].w);
+	}
+	return l.n;
 }

@@ -79,8 +79,7 @@ static bool breaks(const struct expect *x, const struct sf_lifecycle *lc)
 	return one.matched && one.nviolators;
 }
 
-/* The readable diff of one failed expectation, one line each, into buf. */
-static size_t failure_text(const struct outcome *o, size_t i, char *buf, size_t len)
+size_t outcome_failure_text(const struct outcome *o, size_t i, char *buf, size_t len)
 {
 	const struct expect *x = &o->x[i];
 	const struct expect_result *r = &o->res[i];
@@ -109,7 +108,7 @@ static size_t failure_text(const struct outcome *o, size_t i, char *buf, size_t 
 	return off < len ? off : len - 1;
 }
 
-static const struct sf_lifecycle *first_violator(const struct outcome *o, size_t i)
+const struct sf_lifecycle *outcome_first_violator(const struct outcome *o, size_t i)
 {
 	for (size_t k = 0; k < o->lcs->n; k++) {
 		if (breaks(&o->x[i], &o->lcs->v[k]))
@@ -139,11 +138,11 @@ void report_text(FILE *out, const struct outcome *o, bool ladders)
 		if (r->pass)
 			continue;
 		failed++;
-		failure_text(o, i, buf, JSON_LINE);
+		outcome_failure_text(o, i, buf, JSON_LINE);
 		for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
 			fprintf(out, "      %s\n", line);
 		if (ladders) {
-			const struct sf_lifecycle *v = first_violator(o, i);
+			const struct sf_lifecycle *v = outcome_first_violator(o, i);
 
 			if (v) {
 				fprintf(out, "\n");
@@ -283,7 +282,7 @@ int report_junit(FILE *out, const char *path, const struct outcome *o, char *err
 		xml_text(out, o->x[i].text);
 		fprintf(out, "\" time=\"0\">\n");
 		if (!o->res[i].pass) {
-			failure_text(o, i, buf, JSON_LINE);
+			outcome_failure_text(o, i, buf, JSON_LINE);
 			fprintf(out,
 				"      <failure message=\"%zu of %zu matched endpoints broke it%s\">",
 				o->res[i].nviolators, o->res[i].matched,

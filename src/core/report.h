@@ -34,6 +34,10 @@ struct outcome {
 
 /* Returns the number of failed expectations. */
 size_t outcome_evaluate(struct outcome *o);
+/* The readable diff of failed expectation i, one line each, into buf; returns its length. */
+size_t outcome_failure_text(const struct outcome *o, size_t i, char *buf, size_t len);
+/* The first endpoint that expectation i selects and that breaks it, or NULL. */
+const struct sf_lifecycle *outcome_first_violator(const struct outcome *o, size_t i);
 void report_text(FILE *out, const struct outcome *o, bool ladders);
 void report_json(FILE *out, const struct outcome *o);
 /* Writes JUnit XML to out, opened on path (named in errors), and closes it. */

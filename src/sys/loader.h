@@ -43,7 +43,7 @@ int tracer__open(struct tracer **out, const struct tracer_opts *opts, tracer_eve
 		 char *err, size_t errlen);
 /* Delivers queued events; returns how many, or -errno. */
 int tracer__poll(struct tracer *t, int timeout_ms);
-/* Events the kernel side failed to queue, summed over CPUs. */
+/* Events the kernel side failed to queue so far; needs no privilege. */
 int tracer__lost(struct tracer *t, uint64_t *total);
 const char *tracer__attach_name(const struct tracer *t);
 void tracer__close(struct tracer *t);

@@ -31,7 +31,6 @@ struct tracer {
 	tracer_event_fn fn;
 	void *ctx;
 	enum tracer_attach attach;
-	int ncpus;
 };
 
 static bool verbose;
@@ -160,6 +159,37 @@ static int choose_programs(struct tracer_bpf *skel, enum tracer_attach attach,
 	return 0;
 }
 
+/*
+ * Whether tp_btf programs may call bpf_get_socket_cookie() (Linux 5.12): loads
+ * the smallest program on inet_sock_set_state that calls it with the socket.
+ * libbpf_probe_bpf_helper() cannot tell, as it does not probe tracing programs.
+ */
+static bool tp_btf_has_cookie_helper(const struct btf *vmlinux)
+{
+	const struct bpf_insn insns[] = {
+		/* r1 = the first argument, the struct sock * */
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_1 },
+		/* the helper takes no NULL: if r1 == 0, skip the call */
+		{ .code = BPF_JMP | BPF_JEQ | BPF_K, .dst_reg = BPF_REG_1, .off = 1 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_socket_cookie },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int id = btf__find_by_name_kind(vmlinux, "btf_trace_inet_sock_set_state", BTF_KIND_TYPEDEF);
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
+		    .attach_btf_id = id);
+	int fd;
+
+	if (id <= 0)
+		return false;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns,
+			   sizeof(insns) / sizeof(insns[0]), &opts);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
@@ -169,11 +199,32 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return t->fn(t->ctx, data);
 }
 
+/* The filters and the ring buffer's size, before load. */
+static int set_options(struct tracer_bpf *skel, const struct tracer_opts *o, char *err,
+		       size_t errlen)
+{
+	size_t size = o->ringbuf_size ? o->ringbuf_size : DEFAULT_RINGBUF;
+	int ret;
+
+	skel->rodata->targ_netns = o->netns;
+	skel->rodata->targ_cgroup = o->cgroup_id;
+	skel->rodata->targ_family = o->family;
+	skel->rodata->targ_port = o->port;
+	skel->rodata->targ_lport = o->lport;
+	skel->rodata->targ_rport = o->rport;
+	/* wake the reader well before the ring fills, whatever its size */
+	if (skel->rodata->wakeup_bytes > size / 4)
+		skel->rodata->wakeup_bytes = size / 4;
+	ret = bpf_map__set_max_entries(skel->maps.events, size);
+	if (ret)
+		snprintf(err, errlen, "invalid ring buffer size: %s", strerror(-ret));
+	return ret;
+}
+
 static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum tracer_attach attach,
 			const struct btf *vmlinux, char *err, size_t errlen)
 {
 	struct tracer_bpf *skel;
-	size_t size;
 	int ret;
 
 	skel = tracer_bpf__open();
@@ -182,24 +233,14 @@ static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum trac
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return ret;
 	}
-	skel->rodata->targ_netns = o->netns;
-	skel->rodata->targ_cgroup = o->cgroup_id;
-	skel->rodata->targ_family = o->family;
-	skel->rodata->targ_port = o->port;
-	skel->rodata->targ_lport = o->lport;
-	skel->rodata->targ_rport = o->rport;
-	size = o->ringbuf_size ? o->ringbuf_size : DEFAULT_RINGBUF;
-	/* wake the reader well before the ring fills, whatever its size */
-	if (skel->rodata->wakeup_bytes > size / 4)
-		skel->rodata->wakeup_bytes = size / 4;
-	ret = bpf_map__set_max_entries(skel->maps.events, size);
-	if (ret) {
-		snprintf(err, errlen, "invalid ring buffer size: %s", strerror(-ret));
-		goto cleanup;
-	}
-	ret = choose_programs(skel, attach, vmlinux, err, errlen);
+	ret = set_options(skel, o, err, errlen);
+	if (!ret)
+		ret = choose_programs(skel, attach, vmlinux, err, errlen);
 	if (ret)
 		goto cleanup;
+	/* without it, tp_btf reads the cookie if one was assigned, as tracepoint does */
+	if (attach == TRACER_ATTACH_TP_BTF)
+		skel->rodata->have_cookie_helper = tp_btf_has_cookie_helper(vmlinux);
 	ret = tracer_bpf__load(skel);
 	if (ret) {
 		if (ret == -EPERM)
@@ -229,6 +270,16 @@ cleanup:
 	return ret;
 }
 
+/* Every event goes through a BPF ring buffer, which came in Linux 5.8. */
+static int tracer_supported(char *err, size_t errlen)
+{
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) != 0)
+		return 0;
+	snprintf(err, errlen,
+		 "kernel has no BPF ring buffer (BPF_MAP_TYPE_RINGBUF, Linux 5.8 or later)");
+	return -ENOTSUP;
+}
+
 int tracer__open(struct tracer **out, const struct tracer_opts *o, tracer_event_fn fn, void *ctx,
 		 char *err, size_t errlen)
 {
@@ -237,6 +288,8 @@ int tracer__open(struct tracer **out, const struct tracer_opts *o, tracer_event_
 	int ret;
 
 	ret = sf_bpf_ready(o->verbose, "tracing", err, errlen);
+	if (!ret)
+		ret = tracer_supported(err, errlen);
 	if (ret)
 		return ret;
 	t = calloc(1, sizeof(*t));
@@ -244,12 +297,6 @@ int tracer__open(struct tracer **out, const struct tracer_opts *o, tracer_event_
 		return -ENOMEM;
 	t->fn = fn;
 	t->ctx = ctx;
-	t->ncpus = libbpf_num_possible_cpus();
-	if (t->ncpus <= 0) {
-		ret = t->ncpus ? t->ncpus : -EINVAL;
-		snprintf(err, errlen, "cannot count CPUs: %s", strerror(-ret));
-		goto cleanup;
-	}
 	vmlinux = btf__load_vmlinux_btf();
 	if (o->attach == TRACER_ATTACH_TRACEPOINT) {
 		ret = load_flavour(t, o, TRACER_ATTACH_TRACEPOINT, vmlinux, err, errlen);
@@ -295,21 +342,9 @@ int tracer__poll(struct tracer *t, int timeout_ms)
 
 int tracer__lost(struct tracer *t, uint64_t *total)
 {
-	uint64_t *vals = calloc(t->ncpus, sizeof(*vals));
-	uint32_t zero = 0;
-	int ret;
-
-	if (!vals)
-		return -ENOMEM;
-	ret = bpf_map__lookup_elem(t->skel->maps.lost_events, &zero, sizeof(zero), vals,
-				   t->ncpus * sizeof(*vals), 0);
-	if (!ret) {
-		*total = 0;
-		for (int i = 0; i < t->ncpus; i++)
-			*total += vals[i];
-	}
-	free(vals);
-	return ret;
+	/* the mapped .bss, read without a bpf() call: see lost_seq in bpf/tracer.bpf.c */
+	*total = __atomic_load_n(&t->skel->bss->lost_seq, __ATOMIC_RELAXED);
+	return 0;
 }
 
 const char *tracer__attach_name(const struct tracer *t)

@@ -394,6 +394,34 @@ for attack in $(tests/e2e/attacks.sh --list); do
 	report_case "attack-$attack" $?
 done
 
+# The ecosystem: the alerting rules under promtool; a real Prometheus scraping
+# watch, with every dashboard query; the check --summary Mermaid drawn by
+# Chromium (mermaid from npm); the shell completions; the Debian package
+# installed and purged. The last two fail on any output.
+ecosystem_tests() {
+	local out
+	out=$(realpath "$OUT")
+	mkdir -p "$OUT/promtool" "$OUT/completions" "$OUT/deb"
+	tests/e2e/promtool_test.sh >"$OUT/promtool/result" 2>&1
+	report_case promtool $?
+	ns_case prometheus "$PYTHON" tests/e2e/prometheus_test.py "$(realpath "$SYNFIN")" "$out/prometheus"
+	report_case prometheus $?
+	if tests/e2e/mermaid/install.sh build/mermaid >"$OUT/npm.log" 2>&1; then
+		ns_case summary-mermaid "$PYTHON" tests/e2e/summary_test.py "$(realpath "$SYNFIN")" \
+			"$(realpath "$SCEN")" "$out/summary-mermaid" "$(realpath build/mermaid)"
+		report_case summary-mermaid $?
+	else
+		mkdir -p "$OUT/summary-mermaid" && cp "$OUT/npm.log" "$OUT/summary-mermaid/result"
+		report_case summary-mermaid 1
+	fi
+	tests/e2e/completions_test.sh "$SYNFIN" "$OUT/completions" >"$OUT/completions/result" 2>&1 &&
+		[ ! -s "$OUT/completions/result" ]
+	report_case completions $?
+	tests/e2e/deb_test.sh "$OUT/deb" >"$OUT/deb/result" 2>&1 && [ ! -s "$OUT/deb/result" ]
+	report_case deb $?
+}
+ecosystem_tests
+
 # the bench still runs (100 connections, no figures judged)
 mkdir -p "$OUT/bench"
 if bench/run.sh --quick >"$OUT/bench/result" 2>&1 && grep -q '^| synfin trace' "$OUT/bench/result" &&

@@ -140,6 +140,47 @@ static void test_header_at_once(void **state)
 	assert_int_equal(recorder__close(w), 0);
 }
 
+/* --summary appends to what is there, and refuses what --junit refuses. */
+static void test_append(void **state)
+{
+	char err[256] = "", buf[32] = "";
+	FILE *f;
+	int fd;
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		fd = sf_append_output(path, 0644, "--summary", err, sizeof(err));
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "ab", 2), 2);
+		close(fd);
+	}
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "abab");
+	unlink(path);
+	write_victim();
+	assert_int_equal(symlink(victim, path), 0);
+	assert_int_equal(sf_append_output(path, 0644, "--summary", err, sizeof(err)), -ELOOP);
+	assert_victim_intact();
+}
+
+static void test_append_other_owner_refused(void **state)
+{
+	char err[256] = "";
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	write_victim();
+	assert_int_equal(chown(victim, 65534, 65534), 0);
+	assert_int_equal(link(victim, path), 0);
+	assert_int_equal(sf_append_output(path, 0644, "--summary", err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "belongs to uid 65534"));
+	assert_victim_intact();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +189,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_other_owner_refused, teardown),
 		cmocka_unit_test_teardown(test_device_opened, teardown),
 		cmocka_unit_test_teardown(test_header_at_once, teardown),
+		cmocka_unit_test_teardown(test_append, teardown),
+		cmocka_unit_test_teardown(test_append_other_owner_refused, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

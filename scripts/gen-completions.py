@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Shell completions for synfin, generated from its own --help.
+
+Usage: gen-completions.py SYNFIN OUTDIR
+Runs SYNFIN --help and SYNFIN CMD --help for every command it lists (and
+SYNFIN CMD --list where a command has one, for its positional values), and
+writes OUTDIR/synfin (bash), OUTDIR/_synfin (zsh) and OUTDIR/synfin.fish.
+An option is in a completion exactly when it is in --help, so the two cannot
+drift: tests/e2e/completions_test.sh holds each completion to --help.
+"""
+import os
+import re
+import subprocess
+import sys
+
+OPT = re.compile(r"(?<![\w-])(--?[A-Za-z0-9][\w-]*)")
+# an argument: PORT, PATH|INODE, ADDR:PORT, port|process
+ARG = re.compile(r" ([A-Z][A-Z0-9_:|]*|[a-z_]+(?:\|[a-z_]+)+)(?=[\s,\]/)]|$)")
+FILE_ARGS = {"FILE", "PATH", "DIR", "PATH|INODE"}
+
+
+def run(*args):
+    r = subprocess.run(args, capture_output=True, text=True, timeout=10)
+    return r.stdout
+
+
+class Option:
+    def __init__(self, name):
+        self.name = name
+        self.arg = None  # the metavar when it takes one
+        self.desc = ""
+        self.values = []  # the words its argument may be
+
+    @property
+    def files(self):
+        return self.arg in FILE_ARGS
+
+
+def commands(synfin):
+    text = run(synfin, "--help")
+    block = text.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
+    return [tuple(re.split(r"\s{2,}", line.strip(), 1)) for line in block.splitlines()]
+
+
+def listed_values(desc):
+    """'auto (default), tp_btf or tracepoint' -> the three words."""
+    m = re.match(r"([\w-]+)(?: \(default\))?((?:, [\w-]+)*) or ([\w-]+)$", desc.split(";")[0])
+    if not m:
+        return []
+    return [m.group(1)] + re.findall(r"[\w-]+", m.group(2)) + [m.group(3)]
+
+
+def take_arg(opts, name, rest):
+    """What follows an option on its line: its argument, if it takes one."""
+    o = opts.setdefault(name, Option(name))
+    m = ARG.match(rest)
+    if m and not o.arg:
+        o.arg = m.group(1)
+        if "|" in o.arg and o.arg.islower():
+            o.values = o.arg.split("|")
+
+
+def describe_line(opts, line):
+    """'  -p, --pid PID   owning process': the options leading the line share what follows."""
+    if not re.match(r"\s+-", line):
+        return
+    words = line.split()
+    lead = []
+    while words:
+        w = words[0].rstrip(",")
+        if re.fullmatch(r"--?[A-Za-z0-9][\w-]*", w):
+            lead.append(w)
+        elif not (w == "/" or (lead and opts[lead[-1]].arg == w)):
+            break
+        words.pop(0)
+    for name in lead:
+        o = opts[name]
+        o.desc = o.desc or " ".join(words)
+        if not o.values and o.arg and o.arg.isupper() and not o.files:
+            o.values = listed_values(o.desc)
+
+
+def options(text, cmd):
+    """The options --help of cmd names, in order; those of other commands it cites are not."""
+    opts = {}
+    for line in text.splitlines():
+        for m in OPT.finditer(line):
+            cited = re.search(r"\b(sh|synfin \w+)\s+$", line[:m.start()])
+            if not cited or cited.group(1) == f"synfin {cmd}":
+                take_arg(opts, m.group(1), line[m.end():])
+        describe_line(opts, line)
+    # "-p, --pid PID": the short form shares its long form's argument and words
+    for line in text.splitlines():
+        for s, l in re.findall(r"(?<![\w-])(-\w), (--[\w-]+)", line):
+            opts[s].arg = opts[s].arg or opts[l].arg
+            opts[s].values = opts[s].values or opts[l].values
+    opts.setdefault("--help", Option("--help")).desc = "show the options"
+    return list(opts.values())
+
+
+def positional(synfin, cmd, text):
+    """What a command takes besides options: ('words', [...]), ('files',), ('command',) or None."""
+    usage = text.splitlines()[0]
+    if "--list" in text:
+        return ("words", [l.split()[0] for l in run(synfin, cmd, "--list").splitlines() if l.strip()]
+                + (["all"] if "|all" in usage else []))
+    if re.search(r"\bFILE\b", usage):
+        return ("files",)
+    if "-- COMMAND" in usage:
+        return ("command",)
+    return None
+
+
+def model(synfin):
+    cmds = []
+    for name, desc in commands(synfin):
+        text = run(synfin, name, "--help")
+        cmds.append({"name": name, "desc": desc, "text": text, "opts": options(text, name),
+                     "pos": positional(synfin, name, text)})
+    # "Takes the views and filters of synfin trace": what the help of a command it
+    # cites says of an option it shares holds for it too
+    by_name = {c["name"]: {o.name: o for o in c["opts"]} for c in cmds}
+    for c in cmds:
+        for donor in set(re.findall(r"synfin (\w+)", c["text"])) & set(by_name) - {c["name"]}:
+            for o in c["opts"]:
+                ref = by_name[donor].get(o.name)
+                if ref and not o.arg and not o.desc:
+                    o.arg, o.values, o.desc = ref.arg, ref.values, ref.desc
+    return cmds
+
+
+HEADER = "# {shell} completion for synfin, generated by scripts/gen-completions.py from synfin's --help: do not edit\n"
+
+
+def bash(cmds):
+    out = [HEADER.format(shell="bash"), "_synfin()\n{\n",
+           "\tlocal cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} cmd=${COMP_WORDS[1]} i\n",
+           '\tif [ "$COMP_CWORD" -eq 1 ]; then\n',
+           f'\t\tCOMPREPLY=($(compgen -W "{" ".join(c["name"] for c in cmds)} --help --version" -- "$cur"))\n',
+           "\t\treturn\n\tfi\n"]
+    for c in cmds:
+        if c["pos"] == ("command",):
+            out += [f'\tif [ "$cmd" = {c["name"]} ]; then\n',
+                    "\t\tfor ((i = 2; i < COMP_CWORD; i++)); do\n",
+                    '\t\t\t[ "${COMP_WORDS[i]}" = -- ] || continue\n',
+                    '\t\t\t[ $((i + 1)) = "$COMP_CWORD" ] && COMPREPLY=($(compgen -c -- "$cur")) ||\n',
+                    '\t\t\t\tCOMPREPLY=($(compgen -f -- "$cur"))\n',
+                    "\t\t\treturn\n\t\tdone\n\tfi\n"]
+    # the argument of an option: files, its words, or nothing to offer
+    actions = {}
+    for c in cmds:
+        for o in c["opts"]:
+            if not o.arg:
+                continue
+            if o.files:
+                action = 'COMPREPLY=($(compgen -f -- "$cur"))'
+            elif o.values:
+                action = f'COMPREPLY=($(compgen -W "{" ".join(o.values)}" -- "$cur"))'
+            else:
+                action = "COMPREPLY=()"
+            actions.setdefault(action, []).append(f'"{c["name"]} {o.name}"')
+    out.append('\tcase "$cmd $prev" in\n')
+    for action, patterns in actions.items():
+        out.append(f'\t{" | ".join(patterns)})\n\t\t{action}\n\t\treturn\n\t\t;;\n')
+    out.append("\tesac\n\tcase $cmd in\n")
+    for c in cmds:
+        words = " ".join(o.name for o in c["opts"])
+        extra = ""
+        if c["pos"] and c["pos"][0] == "words":
+            words += " " + " ".join(c["pos"][1])
+        elif c["pos"] == ("files",):
+            extra = ' $(compgen -f -- "$cur")'
+        out.append(f'\t{c["name"]})\n\t\tCOMPREPLY=($(compgen -W "{words}" -- "$cur"){extra})\n\t\t;;\n')
+    out.append("\tesac\n}\ncomplete -F _synfin synfin\n")
+    return "".join(out)
+
+
+def zsh_text(s, colon=False):
+    """Text inside a single-quoted _arguments spec; a colon there ends a field unless quoted."""
+    s = re.sub(r"[\[\]'`$\\]", "", s)
+    return s.replace(":", "\\:") if colon else s
+
+
+def zsh(cmds):
+    out = ["#compdef synfin\n", HEADER.format(shell="zsh"), "\n_synfin() {\n\tlocal -a commands\n",
+           "\tcommands=(\n"]
+    out += [f"\t\t'{c['name']}:{zsh_text(c['desc'])}'\n" for c in cmds]
+    out += ["\t)\n", "\tif (( CURRENT == 2 )); then\n",
+            "\t\t_describe -t commands 'synfin command' commands\n",
+            "\t\tcompadd -- --help --version\n\t\treturn\n\tfi\n",
+            "\tlocal cmd=$words[2]\n\tshift words\n\t(( CURRENT-- ))\n\tcase $cmd in\n"]
+    for c in cmds:
+        out.append(f"\t{c['name']})\n\t\t_arguments -S \\\n")
+        for o in c["opts"]:
+            spec = f"*{o.name}"
+            if o.desc:
+                spec += f"[{zsh_text(o.desc)}]"
+            if o.arg:
+                action = "_files" if o.files else f"({' '.join(o.values)})" if o.values else " "
+                spec += f":{zsh_text(o.arg, True)}:{action}"
+            out.append(f"\t\t\t'{spec}' \\\n")
+        pos = c["pos"]
+        if pos and pos[0] == "words":
+            out.append(f"\t\t\t'1:scenario:({' '.join(pos[1])})'\n")
+        elif pos == ("files",):
+            out.append("\t\t\t'1:file:_files'\n")
+        elif pos == ("command",):
+            out.append("\t\t\t'*::command:_normal'\n")
+        else:
+            out[-1] = out[-1][:-3] + "\n"
+        out.append("\t\t;;\n")
+    out.append("\tesac\n}\n\n_synfin \"$@\"\n")
+    return "".join(out)
+
+
+def fish_text(s):
+    return s.replace("\\", "").replace("'", "")
+
+
+def fish(cmds):
+    out = [HEADER.format(shell="fish"), "complete -c synfin -f\n",
+           "complete -c synfin -n __fish_use_subcommand -l help -d 'show the commands'\n",
+           "complete -c synfin -n __fish_use_subcommand -l version -d 'show the version'\n"]
+    for c in cmds:
+        out.append(f"complete -c synfin -n __fish_use_subcommand -a {c['name']} "
+                   f"-d '{fish_text(c['desc'])}'\n")
+    for c in cmds:
+        cond = f"__fish_seen_subcommand_from {c['name']}"
+        for o in c["opts"]:
+            flag = f"-l {o.name[2:]}" if o.name.startswith("--") else f"-s {o.name[1:]}"
+            if o.files:
+                flag += " -r -F"
+            elif o.values:
+                flag += f" -x -a '{' '.join(o.values)}'"
+            elif o.arg:
+                flag += " -x"
+            desc = f" -d '{fish_text(o.desc)}'" if o.desc else ""
+            out.append(f"complete -c synfin -n '{cond}' {flag}{desc}\n")
+        pos = c["pos"]
+        if pos and pos[0] == "words":
+            out.append(f"complete -c synfin -n '{cond}' -a '{' '.join(pos[1])}'\n")
+        elif pos == ("files",):
+            out.append(f"complete -c synfin -n '{cond}' -F\n")
+        elif pos == ("command",):
+            out.append(f"complete -c synfin -n '{cond}; and contains -- -- (commandline -opc)' "
+                       "-a '(__fish_complete_command)'\n")
+    return "".join(out)
+
+
+def main():
+    synfin, outdir = sys.argv[1:3]
+    cmds = model(synfin)
+    os.makedirs(outdir, exist_ok=True)
+    for name, text in (("synfin", bash(cmds)), ("_synfin", zsh(cmds)), ("synfin.fish", fish(cmds))):
+        with open(os.path.join(outdir, name), "w") as f:
+            f.write(text)
+
+
+main()
