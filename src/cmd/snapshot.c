@@ -151,7 +151,7 @@ static int name_groups(struct snap_run *r)
 	    !(r->ids = calloc(r->ngroups ? r->ngroups : 1, sizeof(*r->ids))))
 		return cli_error(CMD, "out of memory");
 	for (size_t i = 0; i < r->ngroups; i++) {
-		whois_netns(&r->who, r->groups[i].netns, &r->ids[keep]);
+		whois_group(&r->who, r->groups[i].netns, r->groups[i].cgroup_id, &r->ids[keep]);
 		if (!sf_who_match(&r->o.sel, &r->ids[keep].wl))
 			continue;
 		r->groups[keep++] = r->groups[i];
@@ -192,7 +192,7 @@ static int none_selected(const struct snap_run *r)
 	char sel[1100];
 
 	sf_who_select_text(&r->o.sel, sel, sizeof(sel));
-	return cli_error(CMD, "no network namespace with sockets belongs to %s", sel);
+	return cli_error(CMD, "no socket belongs to %s", sel);
 }
 
 static int print_groups(const struct snap_run *r)

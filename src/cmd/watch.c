@@ -26,7 +26,6 @@
 #include "procmap.h"
 #include "scope.h"
 #include "session.h"
-#include "u64map.h"
 #include "watch_view.h"
 #include "who.h"
 #include "whois.h"
@@ -107,7 +106,6 @@ struct wrun {
 	struct sf_sb out; /* the text being written: a frame, an alert line, the metrics */
 	struct scope scope;
 	struct whois who;
-	struct u64map skip; /* inode + 1 of the namespaces of other workloads than --pod etc. */
 	bool tty;
 	uint64_t lost;
 	uint64_t lost_reconciled; /* r->lost at the last reconciliation */
@@ -269,18 +267,11 @@ static int watch_parse(struct watch_opts *o, int argc, char **argv)
 	return 0;
 }
 
-/* An event of a namespace watched, after its last snapshot began. */
-static bool counts(const struct wrun *r, uint32_t netns, uint64_t ts_ns)
-{
-	return !u64map_get(&r->skip, (uint64_t)netns + 1) &&
-	       watch__counts_event(r->w, netns, ts_ns);
-}
-
 static void w_transition(const struct sf_transition *tr, void *ctx)
 {
 	struct wrun *r = ctx;
 
-	if (counts(r, tr->ev->netns, tr->ev->ts_ns))
+	if (watch__counts_event(r->w, tr->ev->netns, tr->ev->ts_ns))
 		watch__transition(r->w, tr);
 }
 
@@ -288,8 +279,16 @@ static void w_lifecycle(const struct sf_lifecycle *lc, void *ctx)
 {
 	struct wrun *r = ctx;
 
-	if (!lc->alive && counts(r, lc->netns, lc->end_ns))
+	if (!lc->alive && watch__counts_event(r->w, lc->netns, lc->end_ns))
 		watch__lifecycle(r->w, lc);
+}
+
+/* A group's owner when its sockets' cgroup says more than its namespace (watch_name_fn). */
+static const struct watch_ident *group_name(void *ctx, const struct watch_group *g)
+{
+	struct wrun *r = ctx;
+
+	return whois_cgroup(&r->who, g->cgroup_id);
 }
 
 static size_t close_wait_owners(struct wrun *r, const struct watch_group *g, struct sf_owner *own)
@@ -450,40 +449,33 @@ static int read_ns(struct wrun *r, size_t i, char *err, size_t errlen)
 	return ret;
 }
 
-/*
- * The namespaces there are now, named, those of the workload asked for kept
- * in scope->ns (their inodes in inums); the others dropped and skipped.
- */
+/* The namespaces there are now (their inodes in inums), named; the others dropped. */
 static int list_namespaces(struct wrun *r, uint32_t *inums)
 {
 	struct watch_ident id;
-	size_t keep = 0;
 	int ret = 0;
 
 	whois_refresh(&r->who);
-	u64map_clear(&r->skip);
 	for (size_t i = 0; i < r->scope.nns && !ret; i++) {
-		whois_netns(&r->who, r->scope.ns[i].inum, &id);
-		if (!sf_who_match(&r->o.sel, &id.wl)) {
-			ret = u64map_put(&r->skip, (uint64_t)r->scope.ns[i].inum + 1, r);
-			continue;
-		}
-		r->scope.ns[keep] = r->scope.ns[i];
-		inums[keep++] = r->scope.ns[i].inum;
-		ret = watch__ident(r->w, r->scope.ns[i].inum, &id);
+		inums[i] = r->scope.ns[i].inum;
+		whois_netns(&r->who, inums[i], &id);
+		ret = watch__ident(r->w, inums[i], &id);
 	}
-	r->scope.nns = keep;
-	watch__retain(r->w, inums, keep);
+	watch__retain(r->w, inums, r->scope.nns);
 	return ret;
 }
 
-/* --pod and the like that no namespace answers yet: said once, then watched for. */
-static void warn_unselected(const struct wrun *r)
+/* --pod and the like that no socket answers yet: said once, then watched for. */
+static void warn_unselected(struct wrun *r)
 {
 	char sel[1100];
+	size_t shown;
 
+	watch__groups(r->w, &shown);
+	if (shown)
+		return;
 	sf_who_select_text(&r->o.sel, sel, sizeof(sel));
-	cli_error("watch", "no network namespace belongs to %s now; watching for it", sel);
+	cli_error("watch", "no socket belongs to %s now; watching for it", sel);
 }
 
 /*
@@ -505,11 +497,8 @@ static int reconcile(struct wrun *r, bool first, char *err, size_t errlen)
 	inums = malloc((n ? n : 1) * sizeof(*inums));
 	pick = malloc((n ? n : 1) * sizeof(*pick));
 	ret = inums && pick ? list_namespaces(r, inums) : -ENOMEM;
-	n = r->scope.nns;
 	r->rec = (struct watch_reconcile){ .netns = n };
 	r->nkept = 0;
-	if (!ret && first && !n && sf_who_select_any(&r->o.sel))
-		warn_unselected(r);
 	if (!ret)
 		watch__plan(r->w, inums, n, start, all, (n + SWEEP_ROUNDS - 1) / SWEEP_ROUNDS,
 			    pick);
@@ -520,6 +509,9 @@ static int reconcile(struct wrun *r, bool first, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 	if (!ret && r->o.by == WATCH_BY_PROCESS)
 		count_by_process(r, r->kept, r->nkept);
+	watch__name_groups(r->w, group_name, r);
+	if (!ret && first && sf_who_select_any(&r->o.sel))
+		warn_unselected(r);
 	r->rec.ms = (sf_clock_ns(CLOCK_MONOTONIC) - start) / 1e6;
 	r->lost_reconciled = r->lost;
 	free(inums);
@@ -618,6 +610,7 @@ static void refresh(struct wrun *r, uint64_t now)
 	};
 	char ts[80];
 
+	watch__name_groups(r->w, group_name, r);
 	watch__tick(r->w, now, r->o.once, on_alert, r);
 	watch_view_time(ts, sizeof(ts), now, r->realtime_offset);
 	f.ts = ts;
@@ -661,6 +654,7 @@ static int watch_setup(struct wrun *r)
 		return setup_error(err);
 	if (watch__new(&r->w, r->o.rules, r->o.nrules))
 		return cli_error("watch", "out of memory");
+	watch__select(r->w, &r->o.sel);
 	if (snapshot__open(&r->snap, r->o.verbose, err, sizeof(err)))
 		return cli_error("watch", "%s", err);
 	cli_signals();
@@ -758,7 +752,6 @@ static void watch_cleanup(struct wrun *r)
 	free(r->owners);
 	scope_fini(&r->scope);
 	whois_fini(&r->who);
-	u64map_free(&r->skip);
 	sf_sb_free(&r->out);
 	fflush(stdout);
 }

@@ -57,6 +57,7 @@ struct watch {
 	size_t cap_sorted;
 	struct watch_cw *scratch;
 	size_t cap_scratch;
+	const struct sf_who_select *sel; /* --pod and the like */
 };
 
 int watch__new(struct watch **out, const struct alert_rule *rules, size_t nrules)
@@ -327,11 +328,22 @@ static void note_expiry(struct watch_ns *ns, const struct sf_sock_rec *r, uint64
 		ns->expiry_ns = end;
 }
 
+/* The cgroup of a group's sockets, one more seen: the same, or mixed. */
+static uint64_t merge_cgroup(uint64_t have, uint64_t seen)
+{
+	if (!seen || have == seen)
+		return have;
+	return have ? WATCH_CGROUP_MIXED : seen;
+}
+
 static void ns_reset(struct watch *w, struct watch_ns *ns)
 {
-	for (size_t i = 0; i < w->ngroups; i++)
-		if (w->groups[i]->netns == ns->inum)
-			memset(w->groups[i]->counts, 0, sizeof(w->groups[i]->counts));
+	for (size_t i = 0; i < w->ngroups; i++) {
+		if (w->groups[i]->netns != ns->inum)
+			continue;
+		memset(w->groups[i]->counts, 0, sizeof(w->groups[i]->counts));
+		w->groups[i]->cgroup_id = 0;
+	}
 	ns->drift = false;
 	ns->expiry_ns = 0;
 	ns->minis = 0;
@@ -346,6 +358,7 @@ static void count_rec(struct watch *w, struct watch_ns *ns, const struct sf_sock
 	if (!g || r->state >= SF_TCP_MAX_STATES)
 		return;
 	g->counts[r->state]++;
+	g->cgroup_id = merge_cgroup(g->cgroup_id, r->cgroup_id);
 	note_expiry(ns, r, now_ns);
 	if (r->state == SF_TCP_CLOSE_WAIT)
 		cw_add(w, &(struct watch_cw){ cw_key(r->cookie, r->ino), r->ino,
@@ -355,7 +368,7 @@ static void count_rec(struct watch *w, struct watch_ns *ns, const struct sf_sock
 int watch__snapshot_ns(struct watch *w, uint32_t netns, const struct sf_sock_rec *recs, size_t n,
 		       uint64_t now_ns)
 {
-	const struct sf_sock_rec **ptrs = malloc((n ? n : 1) * sizeof(*ptrs));
+	const struct sf_sock_rec **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
 	struct watch_ns *ns = ns_get(w, netns);
 	struct watch_cw *old;
 	size_t nold;
@@ -424,6 +437,7 @@ static void listen_transition(struct watch *w, struct watch_ns *ns, const struct
 
 	if (!g)
 		return;
+	g->cgroup_id = merge_cgroup(g->cgroup_id, tr->ev->cgroup_id);
 	set_listening(ns->listening, tr->lport, on);
 	if (on)
 		g->counts[SF_TCP_LISTEN]++;
@@ -449,6 +463,7 @@ void watch__transition(struct watch *w, const struct sf_transition *tr)
 	g = group(w, ns, port);
 	if (!g)
 		return;
+	g->cgroup_id = merge_cgroup(g->cgroup_id, e->cgroup_id);
 	if (old == SF_TCP_CLOSE || old == SF_TCP_LISTEN)
 		g->opens++;
 	else if (old < SF_TCP_MAX_STATES)
@@ -565,6 +580,11 @@ static enum alert_change gone_clear(struct alert_inst *inst)
 	return was ? ALERT_CLEARED : ALERT_NONE;
 }
 
+static bool selected(const struct watch *w, const struct watch_group *g)
+{
+	return !w->sel || sf_who_match(w->sel, &g->ident->wl);
+}
+
 static void tick_alerts(struct watch *w, uint64_t now_ns, bool ignore_for, watch_alert_fn fn,
 			void *ctx)
 {
@@ -576,7 +596,7 @@ static void tick_alerts(struct watch *w, uint64_t now_ns, bool ignore_for, watch
 			struct watch_alert_event ev;
 
 			if ((rule->has_port && rule->port != g->port) ||
-			    !sf_who_match(&rule->who, &g->ident->wl))
+			    !sf_who_match(&rule->who, &g->ident->wl) || !selected(w, g))
 				continue;
 			ev.value = metric_value(g, rule->metric);
 			ev.change = ns_find(w, g->netns)->gone ?
@@ -658,6 +678,21 @@ void watch__tick(struct watch *w, uint64_t now_ns, bool ignore_for, watch_alert_
 	sweep_gone(w);
 	drop_gone_ns(w, now_ns);
 	gone_expire(w, 0, now_ns);
+}
+
+void watch__name_groups(struct watch *w, watch_name_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < w->ngroups; i++) {
+		struct watch_group *g = w->groups[i];
+		const struct watch_ident *id = fn(ctx, g);
+
+		g->ident = id ? id : &ns_find(w, g->netns)->ident;
+	}
+}
+
+void watch__select(struct watch *w, const struct sf_who_select *sel)
+{
+	w->sel = sel && sf_who_select_any(sel) ? sel : NULL;
 }
 
 int watch__ident(struct watch *w, uint32_t netns, const struct watch_ident *id)
@@ -766,7 +801,8 @@ const struct watch_group *const *watch__groups(struct watch *w, size_t *n)
 	for (size_t i = 0; i < w->ngroups; i++) {
 		const struct watch_group *g = w->groups[i];
 
-		if (watch__total_state(g) || g->opens_per_s > 0 || g->closes_per_s > 0)
+		if ((watch__total_state(g) || g->opens_per_s > 0 || g->closes_per_s > 0) &&
+		    selected(w, g))
 			w->sorted[k++] = g;
 	}
 	if (k)
@@ -899,6 +935,7 @@ static bool same_group(const struct keyed_rec *a, const struct keyed_rec *b)
 static void group_add(struct watch_sock_group *g, const struct sf_sock_rec *r)
 {
 	g->n++;
+	g->cgroup_id = merge_cgroup(g->cgroup_id, r->cgroup_id);
 	if (r->age_ms != SF_AGE_UNKNOWN && (int64_t)r->age_ms > g->oldest_ms)
 		g->oldest_ms = r->age_ms;
 }

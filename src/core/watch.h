@@ -30,10 +30,14 @@ struct watch_ident {
 	struct sf_workload wl; /* all "" when unknown */
 };
 
+/* A group's sockets belong to cgroups of more than one workload. */
+#define WATCH_CGROUP_MIXED UINT64_MAX
+
 /* One service port in one network namespace. */
 struct watch_group {
 	uint32_t netns;
-	const struct watch_ident *ident; /* its namespace's */
+	const struct watch_ident *ident; /* its namespace's, or its cgroup's (watch__name_groups) */
+	uint64_t cgroup_id; /* its sockets' cgroup when they share one; 0 none known; or MIXED */
 	uint16_t port;
 	int64_t counts[SF_TCP_MAX_STATES];
 	uint64_t opens, closes, resets; /* since the start */
@@ -96,6 +100,16 @@ void watch__tick(struct watch *w, uint64_t now_ns, bool ignore_for, watch_alert_
 /* Names a namespace (copied). */
 int watch__ident(struct watch *w, uint32_t netns, const struct watch_ident *id);
 /*
+ * Who a group belongs to when its sockets' cgroup says more than its
+ * namespace (a unit on the host's namespace, one container of a pod): fn
+ * returns that (kept by the caller until the next call), or NULL for the
+ * namespace's.
+ */
+typedef const struct watch_ident *(*watch_name_fn)(void *ctx, const struct watch_group *g);
+void watch__name_groups(struct watch *w, watch_name_fn fn, void *ctx);
+/* Only the groups of that workload are shown and alerted on (sel is kept; NULL: all). */
+void watch__select(struct watch *w, const struct sf_who_select *sel);
+/*
  * The namespaces listed now (inums, sorted) are all there are: the others'
  * counts drop to 0, and their groups go once no alert fires on them.
  */
@@ -138,6 +152,7 @@ struct watch_sock_group {
 	uint32_t netns;
 	uint16_t port;
 	uint8_t state;
+	uint64_t cgroup_id; /* its sockets' cgroup when they share one, as watch_group's */
 	int64_t oldest_ms; /* -1: no age known */
 	size_t n;
 	const struct sf_sock_rec *const *recs; /* n of them */

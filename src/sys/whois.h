@@ -10,12 +10,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "identity.h"
+#include "u64map.h"
 #include "watch.h"
 #include "who.h"
 
 struct whois {
 	struct identity *id;
 	uint32_t host_netns; /* PID 1's: "host" */
+	/* whois_cgroup's answers until the next refresh */
+	struct u64map cgroups; /* cgroup id -> struct watch_ident, or &whois_nobody */
+	struct watch_ident **idents;
+	size_t nidents;
 };
 
 /* 0, or -errno with one line in err (a --host-root that cannot be opened). */
@@ -23,6 +28,17 @@ int whois_init(struct whois *w, const char *host_root, uint32_t host_netns, char
 	       size_t errlen);
 /* The owner of a network namespace: "host", or "netns:INODE" when no workload holds it. */
 void whois_netns(struct whois *w, uint32_t netns, struct watch_ident *out);
+/*
+ * The workload of a cgroup when it names a pod, a container or a unit: kept
+ * until whois_refresh. NULL when it names none of them.
+ */
+const struct watch_ident *whois_cgroup(struct whois *w, uint64_t cgroup_id);
+/*
+ * Who a group of sockets belongs to: the workload of their cgroup when they
+ * share one that names someone (a unit on the host's namespace, one container
+ * of a pod), else the owner of their namespace.
+ */
+void whois_group(struct whois *w, uint32_t netns, uint64_t cgroup_id, struct watch_ident *out);
 /*
  * A socket's workload (an sf_workload_fn for sf_who_resolver, w the ctx):
  * its cgroup's when that names a pod, a container or a unit, else the owner

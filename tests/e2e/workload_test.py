@@ -215,6 +215,13 @@ def test_snapshot(fx, wls, ids):
     warn = [x for x in r.stderr.splitlines() if fx.bad_meta in x]
     check(len(warn) == 1 and len(r.stderr.splitlines()) == 1,
           f"snapshot: one line for the malformed file: {r.stderr.strip()!r}")
+    r = run("snapshot", "--json", "--host-root", fx.root, "--unit", "synfin-e2e.service")
+    g = [x for x in lines(r.stdout) if x["type"] == "group"]
+    cw = [x for x in g if (x["port"], x["state"]) == (CW, "CLOSE_WAIT")]
+    check(r.returncode == 0 and g and all(x["unit"] == "synfin-e2e.service" for x in g)
+          and len(cw) == 1 and cw[0]["count"] == unit.n_cw,
+          f"snapshot --unit: the unit's sockets on the host's namespace, by their cgroup "
+          f"({[(x['port'], x['state'], x['count']) for x in g]})")
     r = run("snapshot", "--host-root", fx.root, "--pod", "web-1")
     rows = [x for x in r.stdout.splitlines()[1:] if x.strip()]
     check(r.returncode == 0 and rows and all("shop/web-1" in x for x in rows)
@@ -239,6 +246,12 @@ def test_watch_first_view(fx, wls):
               and g.get(CW, {}).get("container") == ctr,
               f"watch first view: {w.name}: {tw} TIME_WAIT, {cw} CLOSE_WAIT, pod {pod}, "
               f"container {ctr}")
+    unit = wls[3]
+    r = run("watch", "--json", "--once", "--unit", "synfin-e2e.service", "--host-root", fx.root)
+    g = {x["port"]: x for x in lines(r.stdout) if x["type"] == "group"}
+    check(set(g) == {TW, CW} and g[CW]["counts"]["close_wait"] == unit.n_cw
+          and all(x["unit"] == "synfin-e2e.service" for x in g.values()),
+          f"watch --unit: the unit's two ports on the host's namespace ({sorted(g)})")
     r = run("watch", "--by", "pod", "--once", "--host-root", fx.root)
     check(any(x.startswith("shop/web-1") for x in r.stdout.splitlines()),
           "watch --by pod: a row for shop/web-1")
@@ -405,12 +418,12 @@ def test_gone(fx, wls):
 def test_bad_input(fx):
     r = run("snapshot", "--pod", "nope-9", "--host-root", fx.root)
     check(r.returncode == 1 and len(r.stderr.splitlines()) <= 2
-          and "no network namespace with sockets belongs to pod=nope-9" in r.stderr,
+          and "no socket belongs to pod=nope-9" in r.stderr,
           f"snapshot --pod of no pod: one line ({r.stderr.strip()!r})")
     r = run("watch", "--pod", "nope-9", "--once", "--host-root", fx.root)
     err = [x for x in r.stderr.splitlines() if fx.bad_meta not in x]
-    check(r.returncode == 0 and err == ["synfin watch: no network namespace belongs to "
-                                        "pod=nope-9 now; watching for it"],
+    check(r.returncode == 0 and err == ["synfin watch: no socket belongs to pod=nope-9 now; "
+                                        "watching for it"],
           f"watch --pod of no pod: one line ({err})")
     r = run("watch", "--pod", "", "--once")
     check(r.returncode == 2 and "invalid pod ''" in r.stderr and len(r.stderr.splitlines()) == 1,
