@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "cmd.h"
+#include "namelog.h"
 #include "netns.h"
 #include "session.h"
 #include "trace_opts.h"
@@ -40,7 +41,8 @@ static const char trace_usage[] =
 	"  -4, --ipv4 / -6, --ipv6 one family\n"
 	"Run:\n"
 	"      --duration TIME     stop after this long (500ms, 30s, 5m)\n"
-	"      --record FILE       also write the raw events, for synfin replay (mode 0600)\n"
+	"      --record FILE       also write the raw events, for synfin replay (mode 0600),\n"
+	"                          and the names of their workloads to FILE.names\n"
 	"      --ringbuf-size SIZE ring buffer bytes, a power of two (K/M suffix; default 16M)\n"
 	"      --attach MODE       auto (default), tp_btf or tracepoint\n"
 	"      --max-conns N       endpoints tracked at once (default 1048576); past it new\n"
@@ -51,9 +53,10 @@ static const struct trace_cmd trace_cmd = { "trace", trace_usage, true };
 
 /*
  * Who sockets belong to: the namespaces that exist now are resolved while
- * privileges last; cgroups are resolved as they come, without any.
+ * privileges last; cgroups are resolved as they come, without any. With
+ * --record, the names go beside the recording too, for its replay.
  */
-static int name_workloads(struct whois *who, const struct cmd_opts *o)
+static int name_workloads(struct whois *who, struct namelog **log, const struct cmd_opts *o)
 {
 	char err[512], sel[1100];
 
@@ -61,6 +64,8 @@ static int name_workloads(struct whois *who, const struct cmd_opts *o)
 		cli_error("trace", "%s", err);
 		return SF_EXIT_USAGE;
 	}
+	if (o->record && namelog__create(log, o->record, who, err, sizeof(err)))
+		return cli_error("trace", "%s", err);
 	if (!whois_prewarm(who, o->host_root, &o->filter.who)) {
 		sf_who_select_text(&o->filter.who, sel, sizeof(sel));
 		cli_error("trace",
@@ -68,7 +73,10 @@ static int name_workloads(struct whois *who, const struct cmd_opts *o)
 			  "appears",
 			  sel);
 	}
-	sf_who_resolver(whois_socket, who);
+	if (*log)
+		sf_who_resolver(namelog_resolve, *log);
+	else
+		sf_who_resolver(whois_socket, who);
 	return 0;
 }
 
@@ -137,6 +145,7 @@ int cmd_trace(int argc, char **argv)
 {
 	struct session *sess = NULL;
 	struct whois who = { 0 };
+	struct namelog *names = NULL;
 	struct cmd_opts o;
 	struct run r;
 	char *obuf;
@@ -154,7 +163,7 @@ int cmd_trace(int argc, char **argv)
 		goto cleanup;
 	}
 	cli_signals();
-	ret = name_workloads(&who, &o);
+	ret = name_workloads(&who, &names, &o);
 	if (!ret)
 		ret = trace_start(&sess, &r, &o);
 	if (!ret)
@@ -165,6 +174,7 @@ cleanup:
 	session__close(sess);
 	run_fini(&r);
 	sf_who_resolver(NULL, NULL);
+	namelog__close(names);
 	whois_fini(&who);
 	restore_stdout(obuf);
 	return ret;

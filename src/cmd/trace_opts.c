@@ -65,9 +65,8 @@ static const struct option long_opts[] = {
 	{},
 };
 
-/* what a recording cannot honour: it was traced already, and holds no workload names */
-static const int live_only[] = { OPT_DURATION,	OPT_RECORD,    OPT_RINGBUF, OPT_ATTACH,	  OPT_POD,
-				 OPT_NAMESPACE, OPT_CONTAINER, OPT_UNIT,    OPT_HOST_ROOT };
+/* what a recording cannot honour: it was traced already */
+static const int live_only[] = { OPT_DURATION, OPT_RECORD, OPT_RINGBUF, OPT_ATTACH, OPT_HOST_ROOT };
 
 static const struct {
 	const char *name;

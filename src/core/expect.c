@@ -340,7 +340,7 @@ static bool key_value(int key, const struct sf_lifecycle *lc, uint64_t *v)
 static bool who_holds(const struct expect_cond *c, const struct sf_lifecycle *lc)
 {
 	struct sf_who_select sel = { 0 };
-	const struct sf_workload *w = sf_who(lc->cgroup_id, lc->netns);
+	const struct sf_workload *w = sf_who(lc->cgroup_id, lc->netns, lc->end_ns);
 	bool match;
 
 	snprintf(sel.v[keys[c->key].max], sizeof(sel.v[0]), "%s", c->name);

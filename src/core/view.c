@@ -289,7 +289,7 @@ static char *put_who(char *p, const struct sf_lifecycle *lc)
 		return p;
 	*p++ = ',';
 	b = SF_SB_FIXED(p, SF_WHO_JSON_MAX);
-	sf_who_json(&b, sf_who(lc->cgroup_id, lc->netns));
+	sf_who_json(&b, sf_who(lc->cgroup_id, lc->netns, lc->end_ns));
 	return p + b.len;
 }
 
@@ -481,13 +481,13 @@ static const char *comm_text(const char *comm, char *buf, size_t len)
 }
 
 /* The WORKLOAD column, last, when a live command resolves it; then the end of the line. */
-static void workload_column(struct view *v, uint64_t cgroup_id, uint32_t netns)
+static void workload_column(struct view *v, uint64_t cgroup_id, uint32_t netns, uint64_t ts_ns)
 {
 	char label[SF_WHO_LABEL_LEN];
 
 	if (sf_who_resolving())
 		fprintf(v->o.out, " %s",
-			sf_who_label(sf_who(cgroup_id, netns), label, sizeof(label)));
+			sf_who_label(sf_who(cgroup_id, netns, ts_ns), label, sizeof(label)));
 	fputc('\n', v->o.out);
 }
 
@@ -506,7 +506,7 @@ static void print_row(struct view *v, const struct sf_lifecycle *lc, uint64_t en
 	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-7s %8s %9s %-12s %-6s %-*s", ts,
 		who->pid, comm_text(who->comm, comm, sizeof(comm)), l, r, role, hs, ms,
 		sf_close_label(lc), closer, last_width(9), time_wait);
-	workload_column(v, who->cgroup_id, who->netns);
+	workload_column(v, who->cgroup_id, who->netns, who->end_ns);
 }
 
 static void print_line_single(struct view *v, const struct sf_lifecycle *lc)
@@ -694,7 +694,7 @@ static void transition_json(struct view *v, const struct sf_transition *tr)
 	sf_json_ku64(&b, "rport", tr->rport);
 	if (sf_who_resolving()) {
 		sf_json_ku64(&b, "netns", e->netns);
-		sf_who_json(&b, sf_who(e->cgroup_id, e->netns));
+		sf_who_json(&b, sf_who(e->cgroup_id, e->netns, e->ts_ns));
 	}
 	sf_json_kstr(&b, "old", sf_state_name(e->oldstate));
 	sf_json_kstr(&b, "new", sf_state_name(e->newstate));
@@ -731,7 +731,7 @@ static void transition_line(struct view *v, const struct sf_transition *tr)
 	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-11s -> %-11s %10s", ts, tr->pid,
 		comm_text(tr->comm, comm, sizeof(comm)), l, r, sf_state_name(e->oldstate),
 		sf_state_name(e->newstate), dur);
-	workload_column(v, e->cgroup_id, e->netns);
+	workload_column(v, e->cgroup_id, e->netns, e->ts_ns);
 	v->printed++;
 }
 

@@ -18,9 +18,9 @@ bool sf_who_resolving(void)
 	return resolver;
 }
 
-const struct sf_workload *sf_who(uint64_t cgroup_id, uint32_t netns)
+const struct sf_workload *sf_who(uint64_t cgroup_id, uint32_t netns, uint64_t ts_ns)
 {
-	return resolver ? resolver(resolver_ctx, cgroup_id, netns) : NULL;
+	return resolver ? resolver(resolver_ctx, cgroup_id, netns, ts_ns) : NULL;
 }
 
 static void kstr_or_null(struct sf_sb *b, const char *key, const char *s, size_t max)

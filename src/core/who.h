@@ -16,15 +16,19 @@
 #include "json.h"
 #include "workload.h"
 
-/* The workload of a socket from its owner's cgroup v2 id and its network namespace. */
-typedef const struct sf_workload *(*sf_workload_fn)(void *ctx, uint64_t cgroup_id, uint32_t netns);
+/*
+ * The workload of a socket from its owner's cgroup v2 id and its network
+ * namespace, as of ts_ns (an event's time: a replay asks as its live run did).
+ */
+typedef const struct sf_workload *(*sf_workload_fn)(void *ctx, uint64_t cgroup_id, uint32_t netns,
+						    uint64_t ts_ns);
 
 /* Sets (fn NULL: clears) the resolver of this process's views. */
 void sf_who_resolver(sf_workload_fn fn, void *ctx);
 /* Whether a resolver is set: the views then print who. */
 bool sf_who_resolving(void);
 /* The workload of a socket, or NULL when no resolver is set. */
-const struct sf_workload *sf_who(uint64_t cgroup_id, uint32_t netns);
+const struct sf_workload *sf_who(uint64_t cgroup_id, uint32_t netns, uint64_t ts_ns);
 
 /*
  * "namespace", "pod", "container", "container_id" (12 hex digits) and "unit"

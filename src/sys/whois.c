@@ -85,12 +85,15 @@ void whois_netns(struct whois *w, uint32_t netns, struct watch_ident *out)
 		snprintf(out->label, sizeof(out->label), "netns:%u", netns);
 }
 
-const struct sf_workload *whois_socket(void *ctx, uint64_t cgroup_id, uint32_t netns)
+const struct sf_workload *whois_socket(void *ctx, uint64_t cgroup_id, uint32_t netns,
+				       uint64_t ts_ns)
 {
 	struct whois *w = ctx;
 	const struct sf_workload *c = identity__cgroup(w->id, cgroup_id), *n;
 	bool cgroup_known = c->cgroup[0];
 
+	/* live: the names now, whenever the event was */
+	(void)ts_ns;
 	if (names_someone(c))
 		return c;
 	/* a lookup may move what an earlier one returned: c is not read past this */

@@ -45,7 +45,7 @@ void whois_group(struct whois *w, uint32_t netns, uint64_t cgroup_id, struct wat
  * of its namespace (TIME_WAIT and request sockets have no cgroup). Valid
  * until whois_refresh.
  */
-const struct sf_workload *whois_socket(void *w, uint64_t cgroup_id, uint32_t netns);
+const struct sf_workload *whois_socket(void *w, uint64_t cgroup_id, uint32_t netns, uint64_t ts_ns);
 /*
  * Resolves the owners of every namespace there is now, while privileges
  * last: trace and check keep none, and keep these answers. Returns whether

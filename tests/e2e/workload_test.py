@@ -334,12 +334,20 @@ def traced(fx, wls, *args):
     time.sleep(0.5)
     p.send_signal(2)
     out, err = p.communicate(timeout=30)
+    fx.live = out
     return [x for x in lines(out) if x["type"] == "connection"], err
 
 
 def test_trace(fx, wls):
     web, api, cache, unit = wls[:4]
-    conns, err = traced(fx, wls[:4], "--port", str(CW))
+    rec = f"{fx.root}/trace.sfr"
+    conns, err = traced(fx, wls[:4], "--port", str(CW), "--record", rec)
+    r = run("replay", "--json", "--port", str(CW), rec)
+    check(r.stdout == fx.live and '"pod":"web-1"' in r.stdout,
+          "replay of the recording names the workloads as the live run did (FILE.names)")
+    r = run("replay", "--json", "--port", str(CW), "--pod", "api-0", rec)
+    check(len([x for x in lines(r.stdout) if x["type"] == "connection"]) == 2,
+          "replay --pod api-0: its connection's two ends")
     want = {web.inum: ("web-1", "shop", "web", None), api.inum: ("api-0", "shop", "api", None),
             cache.inum: (None, None, "cache", None)}
     for c in conns:
