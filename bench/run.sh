@@ -180,9 +180,12 @@ for size in 64K 1M 16M; do
 	headroom="$headroom| ring buffer $size$([ $size = 16M ] && echo ' (default)') | $rate conn/s | ${lost:-?} events lost |"$'\n'
 done
 
-"$PYTHON" - "$OUT" "$QUICK" "$replay_line" "$mem_line" "$headroom" <<'PY'
+# every network namespace of the host: a host-wide snapshot and watch's reconciliations
+hostwide=$(bench/hostwide.sh $([ $QUICK = 1 ] && echo --quick))
+
+"$PYTHON" - "$OUT" "$QUICK" "$replay_line" "$mem_line" "$headroom" "$hostwide" <<'PY'
 import os, re, sys
-out, quick, replay, mem, headroom = sys.argv[1:6]
+out, quick, replay, mem, headroom, hostwide = sys.argv[1:7]
 rounds = sorted({m.group(1) for m in (re.search(r"\.r(\d+)\.res$", f) for f in os.listdir(out)) if m})
 def res(name, r):
     p = os.path.join(out, f"{name}.r{r}.res")
@@ -235,4 +238,6 @@ print()
 print("| ring buffer headroom | churn | lost |")
 print("|---|---|---|")
 print(headroom.replace("| ring buffer ", "| ").rstrip())
+print()
+print(hostwide)
 PY

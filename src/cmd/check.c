@@ -29,6 +29,8 @@
 #include "session.h"
 #include "spawn.h"
 #include "summary.h"
+#include "who.h"
+#include "whois.h"
 
 #define CMD "check"
 #define MAX_WAIT_NS (7ull * 86400 * SF_NS_PER_S)
@@ -41,6 +43,7 @@ struct check {
 	struct expect *x;
 	size_t nx, capx;
 	const char *junit_path;
+	const char *host_root; /* --host-root, for the names of workloads */
 	const char *summary_path;
 	int summary_fd; /* --summary, opened to append before privileges go */
 	uint64_t settle_ns;
@@ -65,6 +68,7 @@ struct check {
 	struct session *sess;
 	FILE *junit;
 	struct lc_vec lcs;
+	struct whois who; /* who the endpoints belong to, for the report and pod= */
 	uint64_t start_ns;
 	const char *cmd_status; /* NULL while COMMAND has not failed */
 	char status_text[640];
@@ -84,11 +88,14 @@ static const char check_usage[] =
 	"                       connections to end (default 1)\n"
 	"  --timeout SECONDS    kill COMMAND after this long (exit status 4)\n"
 	"  --netns-new          run COMMAND in a new network namespace with loopback up\n"
+	"  --host-root DIR      where the host's / is mounted, for the names of workloads\n"
 	"  --json               a JSON Lines report\n"
 	"  -v, --verbose        show libbpf's messages\n"
 	"\n"
 	"EXPR is space-separated conditions KEY=V, KEY!=V, KEY>=N, KEY<=N.\n"
-	"Selectors: role (client|server|unknown), port, lport, rport, family (ipv4|ipv6).\n"
+	"Selectors: role (client|server|unknown), port, lport, rport, family (ipv4|ipv6),\n"
+	"pod (NAME or NS/NAME), namespace, container, unit (the workload owning the\n"
+	"socket's cgroup, else its network namespace).\n"
 	"Assertions: close, closer, time_wait (yes|no), handshake_us, alive (yes|no),\n"
 	"half_close (yes|no), last_state, count (default count>=1).\n"
 	"Exit status: 0 all hold, 1 one failed, 2 usage error, 4 COMMAND failed or timed out.\n";
@@ -208,6 +215,9 @@ static int check_option(struct check *c, int opt)
 	case 'n':
 		c->netns_new = true;
 		return 0;
+	case 'r':
+		c->host_root = optarg;
+		return 0;
 	case 'J':
 		c->json = true;
 		return 0;
@@ -230,6 +240,7 @@ static int parse_args(struct check *c, int argc, char **argv)
 		{ "settle", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "netns-new", no_argument, NULL, 'n' },
+		{ "host-root", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -521,6 +532,11 @@ static int open_trace(struct check *c)
 	 */
 	if (c->junit_path && open_junit(c))
 		return SF_EXIT_FAIL;
+	/* the namespaces COMMAND may connect in are named while privileges last */
+	if (!whois_init(&c->who, c->host_root, sf_netns_host(), err, sizeof(err))) {
+		whois_prewarm(&c->who, c->host_root, &(struct sf_who_select){ 0 });
+		sf_who_resolver(whois_socket, &c->who);
+	}
 	if (c->summary_path && open_summary(c))
 		return SF_EXIT_FAIL;
 	if (sf_drop_privileges(0, err, sizeof(err)))
@@ -661,6 +677,8 @@ static void check_free(struct check *c)
 	end_cgroup(c);
 	free(c->x);
 	lc_vec_free(&c->lcs);
+	sf_who_resolver(NULL, NULL);
+	whois_fini(&c->who);
 	fflush(stdout);
 }
 

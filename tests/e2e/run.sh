@@ -247,6 +247,14 @@ report_case watch $?
 ns_case metrics "$PYTHON" tests/e2e/metrics_test.py "$(realpath "$SYNFIN")"
 report_case metrics $?
 
+# every namespace of the host, named by pod, container or unit (workload_test.py), and
+# the live view on a real terminal (tmux_test.py): in the host's own namespace
+for t in workload tmux; do
+	mkdir -p "$OUT/$t"
+	"$PYTHON" "tests/e2e/${t}_test.py" "$(realpath "$SYNFIN")" >"$OUT/$t/result" 2>&1
+	report_case "$t" $?
+done
+
 # least privilege: while tracing, no capability is left and no_new_privs is set;
 # SIGTERM ends it cleanly and no BPF link stays behind
 priv_test() {
@@ -394,8 +402,10 @@ cli_test() {
 cli_test
 report_case cli $?
 
-# the README's DaemonSet: its capabilities and arguments are enough for watch
-ns_case daemonset "$PYTHON" tests/e2e/daemonset_test.py "$(realpath "$SYNFIN")" README.md
+# the README's DaemonSet: its capabilities, mounts and arguments are enough for watch
+# over the whole host, in the host's network namespace as hostNetwork puts it
+mkdir -p "$OUT/daemonset"
+"$PYTHON" tests/e2e/daemonset_test.py "$(realpath "$SYNFIN")" README.md >"$OUT/daemonset/result" 2>&1
 report_case daemonset $?
 
 # who owns a socket: real cgroups named as the kubelet, containerd, CRI-O, Docker
