@@ -165,8 +165,8 @@ static int drop_privileges(const struct snap_run *r)
 {
 	char err[512];
 
-	if (sf_drop_privileges((r->o.procs ? PROCMAP_CAPS : 0) | snapshot__caps_needed(r->snap), err,
-			       sizeof(err)))
+	if (sf_drop_privileges((r->o.procs ? PROCMAP_CAPS : 0) | snapshot__caps_needed(r->snap),
+			       err, sizeof(err)))
 		return cli_error(CMD, "%s", err);
 	return 0;
 }
