@@ -78,18 +78,11 @@ cleanup:
  */
 static uint32_t keepalive_seconds(void)
 {
-	int fd = open(KEEPALIVE_SYSCTL, O_RDONLY | O_CLOEXEC);
 	char buf[32];
 	uint64_t v;
-	ssize_t n;
 
-	if (fd < 0)
+	if (sf_read_small(KEEPALIVE_SYSCTL, buf, sizeof(buf)) <= 0)
 		return 0;
-	n = sf_read_full(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return sf_parse_u64(buf, UINT32_MAX, &v) ? 0 : (uint32_t)v;
 }
