@@ -22,8 +22,9 @@ const volatile __u16 targ_lport = 0;
 const volatile __u16 targ_rport = 0;
 
 /*
- * Wake the reader only when this much is waiting: a wakeup per event costs more
- * than the event. The reader also polls on a timer, so nothing waits long.
+ * Wake the reader once per this much data queued, a power of two: a wakeup per
+ * event costs more than the event. The reader also polls on a timer, so
+ * nothing waits long.
  */
 const volatile __u32 wakeup_bytes = 256 << 10;
 
@@ -52,16 +53,21 @@ struct {
 #define RB_REC_SIZE ((sizeof(struct sf_event) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL)
 
 /*
- * Wake the reader when the data waiting crosses a multiple of wakeup_bytes, not
- * on every event past the threshold: by then the reader is awake, and each
- * forced wakeup is an irq_work interrupt. Should two CPUs race past one multiple
- * unseen, the next one (or the reader's timer) wakes it.
+ * Wake the reader once per wakeup_bytes queued, not on every event: each forced
+ * wakeup is an irq_work interrupt. The record whose footprint crosses a
+ * multiple of wakeup_bytes in the ring does it, which its address tells without
+ * asking the ring (bpf_ringbuf_query() is a helper call that reads the position
+ * the reader keeps writing). Records lie in the ring's data pages in the order
+ * they were queued, the pages mapped twice in a row so that one wrapping around
+ * stays contiguous, and the ring's size is a multiple of wakeup_bytes: their
+ * addresses cross a multiple once per wakeup_bytes queued, from any CPU. The
+ * origin only shifts where: any fixed address does, and the verifier turns a
+ * difference of two pointers, not a pointer, into a number.
  */
 static __always_inline void submit(struct sf_event *e)
 {
-	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	bool cross = pending >= RB_REC_SIZE &&
-		     pending / wakeup_bytes != (pending - RB_REC_SIZE) / wakeup_bytes;
+	__u64 start = (__u64)e - (__u64)&lost_seq;
+	bool cross = (start ^ (start + RB_REC_SIZE - 1)) & ~((__u64)wakeup_bytes - 1);
 
 	bpf_ringbuf_submit(e, cross ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
@@ -103,6 +109,21 @@ static __always_inline bool sock_passes(struct sock *sk, const bool direct, __u1
 	return true;
 }
 
+/*
+ * The socket's cookie. bpf_get_socket_cookie() assigns one at the socket's
+ * first event; it is read directly after that, which spares a helper call.
+ * Without the helper, the cookie if one was assigned.
+ */
+static __always_inline __u64 sock_cookie(struct sock *sk, const bool direct)
+{
+	__u64 cookie;
+
+	if (!direct || !have_cookie_helper)
+		return skc_cookie(&sk->__sk_common);
+	cookie = sk->__sk_common.skc_cookie.counter;
+	return cookie ? cookie : bpf_get_socket_cookie(sk);
+}
+
 static __always_inline void fill_common(struct sf_event *e, struct sock *sk, __u16 family,
 					__u8 kind, const bool direct)
 {
@@ -129,9 +150,7 @@ static __always_inline void fill_common(struct sf_event *e, struct sock *sk, __u
 	else
 		e->sock_ino = BPF_CORE_READ(so, file, f_inode, i_ino);
 	e->cgroup_id = sock_cgroup_id(sk, direct);
-	/* without the helper, the cookie if one was assigned */
-	e->cookie = direct && have_cookie_helper ? bpf_get_socket_cookie(sk) :
-						   skc_cookie(&sk->__sk_common);
+	e->cookie = sock_cookie(sk, direct);
 }
 
 /*
@@ -161,14 +180,31 @@ static __always_inline void fill_facts(struct sf_event *e, struct sock *sk, stru
 	e->bytes_sent = bpf_core_field_exists(tp->bytes_sent) ? RD(direct, tp, bytes_sent) : 0;
 }
 
+/* What fill_tcp() writes, for an event with no TCP socket to read. */
+static __always_inline void zero_tcp(struct sf_event *e)
+{
+	e->flags = 0;
+	e->shutdown = 0;
+	e->ack_pending = 0;
+	e->segs_in = e->segs_out = e->data_segs_in = e->data_segs_out = 0;
+	e->bytes_received = e->bytes_acked = 0;
+	e->snd_una = e->snd_nxt = e->write_seq = e->rcv_nxt = e->srtt_us = 0;
+	e->sk_err = e->xflags = 0;
+	e->bytes_sent = 0;
+	e->total_retrans = e->min_rtt_us = 0;
+}
+
+/* Ring memory is not zeroed: every field is written once, here or in fill_common(). */
 static __always_inline void fill_tcp(struct sf_event *e, struct sock *sk, const bool direct)
 {
 	struct tcp_sock *tp = direct ? bpf_skc_to_tcp_sock(sk) : (struct tcp_sock *)sk;
 	unsigned long skflags = RD(direct, sk, __sk_common.skc_flags);
 	__u8 flags = 0;
 
-	if (!tp)
+	if (!tp) {
+		zero_tcp(e);
 		return;
+	}
 	if (RD(direct, sk, sk_lock.owned))
 		flags |= SF_F_PROC;
 	if (skflags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DEAD)))
@@ -211,21 +247,6 @@ static __always_inline void fill_comm(struct sf_event *e)
 		__builtin_memset(e->comm, 0, sizeof(e->comm));
 }
 
-static __always_inline void zero_tcp(struct sf_event *e)
-{
-	e->flags = 0;
-	e->shutdown = 0;
-	e->ack_pending = 0;
-	e->tcp_flags = 0;
-	e->segs_in = e->segs_out = e->data_segs_in = e->data_segs_out = 0;
-	e->bytes_received = e->bytes_acked = 0;
-	e->snd_una = e->snd_nxt = e->write_seq = e->rcv_nxt = e->srtt_us = 0;
-	e->oldstate = e->newstate = 0;
-	e->sk_err = e->xflags = 0;
-	e->bytes_sent = 0;
-	e->total_retrans = e->min_rtt_us = 0;
-}
-
 /* One event for a full socket; the state pair says where it stands. */
 static __always_inline int emit_sock(struct sock *sk, __u16 family, __u8 kind, int oldstate,
 				     int newstate, __u8 tcp_flags, const bool direct)
@@ -235,7 +256,6 @@ static __always_inline int emit_sock(struct sock *sk, __u16 family, __u8 kind, i
 
 	if (!e)
 		return 0;
-	zero_tcp(e);
 	fill_common(e, sk, family, kind, direct);
 	num = e->sport; /* inet_num, before fill_tcp() falls back to inet_sport */
 	fill_tcp(e, sk, direct);

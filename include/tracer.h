@@ -65,6 +65,12 @@ enum sf_flag {
 	 * request to a twin child made on another CPU).
 	 */
 	SF_F_PORT_HELD = 1 << 6,
+	/*
+	 * On SF_EV_MISSED: the runs skipped since the last marker include resets
+	 * or retransmissions, whose loss no later event shows. A skipped state
+	 * change shows: the next one does not start where the last ended.
+	 */
+	SF_F_SILENT = 1 << 7,
 };
 
 /* More of the socket's state, in xflags (format 2 on) */

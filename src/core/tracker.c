@@ -1583,15 +1583,18 @@ static bool event_valid(const struct sf_event *e)
 }
 
 /*
- * The kernel skipped a program run, so an event of any socket may be missing:
- * every endpoint alive now may have been its owner. Lost state transitions
- * also show as order gaps; this catches a lost last event and lost resets.
+ * The kernel skipped program runs. A skipped state change shows by itself: the
+ * next one does not start where the last ended (an order gap), a skipped birth
+ * makes a mid-life start, a skipped close leaves the endpoint open. A skipped
+ * reset or retransmission (SF_F_SILENT) shows nowhere, and may have been any
+ * socket's: every endpoint alive now may miss it.
  */
-static void note_missed(struct tracker *t, uint64_t total)
+static void note_missed(struct tracker *t, const struct sf_event *e)
 {
-	if (total <= t->st.missed)
+	if (e->lost_seq > t->st.missed)
+		t->st.missed = e->lost_seq;
+	if (!(e->flags & SF_F_SILENT))
 		return;
-	t->st.missed = total;
 	for (uint32_t i = 0; i < t->used; i++)
 		if (t->conns[i].skaddr)
 			t->conns[i].gaps |= SF_GAP_LOST;
@@ -1616,7 +1619,7 @@ int tracker__feed(struct tracker *t, const struct sf_event *e)
 			t->st.lost = e->lost_seq;
 		return 0;
 	case SF_EV_MISSED:
-		note_missed(t, e->lost_seq);
+		note_missed(t, e);
 		return 0;
 	case SF_EV_END:
 		if (e->lost_seq > t->st.lost)

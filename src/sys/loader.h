@@ -48,10 +48,12 @@ int tracer__lost(struct tracer *t, uint64_t *total);
 /*
  * Runs of the programs the kernel skipped because one was already running on
  * that CPU (recursion_misses): each is an event never seen. Tracepoint
- * programs' skips are counted since Linux 6.7; older kernels read 0. Needs no
+ * programs' skips are counted since Linux 6.7; older kernels read 0. silent:
+ * those of the reset and retransmission programs, whose loss no later event
+ * shows (a skipped state change breaks the chain of states). Needs no
  * privilege.
  */
-int tracer__missed(struct tracer *t, uint64_t *total);
+int tracer__missed(struct tracer *t, uint64_t *total, uint64_t *silent);
 /*
  * Stops tracing: no event is queued, lost or skipped after it, so the counts
  * read next are final. What is queued can still be polled.

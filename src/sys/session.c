@@ -18,6 +18,7 @@ struct session {
 	const char *record;
 	uint64_t lost;
 	uint64_t missed;
+	uint64_t missed_silent;
 	uint64_t last_check;
 	int rec_err;
 	bool finished;
@@ -36,7 +37,7 @@ static int on_event(void *ctx, const struct sf_event *e)
 	return 0;
 }
 
-static void feed_marker(struct session *s, uint8_t kind, uint64_t ts, uint64_t total)
+static void feed_marker(struct session *s, uint8_t kind, uint64_t ts, uint64_t total, uint8_t flags)
 {
 	struct sf_event e;
 
@@ -44,21 +45,23 @@ static void feed_marker(struct session *s, uint8_t kind, uint64_t ts, uint64_t t
 	e.kind = kind;
 	e.ts_ns = ts;
 	e.lost_seq = total;
+	e.flags = flags;
 	feed(s, &e);
 }
 
 /* Lost and skipped counts reach the engine (and the recording) as markers. */
 static void check_lost(struct session *s, uint64_t now)
 {
-	uint64_t n;
+	uint64_t n, silent;
 
 	if (!tracer__lost(s->tracer, &n) && n != s->lost) {
 		s->lost = n;
-		feed_marker(s, SF_EV_LOST, now, n);
+		feed_marker(s, SF_EV_LOST, now, n, 0);
 	}
-	if (!tracer__missed(s->tracer, &n) && n > s->missed) {
+	if (!tracer__missed(s->tracer, &n, &silent) && n > s->missed) {
+		feed_marker(s, SF_EV_MISSED, now, n, silent > s->missed_silent ? SF_F_SILENT : 0);
 		s->missed = n;
-		feed_marker(s, SF_EV_MISSED, now, n);
+		s->missed_silent = silent;
 	}
 }
 
@@ -141,7 +144,7 @@ int session__finish(struct session *s, char *err, size_t errlen)
 	tracer__poll(s->tracer, 0);
 	now = sf_clock_ns(CLOCK_MONOTONIC);
 	check_lost(s, now);
-	feed_marker(s, SF_EV_END, now, s->lost);
+	feed_marker(s, SF_EV_END, now, s->lost, 0);
 	if (s->rec) {
 		ret = s->rec_err;
 		if (recorder__close(s->rec) && !ret)

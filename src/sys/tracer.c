@@ -376,13 +376,13 @@ static int prog_missed(int prog_fd, uint64_t *missed)
 	return 0;
 }
 
-int tracer__missed(struct tracer *t, uint64_t *total)
+int tracer__missed(struct tracer *t, uint64_t *total, uint64_t *silent)
 {
 	struct bpf_program *prog = NULL;
 	uint64_t missed;
 	int ret;
 
-	*total = 0;
+	*total = *silent = 0;
 	while ((prog = bpf_object__next_program(t->skel->obj, prog))) {
 		/* the flavour not chosen was never loaded: it has no fd */
 		if (bpf_program__fd(prog) < 0)
@@ -391,6 +391,8 @@ int tracer__missed(struct tracer *t, uint64_t *total)
 		if (ret)
 			return ret;
 		*total += missed;
+		if (prog != t->skel->progs.btf_state && prog != t->skel->progs.tp_state)
+			*silent += missed;
 	}
 	return 0;
 }

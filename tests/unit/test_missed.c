@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * Program runs the kernel skipped (recursion_misses) reach the engine as
- * SF_EV_MISSED markers: every endpoint alive across one may have lost an event
- * and ends incomplete, as across a ring buffer loss. The marker survives a
- * recording. No kernel, no root.
+ * SF_EV_MISSED markers. A skipped state change shows by itself (an order gap);
+ * a skipped reset or retransmission does not (SF_F_SILENT): every endpoint
+ * alive across such a marker ends incomplete, as across a ring buffer loss.
+ * The marker survives a recording. No kernel, no root.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -53,7 +55,7 @@ static struct sf_event state(uint64_t ts, uint64_t sk, int old, int new)
 	return e;
 }
 
-static struct sf_event marker(uint8_t kind, uint64_t ts, uint64_t total)
+static struct sf_event marker(uint8_t kind, uint64_t ts, uint64_t total, uint8_t flags)
 {
 	struct sf_event e;
 
@@ -61,6 +63,7 @@ static struct sf_event marker(uint8_t kind, uint64_t ts, uint64_t total)
 	e.kind = kind;
 	e.ts_ns = ts;
 	e.lost_seq = total;
+	e.flags = flags;
 	return e;
 }
 
@@ -77,10 +80,10 @@ static size_t client_life(struct sf_event *out, uint64_t ts, uint64_t sk)
 
 /*
  * 0x1000 lives and dies before the marker, 0x2000 opens before it and closes
- * after, 0x3000 is born after it; then markers that do not raise the total,
- * and the end.
+ * after (without its FIN_WAIT1 -> FIN_WAIT2 when skip is set), 0x3000 is born
+ * after it; then markers that do not raise the total, and the end.
  */
-static size_t stream(struct sf_event *s)
+static size_t stream(struct sf_event *s, uint8_t flags, bool skip)
 {
 	struct sf_event tail[5];
 	size_t n = client_life(s, 10, 0x1000);
@@ -88,13 +91,15 @@ static size_t stream(struct sf_event *s)
 	client_life(tail, 20, 0x2000);
 	memcpy(&s[n], tail, 2 * sizeof(*s));
 	n += 2;
-	s[n++] = marker(SF_EV_MISSED, 30, 3);
-	memcpy(&s[n], &tail[2], 3 * sizeof(*s));
-	n += 3;
+	s[n++] = marker(SF_EV_MISSED, 30, 3, flags);
+	s[n++] = tail[2];
+	if (!skip)
+		s[n++] = tail[3];
+	s[n++] = tail[4];
 	n += client_life(&s[n], 40, 0x3000);
-	s[n++] = marker(SF_EV_MISSED, 50, 3);
-	s[n++] = marker(SF_EV_MISSED, 51, 2);
-	s[n++] = marker(SF_EV_END, 60, 0);
+	s[n++] = marker(SF_EV_MISSED, 50, 3, 0);
+	s[n++] = marker(SF_EV_MISSED, 51, 2, 0);
+	s[n++] = marker(SF_EV_END, 60, 0, 0);
 	return n;
 }
 
@@ -107,24 +112,29 @@ static const struct sf_lifecycle *find(const struct collected *c, uint64_t sk)
 	return NULL;
 }
 
-static void check(const struct collected *c, const struct tracker_stats *st)
+/* Returns the lifecycle of the endpoint alive across the marker. */
+static const struct sf_lifecycle *check(const struct collected *c, const struct tracker_stats *st)
 {
-	const struct sf_lifecycle *before = find(c, 0x1000), *across = find(c, 0x2000),
-				  *after = find(c, 0x3000);
+	const struct sf_lifecycle *before = find(c, 0x1000), *after = find(c, 0x3000);
 
 	assert_int_equal(c->n, 3);
 	assert_int_equal(st->missed, 3);
 	assert_int_equal(st->lost, 0);
-	/* alive across the marker: it may miss an event, so it is not classified */
-	assert_true(across->gaps & SF_GAP_LOST);
-	assert_int_equal(across->close, SF_CLOSE_INCOMPLETE);
-	assert_false(across->time_wait);
 	/* closed before it, or born after it, with no later rise: untouched */
 	assert_false(before->gaps & SF_GAP_LOST);
 	assert_int_not_equal(before->close, SF_CLOSE_INCOMPLETE);
 	assert_false(after->gaps & SF_GAP_LOST);
 	assert_int_not_equal(after->close, SF_CLOSE_INCOMPLETE);
 	assert_int_equal(after->close, before->close);
+	return find(c, 0x2000);
+}
+
+/* it may miss an event, so it is not classified */
+static void assert_unclassified(const struct sf_lifecycle *lc, uint8_t gap)
+{
+	assert_true(lc->gaps & gap);
+	assert_int_equal(lc->close, SF_CLOSE_INCOMPLETE);
+	assert_false(lc->time_wait);
 }
 
 static void feed_all(const struct sf_event *s, size_t n, struct collected *c,
@@ -140,15 +150,34 @@ static void feed_all(const struct sf_event *s, size_t n, struct collected *c,
 	tracker__free(t);
 }
 
-static void test_missed_marker(void **state)
+/* A skipped reset or retransmission: whoever was alive may miss it. */
+static void test_silent_miss(void **state)
 {
 	struct sf_event s[32];
 	struct collected c = { 0 };
 	struct tracker_stats st;
 
 	(void)state;
-	feed_all(s, stream(s), &c, &st);
-	check(&c, &st);
+	feed_all(s, stream(s, SF_F_SILENT, false), &c, &st);
+	assert_unclassified(check(&c, &st), SF_GAP_LOST);
+}
+
+/* Skipped state changes: counted, and only the endpoint that lost one shows it. */
+static void test_state_miss(void **state)
+{
+	struct sf_event s[32];
+	struct collected c = { 0 };
+	struct tracker_stats st;
+	const struct sf_lifecycle *across;
+
+	(void)state;
+	feed_all(s, stream(s, 0, false), &c, &st);
+	across = check(&c, &st);
+	assert_int_equal(across->gaps, 0);
+	assert_int_not_equal(across->close, SF_CLOSE_INCOMPLETE);
+	memset(&c, 0, sizeof(c));
+	feed_all(s, stream(s, 0, true), &c, &st);
+	assert_unclassified(check(&c, &st), SF_GAP_ORDER);
 }
 
 /* A recording keeps the marker, in the same record layout: replay sees it. */
@@ -162,7 +191,7 @@ static void test_missed_recorded(void **state)
 	struct recorder *rec = NULL;
 	struct reader *rd = NULL;
 	struct tracker_stats st;
-	size_t n = stream(s), m = 0;
+	size_t n = stream(s, SF_F_SILENT, false), m = 0;
 	int fd = mkstemp(path);
 
 	(void)state;
@@ -181,14 +210,16 @@ static void test_missed_recorded(void **state)
 	unlink(path);
 	assert_int_equal(m, n);
 	assert_int_equal(back[7].kind, SF_EV_MISSED);
+	assert_int_equal(back[7].flags, SF_F_SILENT);
 	feed_all(back, m, &c, &st);
-	check(&c, &st);
+	assert_unclassified(check(&c, &st), SF_GAP_LOST);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_missed_marker),
+		cmocka_unit_test(test_silent_miss),
+		cmocka_unit_test(test_state_miss),
 		cmocka_unit_test(test_missed_recorded),
 	};
 
