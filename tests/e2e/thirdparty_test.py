@@ -178,7 +178,10 @@ def trace(tmp):
     tr = subprocess.Popen([SYNFIN, "trace", "--json", "--netns", "/proc/self/ns/net",
                            "--record", rec], stdout=open(live, "w"), stderr=open(err, "w"))
     # headers only, and room for wrk's bursts: a capture that drops is no reference
-    dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-nn", "-s", "128", "-B", "131072",
+    # --immediate-mode: else the last block waits for libpcap's timeout and an
+    # interrupt drops it (the last connection, redis-cli shutdown, went missing)
+    dump = subprocess.Popen(["tcpdump", "-i", "lo", "--immediate-mode", "-U", "-nn", "-s", "128",
+                             "-B", "131072",
                              "-w", os.path.join(OUT, "cap.pcap"), "tcp"],
                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(OUT, "dump.err"), "w"))
     wait_for(err, "tracing TCP")
