@@ -529,10 +529,7 @@ static int reconcile(struct wrun *r, bool first, char *err, size_t errlen)
 
 static void publish_metrics(struct wrun *r, const struct watch_frame *f)
 {
-	struct watch_totals t;
-
-	watch__totals(r->w, &t);
-	watch_view_metrics(&r->out, f, &t, r->o.metrics_ports);
+	watch_view_metrics(&r->out, f, r->o.metrics_ports);
 	if (!r->out.cut)
 		metrics__publish(r->metrics, r->out.p, r->out.len);
 	sf_sb_reset(&r->out);

@@ -52,7 +52,6 @@ struct watch {
 	struct watch_cw *cw;
 	size_t ncw, cap_cw;
 	uint64_t last_tick;
-	struct watch_totals totals;
 	const struct watch_group **sorted;
 	size_t cap_sorted;
 	struct watch_cw *scratch;
@@ -477,7 +476,7 @@ void watch__transition(struct watch *w, const struct sf_transition *tr)
 		cw_remove(w, e->cookie, e->sock_ino);
 }
 
-static void count_handshake(struct watch_totals *t, int64_t handshake_us)
+static void count_handshake(struct watch_hs *hs, int64_t handshake_us)
 {
 	double s = handshake_us / 1e6;
 	int b;
@@ -486,9 +485,9 @@ static void count_handshake(struct watch_totals *t, int64_t handshake_us)
 		return;
 	for (b = 0; b < WATCH_HS_BUCKETS && s > watch_hs_bounds[b]; b++)
 		;
-	t->hs[b]++;
-	t->hs_count++;
-	t->hs_sum += s;
+	hs->n[b]++;
+	hs->count++;
+	hs->sum += s;
 }
 
 /* The full socket is gone; a timewait mini-socket took its place, to end unseen. */
@@ -506,6 +505,20 @@ static void count_mini(struct watch_ns *ns, struct watch_group *g, const struct 
 	}
 }
 
+static void count_close(struct watch_group *g, const struct sf_lifecycle *lc)
+{
+	g->closes++;
+	if (lc->close == SF_CLOSE_RESET)
+		g->resets++;
+	if (lc->close < SF_CLOSE_COUNT) {
+		g->kinds[lc->close]++;
+		g->reasons[lc->close][lc->reason < SF_REASON_COUNT ? lc->reason : SF_REASON_NONE]++;
+	}
+	count_handshake(&g->hs, lc->handshake_us);
+	/* without health only the SYNs and FINs sent again are known */
+	g->retrans += lc->health ? lc->retrans : (uint64_t)lc->retrans_syn + lc->retrans_fin;
+}
+
 void watch__lifecycle(struct watch *w, const struct sf_lifecycle *lc)
 {
 	struct watch_ns *ns = ns_of_event(w, lc->netns);
@@ -516,14 +529,7 @@ void watch__lifecycle(struct watch *w, const struct sf_lifecycle *lc)
 	g = group(w, ns, service_port(ns->listening, lc->lport, lc->rport));
 	if (!g)
 		return;
-	g->closes++;
-	if (lc->close == SF_CLOSE_RESET)
-		g->resets++;
-	if (lc->close < SF_CLOSE_COUNT) {
-		g->kinds[lc->close]++;
-		w->totals.kinds[lc->close]++;
-	}
-	count_handshake(&w->totals, lc->handshake_us);
+	count_close(g, lc);
 	count_mini(ns, g, lc);
 }
 
@@ -842,11 +848,6 @@ const struct watch_cw *watch__group_close_waits(struct watch *w, const struct wa
 						size_t *n)
 {
 	return close_waits(w, false, g->netns, g->port, n);
-}
-
-void watch__totals(const struct watch *w, struct watch_totals *t)
-{
-	*t = w->totals;
 }
 
 void watch__free(struct watch *w)

@@ -30,6 +30,16 @@ struct watch_ident {
 	struct sf_workload wl; /* all "" when unknown */
 };
 
+/* Handshake times of the connections that ended, in Prometheus buckets (seconds). */
+#define WATCH_HS_BUCKETS 10
+extern const double watch_hs_bounds[WATCH_HS_BUCKETS];
+
+struct watch_hs {
+	uint64_t n[WATCH_HS_BUCKETS + 1]; /* handshakes by bucket; the last: above them all */
+	uint64_t count;
+	double sum; /* seconds */
+};
+
 /* A group's sockets belong to cgroups of more than one workload. */
 #define WATCH_CGROUP_MIXED UINT64_MAX
 
@@ -42,6 +52,9 @@ struct watch_group {
 	int64_t counts[SF_TCP_MAX_STATES];
 	uint64_t opens, closes, resets; /* since the start */
 	uint64_t kinds[SF_CLOSE_COUNT]; /* closes by kind, since the start */
+	uint64_t reasons[SF_CLOSE_COUNT][SF_REASON_COUNT]; /* by kind and reason; NONE: unknown */
+	struct watch_hs hs; /* of the connections that ended */
+	uint64_t retrans; /* segments they sent again */
 	double opens_per_s, closes_per_s, resets_per_s;
 	int64_t oldest_cw_ms; /* -1: no CLOSE_WAIT */
 	struct alert_inst *alerts; /* one per rule */
@@ -66,18 +79,6 @@ struct watch_alert_event {
 };
 
 typedef void (*watch_alert_fn)(const struct watch_alert_event *ev, void *ctx);
-
-/* Handshake times of the connections that ended, in Prometheus buckets (seconds). */
-#define WATCH_HS_BUCKETS 10
-extern const double watch_hs_bounds[WATCH_HS_BUCKETS];
-
-/* Over all ports, since the start. */
-struct watch_totals {
-	uint64_t kinds[SF_CLOSE_COUNT]; /* closes by kind */
-	uint64_t hs[WATCH_HS_BUCKETS + 1]; /* handshakes by bucket; the last: above them all */
-	uint64_t hs_count;
-	double hs_sum; /* seconds */
-};
 
 struct watch;
 
@@ -131,7 +132,6 @@ const struct watch_cw *watch__close_waits(struct watch *w, uint16_t port, size_t
 /* The CLOSE_WAIT sockets of one group (the same). */
 const struct watch_cw *watch__group_close_waits(struct watch *w, const struct watch_group *g,
 						size_t *n);
-void watch__totals(const struct watch *w, struct watch_totals *t);
 int64_t watch__total_state(const struct watch_group *g);
 void watch__free(struct watch *w);
 

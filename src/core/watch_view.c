@@ -62,6 +62,30 @@ static void text_owners(struct sf_sb *b, const char *lead, const struct sf_owner
 			     sf_text_safe(own[i].comm, SF_COMM_LEN, comm, sizeof(comm)));
 }
 
+/* "reasons":{"reset":{"linger0":2}}: the closes whose reason is known, by kind */
+static void json_reasons(struct sf_sb *b, const struct watch_group *g)
+{
+	sf_json_key(b, "reasons");
+	sf_sb_puts(b, "{");
+	for (unsigned int k = 0; k < SF_CLOSE_COUNT; k++) {
+		bool open = false;
+
+		for (unsigned int r = SF_REASON_NONE + 1; r < SF_REASON_COUNT; r++) {
+			if (!g->reasons[k][r])
+				continue;
+			if (!open) {
+				sf_json_key(b, sf_close_name(k));
+				sf_sb_puts(b, "{");
+				open = true;
+			}
+			sf_json_ku64(b, sf_reason_name(r), g->reasons[k][r]);
+		}
+		if (open)
+			sf_sb_puts(b, "}");
+	}
+	sf_sb_puts(b, "}");
+}
+
 static void json_group(struct sf_sb *b, const struct watch_group *g, const char *ts)
 {
 	sf_sb_puts(b, "{");
@@ -85,6 +109,7 @@ static void json_group(struct sf_sb *b, const struct watch_group *g, const char 
 		if (g->kinds[k])
 			sf_json_ku64(b, sf_close_name(k), g->kinds[k]);
 	sf_sb_puts(b, "}");
+	json_reasons(b, g);
 	if (g->oldest_cw_ms >= 0)
 		sf_json_kdouble(b, "oldest_close_wait_s", "%.3f", g->oldest_cw_ms / 1000.0);
 	else
@@ -387,6 +412,9 @@ struct series {
 	int64_t total;
 	int64_t counts[SF_TCP_MAX_STATES];
 	uint64_t kinds[SF_CLOSE_COUNT];
+	uint64_t reasons[SF_CLOSE_COUNT][SF_REASON_COUNT];
+	struct watch_hs hs;
+	uint64_t retrans;
 };
 
 static int cmp_labels(const struct watch_group *x, const struct watch_group *y)
@@ -419,9 +447,34 @@ static void series_add(struct series *s, const struct watch_group *g)
 {
 	for (unsigned int st = 0; st < SF_TCP_MAX_STATES; st++)
 		s->counts[st] += clamp0(g->counts[st]);
-	for (unsigned int k = 0; k < SF_CLOSE_COUNT; k++)
+	for (unsigned int k = 0; k < SF_CLOSE_COUNT; k++) {
 		s->kinds[k] += g->kinds[k];
+		for (unsigned int r = 0; r < SF_REASON_COUNT; r++)
+			s->reasons[k][r] += g->reasons[k][r];
+	}
+	for (unsigned int i = 0; i <= WATCH_HS_BUCKETS; i++)
+		s->hs.n[i] += g->hs.n[i];
+	s->hs.count += g->hs.count;
+	s->hs.sum += g->hs.sum;
+	s->retrans += g->retrans;
 	s->total += watch__total_state(g);
+}
+
+/* Adds what from counts to to ("other"). */
+static void series_merge(struct series *to, const struct series *from)
+{
+	for (unsigned int st = 0; st < SF_TCP_MAX_STATES; st++)
+		to->counts[st] += from->counts[st];
+	for (unsigned int k = 0; k < SF_CLOSE_COUNT; k++) {
+		to->kinds[k] += from->kinds[k];
+		for (unsigned int r = 0; r < SF_REASON_COUNT; r++)
+			to->reasons[k][r] += from->reasons[k][r];
+	}
+	for (unsigned int i = 0; i <= WATCH_HS_BUCKETS; i++)
+		to->hs.n[i] += from->hs.n[i];
+	to->hs.count += from->hs.count;
+	to->hs.sum += from->hs.sum;
+	to->retrans += from->retrans;
 }
 
 /*
@@ -448,12 +501,8 @@ static struct series *make_series(const struct watch_frame *f, size_t max, size_
 	}
 	free(g);
 	qsort(s, k, sizeof(*s), cmp_series);
-	for (size_t i = max; i < k; i++) {
-		for (unsigned int st = 0; st < SF_TCP_MAX_STATES; st++)
-			s[max].counts[st] += i > max ? s[i].counts[st] : 0;
-		for (unsigned int c = 0; c < SF_CLOSE_COUNT; c++)
-			s[max].kinds[c] += i > max ? s[i].kinds[c] : 0;
-	}
+	for (size_t i = max + 1; i < k; i++)
+		series_merge(&s[max], &s[i]);
 	if (k > max)
 		s[max].id = NULL;
 	*n = k > max ? max + 1 : k;
@@ -473,14 +522,19 @@ static void prom_value(struct sf_sb *b, const char *v)
 	}
 }
 
-/* ,port="8080",namespace="shop",pod="web-1"}: namespace and pod only where known */
-static void series_labels(struct sf_sb *b, const struct series *s)
+/*
+ * ,port="8080",namespace="shop",pod="web-1"}: namespace and pod only where
+ * known; without the comma when they are the first labels.
+ */
+static void series_labels(struct sf_sb *b, const struct series *s, bool first)
 {
+	if (!first)
+		sf_sb_puts(b, ",");
 	if (!s->id) {
-		sf_sb_puts(b, ",port=\"other\"}");
+		sf_sb_puts(b, "port=\"other\"}");
 		return;
 	}
-	sf_sb_printf(b, ",port=\"%u\"", s->port);
+	sf_sb_printf(b, "port=\"%u\"", s->port);
 	if (s->id->wl.ns[0]) {
 		sf_sb_puts(b, ",namespace=\"");
 		prom_value(b, s->id->wl.ns);
@@ -504,47 +558,76 @@ static void metrics_sockets(struct sf_sb *b, const struct series *s, size_t n)
 			unsigned int st = sf_watched_states[w];
 
 			sf_sb_printf(b, "synfin_sockets{state=\"%s\"", sf_state_label(st));
-			series_labels(b, &s[i]);
+			series_labels(b, &s[i], false);
 			sf_sb_printf(b, " %" PRId64 "\n", s[i].counts[st]);
 		}
+	}
+}
+
+/* The closes of one kind: those of unknown reason without a reason label, the others by reason. */
+static void metrics_close_kind(struct sf_sb *b, const struct series *s, unsigned int k)
+{
+	for (unsigned int r = 0; r < SF_REASON_COUNT; r++) {
+		if (r != SF_REASON_NONE && !s->reasons[k][r])
+			continue;
+		sf_sb_printf(b, "synfin_connections_closed_total{close=\"%s\"", sf_close_name(k));
+		if (r != SF_REASON_NONE)
+			sf_sb_printf(b, ",reason=\"%s\"", sf_reason_name(r));
+		series_labels(b, s, false);
+		sf_sb_printf(b, " %" PRIu64 "\n", s->reasons[k][r]);
 	}
 }
 
 static void metrics_closes(struct sf_sb *b, const struct series *s, size_t n)
 {
 	sf_sb_puts(b, "# HELP synfin_connections_closed_total Connections ended, by close kind, "
-		      "service port, namespace and pod.\n"
+		      "reason (where known), service port, namespace and pod.\n"
 		      "# TYPE synfin_connections_closed_total counter\n");
-	for (size_t i = 0; i < n; i++) {
-		for (unsigned int k = 0; k < SF_CLOSE_COUNT; k++) {
-			sf_sb_printf(b, "synfin_connections_closed_total{close=\"%s\"",
-				     sf_close_name(k));
-			series_labels(b, &s[i]);
-			sf_sb_printf(b, " %" PRIu64 "\n", s[i].kinds[k]);
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		for (unsigned int k = 0; k < SF_CLOSE_COUNT; k++)
+			metrics_close_kind(b, &s[i], k);
 }
 
-static void metrics_handshakes(struct sf_sb *b, const struct watch_totals *t)
+static void metrics_handshakes(struct sf_sb *b, const struct series *s, size_t n)
 {
-	uint64_t cum = 0;
-
-	sf_sb_puts(b, "# HELP synfin_handshake_seconds Handshake time of connections that ended.\n"
+	sf_sb_puts(b, "# HELP synfin_handshake_seconds Handshake time of connections that ended, "
+		      "by service port, namespace and pod.\n"
 		      "# TYPE synfin_handshake_seconds histogram\n");
-	for (int i = 0; i < WATCH_HS_BUCKETS; i++) {
-		cum += t->hs[i];
-		sf_sb_printf(b, "synfin_handshake_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-			     watch_hs_bounds[i], cum);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t cum = 0;
+
+		for (int k = 0; k < WATCH_HS_BUCKETS; k++) {
+			cum += s[i].hs.n[k];
+			sf_sb_printf(b, "synfin_handshake_seconds_bucket{le=\"%g\"",
+				     watch_hs_bounds[k]);
+			series_labels(b, &s[i], false);
+			sf_sb_printf(b, " %" PRIu64 "\n", cum);
+		}
+		sf_sb_puts(b, "synfin_handshake_seconds_bucket{le=\"+Inf\"");
+		series_labels(b, &s[i], false);
+		sf_sb_printf(b, " %" PRIu64 "\nsynfin_handshake_seconds_sum{", s[i].hs.count);
+		series_labels(b, &s[i], true);
+		sf_sb_printf(b, " %g\nsynfin_handshake_seconds_count{", s[i].hs.sum);
+		series_labels(b, &s[i], true);
+		sf_sb_printf(b, " %" PRIu64 "\n", s[i].hs.count);
 	}
-	sf_sb_printf(b, "synfin_handshake_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", t->hs_count);
-	sf_sb_printf(b,
-		     "synfin_handshake_seconds_sum %g\nsynfin_handshake_seconds_count %" PRIu64
-		     "\n",
-		     t->hs_sum, t->hs_count);
 }
 
-void watch_view_metrics(struct sf_sb *b, const struct watch_frame *f, const struct watch_totals *t,
-			size_t max_series)
+static void metrics_retransmits(struct sf_sb *b, const struct series *s, size_t n)
+{
+	sf_sb_puts(b,
+		   "# HELP synfin_retransmits_total Segments sent again by connections that "
+		   "ended (SYNs and FINs only where the kernel gave no health), by service port, "
+		   "namespace and pod.\n"
+		   "# TYPE synfin_retransmits_total counter\n");
+	for (size_t i = 0; i < n; i++) {
+		sf_sb_puts(b, "synfin_retransmits_total{");
+		series_labels(b, &s[i], true);
+		sf_sb_printf(b, " %" PRIu64 "\n", s[i].retrans);
+	}
+}
+
+void watch_view_metrics(struct sf_sb *b, const struct watch_frame *f, size_t max_series)
 {
 	size_t n;
 	struct series *s = make_series(f, max_series, &n);
@@ -555,8 +638,9 @@ void watch_view_metrics(struct sf_sb *b, const struct watch_frame *f, const stru
 	}
 	metrics_sockets(b, s, n);
 	metrics_closes(b, s, n);
+	metrics_handshakes(b, s, n);
+	metrics_retransmits(b, s, n);
 	free(s);
-	metrics_handshakes(b, t);
 	sf_sb_printf(b,
 		     "# HELP synfin_events_lost_total Tracer events the kernel could not queue.\n"
 		     "# TYPE synfin_events_lost_total counter\nsynfin_events_lost_total %" PRIu64

@@ -83,13 +83,14 @@ struct watch_frame {
 void watch_view_frame(struct sf_sb *b, const struct watch_frame *f, bool json);
 
 /*
- * The Prometheus text. Sockets and closes are labelled by service port and
- * the namespace and pod that own its network namespace (where known); the
- * label sets beyond the busiest max_series share port="other", so there are
- * at most (max_series + 1) x 10 socket series and x 7 close series.
+ * The Prometheus text. Sockets, closes, handshake times and retransmits are
+ * labelled by service port and the namespace and pod that own its network
+ * namespace (where known); the label sets beyond the busiest max_series share
+ * port="other", so there are at most (max_series + 1) x 10 socket series,
+ * x 7 close series of unknown reason (plus one per close kind and reason
+ * seen), x 13 handshake series and x 1 retransmit series.
  */
-void watch_view_metrics(struct sf_sb *b, const struct watch_frame *f, const struct watch_totals *t,
-			size_t max_series);
+void watch_view_metrics(struct sf_sb *b, const struct watch_frame *f, size_t max_series);
 
 /*
  * One line for an alert that fired or cleared; own: who holds the port's

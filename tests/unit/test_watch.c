@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "watch.h"
+#include "watch_view.h"
 
 #define S 1000000000ull
 
@@ -150,12 +151,79 @@ static void test_plan(void **state)
 	watch__free(w);
 }
 
+static struct sf_lifecycle ended(uint8_t close, uint8_t reason, int64_t handshake_us)
+{
+	struct sf_lifecycle lc;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.netns = 10;
+	lc.lport = 8080;
+	lc.rport = 5000;
+	lc.close = close;
+	lc.reason = reason;
+	lc.handshake_us = handshake_us;
+	return lc;
+}
+
+/* Closes by kind and reason, handshake times and retransmits, per group and in /metrics. */
+static void test_reasons(void **state)
+{
+	struct sf_sock_rec a[] = { rec(10, 8080, 0, SF_TCP_LISTEN, -1u) };
+	struct sf_lifecycle lc[] = { ended(SF_CLOSE_RESET, SF_REASON_LINGER0, 40),
+				     ended(SF_CLOSE_RESET, SF_REASON_LINGER0, 40),
+				     ended(SF_CLOSE_RESET, SF_REASON_NONE, -1),
+				     ended(SF_CLOSE_FOUR_WAY, SF_REASON_NONE, 2000000) };
+	struct watch_frame f = { .ts = "t" };
+	struct sf_sb b = { 0 };
+	const struct watch_group *g;
+	struct watch *w = NULL;
+
+	(void)state;
+	lc[0].retrans_syn = 1; /* no health: the SYNs and FINs sent again */
+	lc[0].retrans_fin = 2;
+	lc[1].health = true; /* health: every segment sent again */
+	lc[1].retrans = 4;
+	lc[1].retrans_syn = 1;
+	assert_int_equal(watch__new(&w, NULL, 0), 0);
+	watch__snapshot_ns(w, 10, a, 1, 100 * S);
+	for (size_t i = 0; i < sizeof(lc) / sizeof(lc[0]); i++)
+		watch__lifecycle(w, &lc[i]);
+	g = find(w, 10, 8080);
+	assert_int_equal(g->kinds[SF_CLOSE_RESET], 3);
+	assert_int_equal(g->reasons[SF_CLOSE_RESET][SF_REASON_LINGER0], 2);
+	assert_int_equal(g->reasons[SF_CLOSE_RESET][SF_REASON_NONE], 1);
+	assert_int_equal(g->reasons[SF_CLOSE_FOUR_WAY][SF_REASON_NONE], 1);
+	assert_int_equal(g->hs.count, 3);
+	assert_int_equal(g->hs.n[0], 2); /* 40 us: at most 0.0001 s */
+	assert_int_equal(g->hs.n[WATCH_HS_BUCKETS], 1); /* 2 s: above them all */
+	assert_int_equal(g->retrans, 3 + 4);
+	f.groups = watch__groups(w, &f.ngroups);
+	watch_view_frame(&b, &f, true);
+	assert_non_null(strstr(b.p, "\"close_kinds\":{\"four-way\":1,\"reset\":3},"
+				    "\"reasons\":{\"reset\":{\"linger0\":2}}"));
+	sf_sb_reset(&b);
+	watch_view_metrics(&b, &f, 50);
+	/* unknown reasons keep the series without the label; known ones get their own */
+	assert_non_null(
+		strstr(b.p, "synfin_connections_closed_total{close=\"reset\",port=\"8080\"} 1\n"));
+	assert_non_null(strstr(b.p, "synfin_connections_closed_total{close=\"reset\","
+				    "reason=\"linger0\",port=\"8080\"} 2\n"));
+	assert_null(strstr(b.p, "reason=\"peer-reset\""));
+	assert_non_null(
+		strstr(b.p, "synfin_handshake_seconds_bucket{le=\"0.0001\",port=\"8080\"} 2\n"));
+	assert_non_null(strstr(b.p, "synfin_handshake_seconds_count{port=\"8080\"} 3\n"));
+	assert_non_null(strstr(b.p, "synfin_retransmits_total{port=\"8080\"} 7\n"));
+	sf_sb_free(&b);
+	watch__free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_namespaces_apart),
 		cmocka_unit_test(test_namespace_gone),
 		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_reasons),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
