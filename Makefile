@@ -14,7 +14,7 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -DSYNFIN_VERSION='"$(VERSION)"' -D_GNU_SOURCE $(CPPFLAGS_EXTRA)
 BINARY ?= synfin
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
-LIBS := $(LIBBPF_LIBS) -lmicrohttpd -ljson-c -lpthread -lm
+LIBS := $(LIBBPF_LIBS) -lmicrohttpd -ljson-c -lyaml -lcrypt -lpthread -lm
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
@@ -34,7 +34,7 @@ APP_OBJS := $(CORE_OBJS) $(patsubst src/%.c,$(OUTPUT)/%.o,$(SYS_SRCS) $(CMD_SRCS
 CORE_INC := -Iinclude -Isrc/core
 SYS_INC := $(CORE_INC) -Isrc/sys -I$(OUTPUT)
 CMD_INC := $(SYS_INC) -Isrc/cmd
-UNIT_TESTS := test_tracker test_record test_expect test_alert test_output test_parse test_fdio test_workload test_missed
+UNIT_TESTS := test_tracker test_record test_expect test_alert test_output test_parse test_fdio test_workload test_missed test_twin6 test_watch test_who
 
 ifeq ($(V),1)
 Q =

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# make bench: synfin against the untraced baseline and libbpf-tools' tcpstates
-# and tcplife, on the same loopback churn in a private network namespace, in
-# one run; then replay throughput, memory per tracked connection, and ring
-# buffer headroom. Needs root. --quick: tiny sizes, to check the bench runs.
+# make bench: synfin against the untraced baseline, the floor (an empty program
+# on the same tracepoint) and libbpf-tools' tcpstates and tcplife, on the same
+# loopback churn in a private network namespace, in one run; then replay
+# throughput, memory per tracked endpoint, and ring buffer headroom. Needs root.
+#   --quick            tiny sizes, one round: checks that the bench runs
+#   BENCH_SECONDS      churn per configuration (5)
+#   BENCH_ROUNDS       rounds the configurations take turns over (3)
+#   BENCH_VARIANTS     "label=path ..." other synfin binaries measured with
+#                      `trace --json` in the same rounds: a change's before/after
+#   BENCH_PEERS=0      leave out libbpf-tools' tcpstates and tcplife
 set -u
 cd "$(dirname "$0")/.."
 SYNFIN=$(realpath "${SYNFIN:-./synfin}")
@@ -14,16 +20,19 @@ QUICK=0
 DUR=${BENCH_SECONDS:-5}
 HOLD=${BENCH_HOLD:-50000}
 REPLAY_SECONDS=${BENCH_REPLAY_SECONDS:-12}
+ROUNDS=${BENCH_ROUNDS:-3}
 LOADARGS=(--duration "$DUR")
 if [ $QUICK = 1 ]; then
 	LOADARGS=(--conns 100)
 	HOLD=100
 	REPLAY_SECONDS=0
+	ROUNDS=1
 fi
 NS=synfin-bench-$$
 OUT=build/bench
+CLK_TCK=$(getconf CLK_TCK)
 mkdir -p "$OUT"
-rm -f "$OUT"/*.res "$OUT"/*.err
+rm -f "$OUT"/*.res "$OUT"/*.err "$OUT"/*.mem "$OUT"/replay.*
 
 die() {
 	echo "bench: $*" >&2
@@ -31,7 +40,7 @@ die() {
 }
 [ "$(id -u)" = 0 ] || die "needs root (BPF, network namespaces)"
 [ -x "$SYNFIN" ] && [ -x "$LOADGEN" ] && [ -x "$FLOOR" ] || die "build first (make bench does)"
-if [ $QUICK = 0 ] && ! command -v tcpstates >/dev/null; then
+if [ $QUICK = 0 ] && [ "${BENCH_PEERS:-1}" = 1 ] && ! command -v tcpstates >/dev/null; then
 	echo "bench: installing libbpf-tools (tcpstates, tcplife) to compare with"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libbpf-tools >/dev/null ||
 		die "cannot install libbpf-tools"
@@ -41,71 +50,88 @@ fi
 
 cleanup() {
 	[ -n "${TOOL_PID:-}" ] && kill "$TOOL_PID" 2>/dev/null && wait "$TOOL_PID" 2>/dev/null
-	sysctl -qw kernel.bpf_stats_enabled=0
+	[ -n "${STATS_PID:-}" ] && kill "$STATS_PID" 2>/dev/null && wait "$STATS_PID" 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 }
 trap cleanup EXIT
 ip netns add "$NS" && ip -n "$NS" link set lo up || die "cannot create a network namespace"
 ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
-sysctl -qw kernel.bpf_stats_enabled=1
+# BPF run time statistics for as long as the bench runs, whatever else on the
+# machine does with the kernel.bpf_stats_enabled sysctl meanwhile
+"$FLOOR" --stats 2>/dev/null &
+STATS_PID=$!
 
-prog_ids() { bpftool prog show --json 2>/dev/null | "$PYTHON" -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)))'; }
-# run_stats IDS...: total run_time_ns and run_cnt of these programs
-run_stats() {
-	bpftool prog show --json 2>/dev/null | "$PYTHON" -c '
-import json, sys
-ids = set(int(x) for x in sys.argv[1:])
-t = c = 0
-for p in json.load(sys.stdin):
-    if p["id"] in ids:
-        t += p.get("run_time_ns", 0); c += p.get("run_cnt", 0)
-print(t, c)' "$@"
+# prog_stats PID: run_time_ns and run_cnt summed over the BPF programs the
+# process holds, from its descriptors: other tracers on the machine do not count
+prog_stats() {
+	# every fdinfo starts with pos:; a program's gives its prog_id, then its statistics
+	cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '/^pos:/ { id = "" } /^prog_id:/ { id = $2 }
+		/^run_time_ns:/ { t[id] = $2 } /^run_cnt:/ { c[id] = $2 }
+		END { for (i in t) { T += t[i]; C += c[i] }; printf "%.0f %.0f\n", T, C }'
+}
+# prog_count PID: BPF programs the process holds
+prog_count() { cat /proc/"$1"/fdinfo/* 2>/dev/null | grep -c '^prog_id:'; }
+# cpu_ns PID: user + system CPU the process has used so far, all threads, in ns
+cpu_ns() {
+	local f
+	f=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || {
+		echo 0
+		return
+	}
+	read -ra f <<<"$f"
+	# after the ") ": field 14 (utime) is index 11, field 15 (stime) index 12
+	echo $(((f[11] + f[12]) * 1000000000 / CLK_TCK))
 }
 
 CLOSE=client
 load() { ip netns exec "$NS" "$LOADGEN" "${LOADARGS[@]}" --close "$CLOSE" "$@"; }
 rate_of() { sed -n 's/.*rate=\([0-9.]*\).*/\1/p' "$1"; }
 
-# measure NAME COMMAND...: start the tool, run the churn, stop it; writes $OUT/NAME.*
-measure() {
-	local name=$1
+# start_tool NAME COMMAND...: start the tool and wait until its programs are loaded
+start_tool() {
+	local name=$1 n=0 last=-1
 	shift
-	local before after
-	before=$(prog_ids)
+	"$@" >"${SINK:-$OUT/$name.out}" 2>"$OUT/$name.err" &
+	TOOL_PID=$!
+	for _ in $(seq 100); do
+		n=$(prog_count "$TOOL_PID")
+		[ "$n" -gt 0 ] && [ "$n" = "$last" ] && break
+		last=$n
+		sleep 0.1
+	done
+	sleep 1 # attached: let it settle
+}
+
+# measure NAME [COMMAND...]: start the tool, run the churn, stop it. Writes
+# $OUT/NAME.res: conn/s, the BPF run time (ns) and run count of the tool's
+# programs over the churn, and the tool's CPU time (ns) over the churn and the
+# drain that follows it
+measure() {
+	local name=$1 s0="0 0" s1="0 0" c0=0 c1=0
+	shift
 	TOOL_PID=
-	if [ $# -gt 0 ]; then
-		"$@" >"${SINK:-$OUT/$name.out}" 2>"$OUT/$name.err" &
-		TOOL_PID=$!
-		for _ in $(seq 100); do
-			after=$(prog_ids)
-			[ "$after" != "$before" ] && grep -qv '^$' <<<"$after" && break
-			sleep 0.1
-		done
-		sleep 1 # attached: let it settle
-	fi
-	local ids
-	ids=$(comm -13 <(tr ' ' '\n' <<<"$before" | sort) <(tr ' ' '\n' <<<"$(prog_ids)" | sort) | tr '\n' ' ')
-	local s0 s1
-	s0=$(run_stats $ids)
-	load >"$OUT/$name.load" 2>&1
-	s1=$(run_stats $ids)
+	[ $# -gt 0 ] && start_tool "$name" "$@"
 	if [ -n "$TOOL_PID" ]; then
+		s0=$(prog_stats "$TOOL_PID")
+		c0=$(cpu_ns "$TOOL_PID")
+	fi
+	load >"$OUT/$name.load" 2>&1
+	if [ -n "$TOOL_PID" ]; then
+		s1=$(prog_stats "$TOOL_PID")
+		sleep 0.5 # the reader drains what the ring still holds (it polls every 100 ms)
+		c1=$(cpu_ns "$TOOL_PID")
 		kill -INT "$TOOL_PID"
 		wait "$TOOL_PID"
 		TOOL_PID=
 	fi
-	read -r t0 c0 <<<"$s0"
-	read -r t1 c1 <<<"$s1"
-	echo "$(rate_of "$OUT/$name.load") $((t1 - t0)) $((c1 - c0))" >"$OUT/$name.res"
+	read -r t0 n0 <<<"$s0"
+	read -r t1 n1 <<<"$s1"
+	echo "$(rate_of "$OUT/$name.load") $((t1 - t0)) $((n1 - n0)) $((c1 - c0))" >"$OUT/$name.res"
 }
 
-# Configurations take turns, ROUNDS times over: the machine's own drift then
-# falls on all of them alike, and each ratio pairs a run with its own round's
-# baseline. The table gives medians.
-ROUNDS=${BENCH_ROUNDS:-3}
-[ $QUICK = 1 ] && ROUNDS=1
-echo "bench: churn for ${DUR}s per configuration, $ROUNDS rounds ($(nproc) CPUs)" >&2
-for r in $(seq "$ROUNDS"); do
+# one_round R: every configuration once, in turn
+one_round() {
+	local r=$1 v
 	measure "baseline.r$r"
 	SINK=/dev/null measure "synfin-trace.r$r" "$SYNFIN" trace --json
 	# floors: an empty program on the same tracepoint, and synfin filtering
@@ -113,7 +139,10 @@ for r in $(seq "$ROUNDS"); do
 	measure "floor.r$r" "$FLOOR"
 	SINK=/dev/null measure "synfin-filtered.r$r" "$SYNFIN" trace --json --port 1
 	SINK=/dev/null measure "synfin-watch.r$r" "$SYNFIN" watch --json --netns "/run/netns/$NS"
-	if [ $QUICK = 0 ]; then
+	for v in ${BENCH_VARIANTS:-}; do
+		SINK=/dev/null measure "variant-${v%%=*}.r$r" "${v#*=}" trace --json
+	done
+	if [ $QUICK = 0 ] && [ "${BENCH_PEERS:-1}" = 1 ]; then
 		measure "tcpstates.r$r" tcpstates
 		measure "tcplife.r$r" tcplife
 	fi
@@ -122,117 +151,79 @@ for r in $(seq "$ROUNDS"); do
 	measure "baseline-server.r$r"
 	SINK=/dev/null measure "synfin-trace-server.r$r" "$SYNFIN" trace --json
 	CLOSE=client
-done
+}
 
-# replay throughput on a recording of at least 2 million events
-replay_line="-"
-if [ "$REPLAY_SECONDS" != 0 ]; then
+# bench_replay: a recording of the churn, replayed three times on one core.
+# Writes $OUT/replay.res: the recording's events, then each run's events/s
+bench_replay() {
+	local cpu=$(($(nproc) - 1)) ev t0 t1
 	"$SYNFIN" trace --json --netns "/run/netns/$NS" --record "$OUT/replay.sfr" >/dev/null \
-		2>"$OUT/record.err" &
+		2>"$OUT/replay.err" &
 	TOOL_PID=$!
 	sleep 2
 	LOADARGS=(--duration "$REPLAY_SECONDS") load >/dev/null
 	kill -INT $TOOL_PID
 	wait $TOOL_PID
 	TOOL_PID=
-	ev=$(sed -n 's/^synfin: \([0-9]*\) events.*/\1/p' "$OUT/record.err")
-	best=0
+	ev=$(sed -n 's/^synfin: \([0-9]*\) events.*/\1/p' "$OUT/replay.err")
+	echo "$ev $cpu" >"$OUT/replay.res"
 	for _ in 1 2 3; do
-		t0=$(date +%s.%N)
-		"$SYNFIN" replay --json "$OUT/replay.sfr" >/dev/null 2>&1
-		t1=$(date +%s.%N)
-		r=$("$PYTHON" -c "print(int($ev / ($t1 - $t0)))")
-		[ "$r" -gt "$best" ] && best=$r
+		t0=$(date +%s%N)
+		taskset -c "$cpu" "$SYNFIN" replay --json "$OUT/replay.sfr" >/dev/null 2>&1
+		t1=$(date +%s%N)
+		echo $((ev * 1000000000 / (t1 - t0))) >>"$OUT/replay.res"
 	done
-	replay_line="$ev events: $best events/s (best of 3)"
 	rm -f "$OUT/replay.sfr"
-fi
+}
 
-# memory: peak RSS of synfin trace while it tracks HOLD held connections (2 endpoints each)
-"$SYNFIN" trace --json --netns "/run/netns/$NS" >/dev/null 2>"$OUT/mem.err" &
-TOOL_PID=$!
-sleep 2
-# anonymous memory only: the ring buffer's shared pages are the kernel's, not our state
-rss0=$(awk '/RssAnon/ {print $2}' /proc/$TOOL_PID/status)
-coproc HOLDER { ip netns exec "$NS" "$LOADGEN" --hold "$HOLD" --port 7001; }
-holder_pid=$HOLDER_PID
-read -r held <&"${HOLDER[0]}"
-[ "$held" = "held $HOLD" ] || die "the load generator could not hold $HOLD connections"
-sleep 2
-hwm=$(awk '/RssAnon/ {print $2}' /proc/$TOOL_PID/status)
-eval "exec ${HOLDER[1]}>&-"
-wait "$holder_pid" 2>/dev/null
-kill -INT $TOOL_PID
-wait $TOOL_PID
-TOOL_PID=
-mem_line=$("$PYTHON" -c "
-hold, rss0, hwm = $HOLD, $rss0, $hwm
-print(f'{hold} connections ({2 * hold} endpoints) held: anonymous RSS {rss0} KiB idle, '
-      f'{hwm} KiB while tracking them: {(hwm - rss0) * 1024 / (2 * hold):.0f} bytes per tracked endpoint')")
+# bench_memory R: anonymous RSS of synfin trace idle, then while it tracks HOLD
+# held connections (2 endpoints each). Writes $OUT/mem.rR.mem: KiB idle, KiB tracking
+bench_memory() {
+	local r=$1 rss0 hwm held holder_pid
+	"$SYNFIN" trace --json --netns "/run/netns/$NS" >/dev/null 2>"$OUT/mem.r$r.err" &
+	TOOL_PID=$!
+	sleep 2
+	# anonymous memory only: the ring buffer's shared pages are the kernel's, not our state
+	rss0=$(awk '/RssAnon/ {print $2}' /proc/$TOOL_PID/status)
+	coproc HOLDER { ip netns exec "$NS" "$LOADGEN" --hold "$HOLD" --port 7001; }
+	holder_pid=$HOLDER_PID
+	read -r held <&"${HOLDER[0]}"
+	[ "$held" = "held $HOLD" ] || die "the load generator could not hold $HOLD connections"
+	sleep 2
+	hwm=$(awk '/RssAnon/ {print $2}' /proc/$TOOL_PID/status)
+	eval "exec ${HOLDER[1]}>&-"
+	wait "$holder_pid" 2>/dev/null
+	kill -INT $TOOL_PID
+	wait $TOOL_PID
+	TOOL_PID=
+	echo "$rss0 $hwm" >"$OUT/mem.r$r.mem"
+}
 
-# ring buffer headroom: events lost at peak churn, per ring size
-headroom=""
-for size in 64K 1M 16M; do
-	[ $QUICK = 1 ] && [ $size != 16M ] && continue
-	SINK=/dev/null measure "ring-$size" "$SYNFIN" trace --json --ringbuf-size $size
-	lost=$(sed -n 's/^synfin: [0-9]* events, \([0-9]*\) lost.*/\1/p' "$OUT/ring-$size.err")
-	read -r rate _ <"$OUT/ring-$size.res"
-	headroom="$headroom| ring buffer $size$([ $size = 16M ] && echo ' (default)') | $rate conn/s | ${lost:-?} events lost |"$'\n'
+# bench_headroom: events lost at peak churn, per ring size
+bench_headroom() {
+	local size
+	for size in 64K 1M 16M; do
+		[ $QUICK = 1 ] && [ $size != 16M ] && continue
+		SINK=/dev/null measure "ring-$size" "$SYNFIN" trace --json --ringbuf-size $size
+	done
+}
+
+# Configurations take turns, ROUNDS times over: the machine's own drift then
+# falls on all of them alike, and each ratio pairs a run with its own round's
+# baseline. The tables give medians with the range over the rounds.
+echo "bench: churn for ${DUR}s per configuration, $ROUNDS rounds ($(nproc) CPUs)" >&2
+# what else ran meanwhile: the load average before and after, in the report
+LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+for r in $(seq "$ROUNDS"); do
+	one_round "$r"
+	bench_memory "$r"
 done
+[ "$REPLAY_SECONDS" != 0 ] && bench_replay
+bench_headroom
 
-"$PYTHON" - "$OUT" "$QUICK" "$replay_line" "$mem_line" "$headroom" <<'PY'
-import os, re, sys
-out, quick, replay, mem, headroom = sys.argv[1:6]
-rounds = sorted({m.group(1) for m in (re.search(r"\.r(\d+)\.res$", f) for f in os.listdir(out)) if m})
-def res(name, r):
-    p = os.path.join(out, f"{name}.r{r}.res")
-    if not os.path.exists(p):
-        return None
-    rate, t, c = open(p).read().split()
-    return float(rate), int(t), int(c)
-def lost(name):
-    total = None
-    for r in rounds:
-        p = os.path.join(out, f"{name}.r{r}.err")
-        for line in open(p) if os.path.exists(p) else []:
-            if line.startswith("synfin:") and " lost" in line:
-                total = (total or 0) + int(line.split()[3])
-    return "-" if total is None else str(total)
-def median(v):
-    v = sorted(v)
-    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
-labels = {"baseline": "untraced", "synfin-trace": "synfin trace --json > /dev/null",
-          "floor": "an empty program on the same tracepoint",
-          "synfin-filtered": "synfin trace --port 1 (all filtered in the kernel)",
-          "synfin-watch": "synfin watch --json", "tcpstates": "tcpstates (libbpf-tools)",
-          "tcplife": "tcplife (libbpf-tools)",
-          "baseline-server": "untraced, server closes first",
-          "synfin-trace-server": "synfin trace --json, server closes first"}
-secs = float(os.environ.get("BENCH_SECONDS", 5))
-print("| configuration | conn/s | vs untraced | BPF ns/event | events/s | lost |")
-print("|---|---|---|---|---|---|")
-for name, label in labels.items():
-    base = "baseline-server" if name.endswith("-server") else "baseline"
-    runs = [(res(name, r), res(base, r)) for r in rounds]
-    runs = [(x, b) for x, b in runs if x and b]
-    if not runs:
-        continue
-    rate = median([x[0] for x, _ in runs])
-    ratio = median([x[0] / b[0] for x, b in runs])
-    t = sum(x[1] for x, _ in runs)
-    c = sum(x[2] for x, _ in runs)
-    per = f"{t / c:.0f}" if c else "-"
-    evs = "-" if not c else (f"{c / secs / len(runs):.0f}" if quick == "0" else str(c))
-    spread = ""
-    if len(runs) > 1 and name not in ("baseline", "baseline-server"):
-        rs = sorted(x[0] / b[0] for x, b in runs)
-        spread = f" ({rs[0]:.3f}-{rs[-1]:.3f})"
-    print(f"| {label} | {rate:.0f} | {ratio:.3f}{spread} | {per} | {evs} | {lost(name) if name.startswith('synfin') else '-'} |")
-print()
-print(f"replay: {replay}")
-print(f"memory: {mem}")
-print()
-print("| ring buffer headroom | churn | lost |")
-print("|---|---|---|")
-print(headroom.replace("| ring buffer ", "| ").rstrip())
-PY
+BENCH_SECONDS=$DUR BENCH_HOLD=$HOLD BENCH_LOAD="$LOAD_BEFORE $(cut -d' ' -f1 /proc/loadavg)" \
+	"$PYTHON" bench/report.py "$OUT" "$QUICK" "${BENCH_VARIANTS:-}"
+
+# every network namespace of the host: a host-wide snapshot and watch's reconciliations
+echo
+bench/hostwide.sh $([ "$QUICK" = 1 ] && echo --quick)

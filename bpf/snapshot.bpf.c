@@ -5,6 +5,7 @@
  * inet_sock_set_state tracepoint never shows.
  */
 #include "common.bpf.h"
+#include "core_fixes.bpf.h"
 #include "snapshot.h"
 #include "tracer.h"
 
@@ -93,6 +94,8 @@ int dump_tcp(struct bpf_iter__tcp *ctx)
 
 			if (so)
 				r.ino = BPF_CORE_READ(so, file, f_inode, i_ino);
+			/* who the socket belongs to: the workload of its cgroup (src/sys/identity.c) */
+			r.cgroup_id = sock_cgroup_id((struct sock *)tp, false);
 			/* the peer's FIN was its last segment: rcv_tstamp dates it */
 			if (r.state == SF_TCP_CLOSE_WAIT)
 				r.age_ms = jiffies_to_ms((__u32)now - tp->rcv_tstamp, ns_hz(skc));

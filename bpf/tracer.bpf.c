@@ -135,7 +135,6 @@ static __always_inline void fill_common(struct sf_event *e, struct sock *sk, __u
 	e->kind = kind;
 	e->family = family;
 	e->cpu = bpf_get_smp_processor_id();
-	e->pad = 0;
 	e->lost_seq = lost_seq;
 	e->pid = (__u32)id;
 	e->tgid = id >> 32;
@@ -154,6 +153,33 @@ static __always_inline void fill_common(struct sf_event *e, struct sock *sk, __u
 	e->cookie = sock_cookie(sk, direct);
 }
 
+/*
+ * Why a socket ends and how it fared: the error it reports (a timer, a RST or
+ * an ICMP sets it before CLOSE), the options that decide its timers, and its
+ * health counters.
+ */
+static __always_inline void fill_facts(struct sf_event *e, struct sock *sk, struct tcp_sock *tp,
+				       unsigned long skflags, const bool direct)
+{
+	__u8 x = SF_X_FACTS;
+
+	if (RD(direct, tp, inet_conn.icsk_user_timeout))
+		x |= SF_X_USER_TIMEOUT;
+	if (skflags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_KEEPOPEN)))
+		x |= SF_X_KEEPALIVE;
+	if (RD(direct, tp, linger2) < 0)
+		x |= SF_X_LINGER2_NEG;
+	e->xflags = x;
+	e->sk_err = RD(direct, sk, sk_err);
+	e->total_retrans = RD(direct, tp, total_retrans);
+	/* ~0 until the first RTT sample */
+	e->min_rtt_us = RD(direct, tp, rtt_min.s[0].v);
+	if (e->min_rtt_us == ~0U)
+		e->min_rtt_us = 0;
+	/* tcp_sock.bytes_sent came in Linux 4.19 */
+	e->bytes_sent = bpf_core_field_exists(tp->bytes_sent) ? RD(direct, tp, bytes_sent) : 0;
+}
+
 /* What fill_tcp() writes, for an event with no TCP socket to read. */
 static __always_inline void zero_tcp(struct sf_event *e)
 {
@@ -163,6 +189,9 @@ static __always_inline void zero_tcp(struct sf_event *e)
 	e->segs_in = e->segs_out = e->data_segs_in = e->data_segs_out = 0;
 	e->bytes_received = e->bytes_acked = 0;
 	e->snd_una = e->snd_nxt = e->write_seq = e->rcv_nxt = e->srtt_us = 0;
+	e->sk_err = e->xflags = 0;
+	e->bytes_sent = 0;
+	e->total_retrans = e->min_rtt_us = 0;
 }
 
 /* Ring memory is not zeroed: every field is written once, here or in fill_common(). */
@@ -206,6 +235,7 @@ static __always_inline void fill_tcp(struct sf_event *e, struct sock *sk, const 
 	e->write_seq = RD(direct, tp, write_seq);
 	e->rcv_nxt = RD(direct, tp, rcv_nxt);
 	e->srtt_us = RD(direct, tp, srtt_us);
+	fill_facts(e, sk, tp, skflags, direct);
 }
 
 /* The current task names the socket's owner only in its process context. */

@@ -14,6 +14,7 @@
 struct sf_sock_rec {
 	__u64 cookie;
 	__u64 ino; /* socket inode; 0 for timewait and request sockets */
+	__u64 cgroup_id; /* the owner's cgroup v2 id (sk_cgrp_data); 0 for those too */
 	__u32 netns;
 	__u32 age_ms; /* TIME_WAIT: since it began; CLOSE_WAIT: since the last ACK in */
 	__u16 lport;

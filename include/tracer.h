@@ -73,6 +73,14 @@ enum sf_flag {
 	SF_F_SILENT = 1 << 7,
 };
 
+/* More of the socket's state, in xflags (format 2 on) */
+enum sf_xflag {
+	SF_X_FACTS = 1 << 0, /* the event carries sk_err, xflags and the health counters */
+	SF_X_USER_TIMEOUT = 1 << 1, /* TCP_USER_TIMEOUT is set */
+	SF_X_KEEPALIVE = 1 << 2, /* SO_KEEPALIVE is on */
+	SF_X_LINGER2_NEG = 1 << 3, /* TCP_LINGER2 < 0: no FIN_WAIT2, a RST instead */
+};
+
 /* TCP header flag bits, as in tcp_flags */
 #define SF_TH_FIN 0x01
 #define SF_TH_SYN 0x02
@@ -115,10 +123,18 @@ struct sf_event {
 	__u8 shutdown; /* sk_shutdown */
 	__u8 tcp_flags; /* SF_EV_RETRANS: flags of the retransmitted segment */
 	__u16 cpu;
-	__u16 pad;
+	__u8 sk_err; /* the error the socket reports: set before CLOSE by a timeout, a RST, an ICMP */
+	__u8 xflags; /* SF_X_*; 0 in recordings of format 1 */
 	__u8 saddr[16]; /* local address; IPv4 in the first 4 bytes */
 	__u8 daddr[16]; /* remote address */
 	char comm[SF_COMM_LEN];
+	/* format 2 on: the connection's health, as the kernel counts it */
+	__u64 bytes_sent; /* data bytes sent, retransmissions included */
+	__u32 total_retrans; /* segments sent again, SYN-ACKs of its request socket included */
+	__u32 min_rtt_us; /* the windowed minimum RTT, 0 before a sample */
 };
+
+/* The size of an event in recordings of format 1, before the health counters. */
+#define SF_EVENT_V1_SIZE __builtin_offsetof(struct sf_event, bytes_sent)
 
 #endif

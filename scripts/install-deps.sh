@@ -7,8 +7,9 @@
 # (dpkg --add-architecture arm64) once.
 set -eu
 PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev pkg-config \
-libcmocka-dev libjson-c-dev tcpdump nftables iproute2 python3 python3-junitparser python3-yaml clang-format libclang-rt-14-dev libzstd-dev valgrind systemd \
-prometheus chromium fonts-noto-color-emoji nodejs debhelper dpkg-dev lintian zsh fish tmux"
+libcmocka-dev libjson-c-dev libyaml-dev libcrypt-dev openssl curl tcpdump nftables iproute2 python3 python3-junitparser python3-yaml clang-format libclang-rt-14-dev libzstd-dev valgrind systemd \
+prometheus chromium fonts-noto-color-emoji nodejs debhelper dpkg-dev lintian zsh fish tmux \
+nginx-light redis-server redis-tools memcached libmemcached-tools wrk"
 if [ "${1:-}" = vmtest ]; then
 	PKGS="$PKGS qemu-system-x86 qemu-system-arm busybox-static cpio xz-utils gcc-aarch64-linux-gnu \
 libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libzstd-dev:arm64 libjson-c-dev:arm64"

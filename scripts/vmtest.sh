@@ -4,7 +4,8 @@
 # Debian 11's 5.10, Debian 12's 6.1, Debian 12 backports' 6.12, and Debian 12's
 # 6.1 for arm64 with synfin cross-built. In each VM scripts/vmtest/init.sh runs
 # every check the kernel allows; each kernel prints "vmtest RELEASE ARCH: N
-# passed, M failed", and any failure fails the run.
+# passed, M failed", and any failure fails the run. A failed repro's events come
+# back through the console into build/vmtest/ID/NAME.sfr, for synfin replay.
 #
 # Usage: vmtest.sh X86_DIR ARM64_DIR   (each holds synfin, scen and sockhold)
 # VMTEST_KERNELS picks kernels by id (default "5.10 6.1 6.12 6.1-arm64");
@@ -124,7 +125,18 @@ run() {
 	tr -d '\r' <"$out/console.log" | grep -ao 'VMTEST \(ok\|FAIL\|DONE\).*' >"$out/lines" || true
 	grep -q '^VMTEST DONE' "$out/lines" ||
 		echo "VMTEST FAIL vm: did not finish within $TIMEOUT s" >>"$out/lines"
+	recordings "$out"
 	report "$out" "$release" "$arch" $(($(date +%s) - t0)) "$(cat "$out/lines")"
+}
+
+# recordings OUT: each failed repro's recording, from the console into OUT/NAME.sfr
+recordings() {
+	local name
+	tr -d '\r' <"$1/console.log" | grep -ao 'VMTEST sfr .*' >"$1/sfr" || return 0
+	for name in $(awk '{ print $3 }' "$1/sfr" | sort -u); do
+		awk -v n="$name" '$3 == n { print $4 }' "$1/sfr" | base64 -d >"$1/$name.sfr" ||
+			echo "VMTEST FAIL vm: the recording of $name is damaged" >>"$1/lines"
+	done
 }
 
 # report OUT RELEASE ARCH SECONDS VMTEST_LINES
@@ -135,6 +147,9 @@ report() {
 	{
 		echo "vmtest: $release $arch ($secs s, log in $out/console.log)"
 		grep '^VMTEST \(ok\|FAIL\)' <<<"$lines" | sed 's/^VMTEST ok /  ok   /; s/^VMTEST FAIL /  FAIL /'
+		for f in "$out"/*.sfr; do
+			if [ -e "$f" ]; then echo "  events of ${f##*/}: synfin replay --states $f"; fi
+		done
 		echo "vmtest $release $arch: $pass passed, $fail failed"
 	} >"$out/report"
 	echo "$pass $fail" >"$out/verdict"

@@ -2,8 +2,8 @@
 # /init of make vmtest's VMs (busybox sh; the initramfs is the whole system).
 # Puts the static synfin through every check this kernel allows and prints one
 # line per check, "VMTEST ok NAME" or "VMTEST FAIL NAME: the error line", with
-# the outputs of failed checks after it as "VMTEST | ..." lines, then
-# "VMTEST DONE". No kernel config file is readable here, as in most containers.
+# the outputs of failed checks after it as "VMTEST | ..." lines (and a failed
+# repro's recording as "VMTEST sfr NAME ..." lines), then "VMTEST DONE". No kernel config file is readable here, as in most containers.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 T=/tmp/vmtest
 TW_PORT=7001 # sockhold: N TIME_WAIT here
@@ -11,6 +11,7 @@ CW_PORT=7002 # and M CLOSE_WAIT here
 TW_N=20
 CW_M=7
 TRACE_PORT=7101 # trace cases: four-way on it, reset on the next port
+LIVE_PORT=7201 # watch live: a four-way close on it
 
 setup() {
 	/bin/busybox mkdir -p /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp
@@ -49,12 +50,13 @@ sf() {
 	timeout 120 synfin "$@" >"$T/$name.out" 2>"$T/$name.err"
 }
 
-# why NAME: synfin's error line, with the cause libbpf gave (the checks run
-# synfin with -v), else the first expectation that failed
+# why NAME: synfin's error line, with the cause libbpf gave when synfin points
+# at libbpf's log (the checks run synfin with -v), else the first expectation
+# that failed
 why() {
-	local line cause
+	local line cause=
 	line=$(grep -v '^libbpf: \|^$' "$T/$1.err" | tail -n 1)
-	cause=$(libbpf_cause "$T/$1.err")
+	case $line in *"libbpf's log"*) cause=$(libbpf_cause "$T/$1.err") ;; esac
 	[ -n "$cause" ] && line="$line [$cause]"
 	[ -z "$line" ] && line=$(grep -m 1 '"pass":false' "$T/$1.out")
 	echo "${line:-no error message}"
@@ -137,6 +139,7 @@ check_counts() {
 		pass watch
 	fi
 	check_alert
+	check_watch_live
 	kill "$hold"
 }
 
@@ -155,6 +158,36 @@ check_alert() {
 		fail watch-alert "exit $fired over the threshold (want 3), $quiet at it (want 0)" \
 			$T/alert.out $T/alert-quiet.out
 	fi
+}
+
+# last_group FILE PORT: the last refresh's line for PORT in watch --json's output
+last_group() {
+	grep '"type":"group"' "$1" | grep "\"port\":$2," | tail -n 1
+}
+
+# watch live: the tracer's events and the iterator's refreshes together, a
+# four-way close played once the first refresh is out
+check_watch_live() {
+	local w out=$T/watch-live.out live tw
+	synfin watch --json -v --duration 6s --snapshot-interval 1s >$out 2>$T/watch-live.err &
+	w=$!
+	wait_line $out '"type":"tick"' && scen four-way $LIVE_PORT >$T/scen.err 2>&1
+	if ! wait "$w"; then
+		fail watch-live "$(why watch-live)" $T/watch-live.err
+		return
+	fi
+	live=$(last_group $out $LIVE_PORT)
+	tw=$(last_group $out $TW_PORT)
+	case $live in
+	*'"close_kinds":{"four-way":1}'*) ;;
+	*)
+		fail watch-live "the last refresh of port $LIVE_PORT: ${live:-none}" $T/scen.err
+		return ;;
+	esac
+	case $tw in
+	*"\"time_wait\":$TW_N,"*) pass watch-live ;;
+	*) fail watch-live "the last refresh of port $TW_PORT: ${tw:-none}" ;;
+	esac
 }
 
 # trace ATTACH: a four-way close and a reset, traced live, as the scenarios expect
@@ -222,13 +255,20 @@ check_no_btf() {
 	fi
 }
 
+# recording NAME FILE: a failed check's events, base64 on the console, which
+# vmtest.sh decodes into NAME.sfr beside the log for synfin replay
+recording() {
+	[ -s "$2" ] && base64 "$2" | sed "s#^#VMTEST sfr $1 #"
+}
+
 # repro NAME [OPTION]: the scenario played and checked by synfin itself
 check_repro() {
 	local name="repro-$1${2:+$2}"
-	if sf "$name" repro "$@" --json -v; then
+	if sf "$name" repro "$@" --json -v --record "$T/$name.sfr"; then
 		pass "$name"
 	else
 		fail "$name" "$(why "$name")" "$T/$name.err" "$T/$name.out"
+		recording "$name" "$T/$name.sfr"
 	fi
 }
 

@@ -29,15 +29,21 @@
 #include "session.h"
 #include "spawn.h"
 #include "summary.h"
+#include "who.h"
+#include "whois.h"
 
 #define CMD "check"
 #define MAX_WAIT_NS (7ull * 86400 * SF_NS_PER_S)
+/* an expectation file's bounds */
+#define EXPECT_FILE_MAX (1024 * 1024) /* as said in the error */
+#define EXPECT_LINE_MAX 1024 /* as said in the error */
 
 struct check {
 	/* the options */
 	struct expect *x;
-	size_t nx;
+	size_t nx, capx;
 	const char *junit_path;
+	const char *host_root; /* --host-root, for the names of workloads */
 	const char *summary_path;
 	int summary_fd; /* --summary, opened to append before privileges go */
 	uint64_t settle_ns;
@@ -50,19 +56,22 @@ struct check {
 	char cgroup[512];
 	char cgroot[256];
 	char cgname[64];
+	/* the janitor's: the hierarchy it mounted, the cgroup and its parent held open */
 	bool cgroot_mounted;
-	/* the cgroup and its parent, held open so cleanup needs no mount and no privilege */
-	int cgfd;
+	bool cgmade;
 	int cgrootfd;
+	int cgfd; /* the cgroup, held open so ending what is in it needs no privilege */
 	struct spawn janitor;
+	struct sigaction sigpipe; /* as we started with it, for COMMAND */
 	/* the run */
 	struct spawn cmd;
 	struct session *sess;
 	FILE *junit;
 	struct lc_vec lcs;
+	struct whois who; /* who the endpoints belong to, for the report and pod= */
 	uint64_t start_ns;
 	const char *cmd_status; /* NULL while COMMAND has not failed */
-	char status_text[128];
+	char status_text[640];
 };
 
 static const char check_usage[] =
@@ -79,23 +88,32 @@ static const char check_usage[] =
 	"                       connections to end (default 1)\n"
 	"  --timeout SECONDS    kill COMMAND after this long (exit status 4)\n"
 	"  --netns-new          run COMMAND in a new network namespace with loopback up\n"
+	"  --host-root DIR      where the host's / is mounted, for the names of workloads\n"
 	"  --json               a JSON Lines report\n"
 	"  -v, --verbose        show libbpf's messages\n"
 	"\n"
 	"EXPR is space-separated conditions KEY=V, KEY!=V, KEY>=N, KEY<=N.\n"
-	"Selectors: role (client|server|unknown), port, lport, rport, family (ipv4|ipv6).\n"
+	"Selectors: role (client|server|unknown), port, lport, rport, family (ipv4|ipv6),\n"
+	"pod (NAME or NS/NAME), namespace, container, unit (the workload owning the\n"
+	"socket's cgroup, else its network namespace).\n"
 	"Assertions: close, closer, time_wait (yes|no), handshake_us, alive (yes|no),\n"
 	"half_close (yes|no), last_state, count (default count>=1).\n"
 	"Exit status: 0 all hold, 1 one failed, 2 usage error, 4 COMMAND failed or timed out.\n";
 
 static int add_expect(struct check *c, const char *text, const char *where)
 {
-	struct expect *nx = realloc(c->x, (c->nx + 1) * sizeof(*nx));
 	char err[600];
 
-	if (!nx)
-		return cli_error(CMD, "out of memory");
-	c->x = nx;
+	/* doubling: a file of many lines is read in linear time */
+	if (c->nx == c->capx) {
+		size_t cap = c->capx ? 2 * c->capx : 16;
+		struct expect *nx = realloc(c->x, cap * sizeof(*nx));
+
+		if (!nx)
+			return cli_error(CMD, "out of memory");
+		c->x = nx;
+		c->capx = cap;
+	}
 	if (expect_parse(text, &c->x[c->nx], err, sizeof(err))) {
 		cli_error(CMD, "%s%s%s", where ? where : "", where ? ": " : "", err);
 		return SF_EXIT_USAGE;
@@ -104,31 +122,73 @@ static int add_expect(struct check *c, const char *text, const char *where)
 	return 0;
 }
 
-static int read_expect_file(struct check *c, const char *path)
+/* One line of an expectation file, len bytes at p: 0 or an exit status. */
+static int add_expect_line(struct check *c, const char *path, int lineno, const char *p, size_t len)
 {
-	char line[1024], where[600];
-	FILE *f = fopen(path, "r");
-	int ret = 0, lineno = 0;
+	char line[EXPECT_LINE_MAX + 1], where[600], *q = line;
 
-	if (!f) {
-		cli_error(CMD, "--expect-file %s: %s", path, strerror(errno));
+	if (len > EXPECT_LINE_MAX || memchr(p, 0, len)) {
+		cli_error(CMD, "%s:%d: %s", path, lineno,
+			  len > EXPECT_LINE_MAX ? "longer than 1024 bytes" :
+						  "a NUL byte in the line");
 		return SF_EXIT_USAGE;
 	}
-	while (!ret && fgets(line, sizeof(line), f)) {
-		char *hash = strchr(line, '#'), *p = line;
+	memcpy(line, p, len);
+	line[len] = 0;
+	line[strcspn(line, "#\r")] = 0;
+	q += strspn(q, " \t");
+	if (!*q)
+		return 0;
+	snprintf(where, sizeof(where), "%s:%d", path, lineno);
+	return add_expect(c, q, where);
+}
 
-		lineno++;
-		if (hash)
-			*hash = 0;
-		line[strcspn(line, "\r\n")] = 0;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			continue;
-		snprintf(where, sizeof(where), "%s:%d", path, lineno);
-		ret = add_expect(c, p, where);
+/* Reads up to EXPECT_FILE_MAX bytes of path into buf: the count, or -1 after the error. */
+static ssize_t read_bounded(const char *path, char *buf)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st)) {
+		cli_error(CMD, "--expect-file %s: %s", path, strerror(errno));
+		n = -1;
+	} else if (S_ISDIR(st.st_mode)) {
+		cli_error(CMD, "--expect-file %s: a directory, not a file", path);
+		n = -1;
+	} else {
+		/* one more than allowed, to tell a file at the limit from one past it */
+		n = sf_read_full(fd, buf, EXPECT_FILE_MAX + 1);
+		if (n < 0)
+			cli_error(CMD, "--expect-file %s: %s", path, strerror((int)-n));
+		else if (n > EXPECT_FILE_MAX)
+			cli_error(CMD, "--expect-file %s: larger than 1 MiB", path);
+		if (n < 0 || n > EXPECT_FILE_MAX)
+			n = -1;
 	}
-	fclose(f);
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+/* An expectation a line; /dev/zero or a huge file is refused, not read forever. */
+static int read_expect_file(struct check *c, const char *path)
+{
+	char *buf = malloc(EXPECT_FILE_MAX + 1);
+	ssize_t n = buf ? read_bounded(path, buf) : -1;
+	int ret = n < 0 ? SF_EXIT_USAGE : 0, lineno = 0;
+
+	if (!buf)
+		ret = cli_error(CMD, "out of memory");
+	for (const char *p = buf, *end = buf + (n > 0 ? n : 0); !ret && p < end;) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+
+		if (!eol)
+			eol = end;
+		ret = add_expect_line(c, path, ++lineno, p, (size_t)(eol - p));
+		p = eol + 1;
+	}
+	free(buf);
 	return ret;
 }
 
@@ -155,6 +215,9 @@ static int check_option(struct check *c, int opt)
 	case 'n':
 		c->netns_new = true;
 		return 0;
+	case 'r':
+		c->host_root = optarg;
+		return 0;
 	case 'J':
 		c->json = true;
 		return 0;
@@ -177,6 +240,7 @@ static int parse_args(struct check *c, int argc, char **argv)
 		{ "settle", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "netns-new", no_argument, NULL, 'n' },
+		{ "host-root", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -212,6 +276,7 @@ static int check_root(const struct check *c)
 			 c->netns_new ? ", network namespaces" : "");
 }
 
+/* In the janitor: the cgroup, under a hierarchy it finds or mounts. */
 static int make_cgroup(struct check *c, char *err, size_t errlen)
 {
 	int ret = sf_cgroup2_root(c->cgroot, sizeof(c->cgroot), &c->cgroot_mounted);
@@ -221,7 +286,6 @@ static int make_cgroup(struct check *c, char *err, size_t errlen)
 			 strerror(-ret));
 		return ret;
 	}
-	snprintf(c->cgname, sizeof(c->cgname), "synfin-check.%d", (int)getpid());
 	snprintf(c->cgroup, sizeof(c->cgroup), "%s/%s", c->cgroot, c->cgname);
 	c->cgrootfd = open(c->cgroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c->cgrootfd < 0 || mkdirat(c->cgrootfd, c->cgname, 0755)) {
@@ -229,6 +293,7 @@ static int make_cgroup(struct check *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create cgroup %s: %s", c->cgroup, strerror(errno));
 		return ret;
 	}
+	c->cgmade = true;
 	c->cgfd = openat(c->cgrootfd, c->cgname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c->cgfd < 0) {
 		ret = -errno;
@@ -251,16 +316,16 @@ static int write_at(int dirfd, const char *name, const char *text)
 }
 
 /* Ends everything COMMAND left running, whatever user it became. */
-static void kill_cgroup(struct check *c)
+static void kill_cgroup(int cgfd)
 {
 	char line[32];
 	FILE *f;
 	int fd;
 
-	if (c->cgfd < 0 || !write_at(c->cgfd, "cgroup.kill", "1"))
+	if (cgfd < 0 || !write_at(cgfd, "cgroup.kill", "1"))
 		return;
 	/* before Linux 5.14: kill them one by one */
-	fd = openat(c->cgfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	fd = openat(cgfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
 	f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	while (f && fgets(line, sizeof(line), f))
 		kill(atoi(line), SIGKILL);
@@ -270,60 +335,74 @@ static void kill_cgroup(struct check *c)
 		close(fd);
 }
 
+/* In the janitor: what is in the cgroup dies, then the cgroup and any mount go. */
 static void remove_cgroup(struct check *c)
 {
-	kill_cgroup(c);
-	if (c->cgfd >= 0) {
-		close(c->cgfd);
-		c->cgfd = -1;
-		for (int i = 0;
-		     i < 100 && unlinkat(c->cgrootfd, c->cgname, AT_REMOVEDIR) && errno == EBUSY;
-		     i++)
-			usleep(10000);
-	}
-	if (c->cgrootfd >= 0) {
-		close(c->cgrootfd);
-		c->cgrootfd = -1;
+	/* killed processes leave the cgroup as they exit: 10 s for the slowest */
+	for (int i = 0; c->cgmade && i < 1000; i++) {
+		kill_cgroup(c->cgfd);
+		if (!unlinkat(c->cgrootfd, c->cgname, AT_REMOVEDIR) || errno != EBUSY)
+			break;
+		usleep(10000);
 	}
 	if (c->cgroot_mounted) {
 		umount2(c->cgroot, MNT_DETACH);
 		rmdir(c->cgroot);
-		c->cgroot_mounted = false;
 	}
 }
 
+/* What the janitor reports once the cgroup is there: 0 and its path, or -errno and why. */
+struct janitor_report {
+	int ret;
+	char text[600];
+};
+
 /*
- * Removing the cgroup takes privileges we drop (the hierarchy's root is mode
- * 555): a process forked first keeps them and does it once "go" closes, when
- * we end or are gone however we went.
+ * The cgroup is made, and removed, by a process of its own: removing it takes
+ * privileges we drop (the hierarchy's root is mode 555), and it must go however
+ * we end, killed at any instant included. The janitor keeps its privileges,
+ * ignores the signals sent to our process group, and removes the cgroup once
+ * "go" closes: when we end or are gone.
  */
 static int janitor_main(void *ctx, int go, int report)
 {
-	(void)report;
-	/* Ctrl-C reaches the whole process group: this one waits for the pipe */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
+	struct check *c = ctx;
+	struct janitor_report rep = { 0 };
+
+	rep.ret = make_cgroup(c, rep.text, sizeof(rep.text));
+	if (!rep.ret)
+		snprintf(rep.text, sizeof(rep.text), "%s", c->cgroup);
+	sf_write_full(report, &rep, sizeof(rep));
 	spawn_await_close(go);
-	remove_cgroup(ctx);
+	remove_cgroup(c);
 	return 0;
 }
 
 static int prepare_cgroup(struct check *c)
 {
+	struct janitor_report rep = { 0 };
 	char err[600];
 
-	if (make_cgroup(c, err, sizeof(err)) ||
-	    spawn__start(&c->janitor, janitor_main, c, err, sizeof(err)))
+	snprintf(c->cgname, sizeof(c->cgname), "synfin-check.%d", (int)getpid());
+	if (spawn__start_as(&c->janitor, SPAWN_GUARD, janitor_main, c, err, sizeof(err)))
 		return cli_error(CMD, "%s", err);
+	if (spawn__read(&c->janitor, NULL, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+		return cli_error(CMD, "the cgroup's helper ended before making it");
+	if (rep.ret)
+		return cli_error(CMD, "%s", rep.text);
+	snprintf(c->cgroup, sizeof(c->cgroup), "%.*s", (int)sizeof(c->cgroup) - 1, rep.text);
+	c->cgfd = open(c->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->cgfd < 0)
+		return cli_error(CMD, "cannot open cgroup %s: %s", c->cgroup, strerror(errno));
 	return 0;
 }
 
 static void end_cgroup(struct check *c)
 {
-	if (c->janitor.pid > 0)
-		spawn__wait(&c->janitor);
-	else
-		remove_cgroup(c);
+	if (c->cgfd >= 0)
+		close(c->cgfd);
+	c->cgfd = -1;
+	spawn__wait(&c->janitor);
 }
 
 /*
@@ -338,7 +417,7 @@ static int command_main(void *ctx, int go, int report)
 
 	/* the janitor must see our parent's end of its pipe close, not wait for ours */
 	close(c->janitor.go);
-	setpgid(0, 0);
+	sigaction(SIGPIPE, &c->sigpipe, NULL);
 	if (c->netns_new)
 		e = -sf_enter_new_netns(err, sizeof(err));
 	if (!e) {
@@ -358,7 +437,7 @@ static int start_command(struct check *c)
 	ssize_t n;
 	int e = 0, ret;
 
-	if (spawn__start(&c->cmd, command_main, c, err, sizeof(err)))
+	if (spawn__start_as(&c->cmd, SPAWN_TIED, command_main, c, err, sizeof(err)))
 		return cli_error(CMD, "%s", err);
 	n = spawn__read(&c->cmd, NULL, &e, sizeof(e));
 	if (n != (ssize_t)sizeof(e) || e)
@@ -376,7 +455,7 @@ static void end_command(struct check *c)
 {
 	if (c->cmd.pid > 0 && !c->cmd.reaped) {
 		kill(-c->cmd.pid, SIGKILL);
-		kill_cgroup(c);
+		kill_cgroup(c->cgfd);
 	}
 	spawn__wait(&c->cmd);
 }
@@ -453,6 +532,11 @@ static int open_trace(struct check *c)
 	 */
 	if (c->junit_path && open_junit(c))
 		return SF_EXIT_FAIL;
+	/* the namespaces COMMAND may connect in are named while privileges last */
+	if (!whois_init(&c->who, c->host_root, sf_netns_host(), err, sizeof(err))) {
+		whois_prewarm(&c->who, c->host_root, &(struct sf_who_select){ 0 });
+		sf_who_resolver(whois_socket, &c->who);
+	}
 	if (c->summary_path && open_summary(c))
 		return SF_EXIT_FAIL;
 	if (sf_drop_privileges(0, err, sizeof(err)))
@@ -495,7 +579,7 @@ static void await_command(struct check *c)
 	}
 	if (ret != -EINTR && ret != -ETIMEDOUT)
 		return;
-	kill_cgroup(c);
+	kill_cgroup(c->cgfd);
 	spawn__wait(&c->cmd);
 	if (ret == -EINTR)
 		set_status(c, "interrupted");
@@ -505,19 +589,35 @@ static void await_command(struct check *c)
 			   (double)c->timeout_ns / SF_NS_PER_S);
 }
 
+/*
+ * The tracer follows the cgroup by its id: once COMMAND moved out and removed
+ * it, nothing it did was traced, and 0 endpoints must not pass unsaid.
+ */
+static void check_cgroup(struct check *c)
+{
+	struct stat st;
+
+	if (!c->cmd_status && fstatat(c->cgfd, "cgroup.procs", &st, 0))
+		set_status(c, "removed its cgroup %s as it ran: what it did after was not traced",
+			   c->cgroup);
+}
+
 /* Lets COMMAND run and traces it, then while its connections finish closing. */
 static int run_command(struct check *c)
 {
 	char err[600];
 	int e = 0;
 
-	/* not before: COMMAND must not inherit an ignored SIGPIPE */
-	cli_signals();
+	if (cli_stop) {
+		cli_error(CMD, "interrupted before COMMAND started");
+		return SF_EXIT_COMMAND;
+	}
 	c->start_ns = sf_clock_ns(CLOCK_MONOTONIC);
 	if (spawn__go(&c->cmd) || spawn__read(&c->cmd, NULL, &e, sizeof(e)) == (ssize_t)sizeof(e))
 		set_status(c, "could not be run: %s", strerror(e ? e : EIO));
 	else
 		await_command(c);
+	check_cgroup(c);
 	/* what is still open after --settle is reported as open */
 	session__settle(c->sess, 0, sf_clock_ns(CLOCK_MONOTONIC) + c->settle_ns, &cli_stop);
 	if (session__finish(c->sess, err, sizeof(err)))
@@ -577,14 +677,20 @@ static void check_free(struct check *c)
 	end_cgroup(c);
 	free(c->x);
 	lc_vec_free(&c->lcs);
+	sf_who_resolver(NULL, NULL);
+	whois_fini(&c->who);
 	fflush(stdout);
 }
 
 int cmd_check(int argc, char **argv)
 {
 	struct check c = { .cgfd = -1, .cgrootfd = -1, .summary_fd = -1 };
-	int ret = parse_args(&c, argc, argv);
+	int ret;
 
+	/* interrupted at any instant, we end what we started; COMMAND gets SIGPIPE back */
+	sigaction(SIGPIPE, NULL, &c.sigpipe);
+	cli_signals();
+	ret = parse_args(&c, argc, argv);
 	if (!ret)
 		ret = check_root(&c);
 	if (!ret)

@@ -1,26 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* synfin replay: a recording -> engine -> views, as the live run went. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include "cli.h"
 #include "cmd.h"
+#include "namelog.h"
 #include "record.h"
 #include "trace_opts.h"
+#include "who.h"
 
 static const char replay_usage[] =
 	"Usage: synfin replay [OPTIONS] FILE\n"
 	"Run the lifecycle engine on a recording made by synfin trace --record.\n"
 	"Takes the views and filters of synfin trace (--states --ladder --json -T -p --comm\n"
-	"--port --lport --rport --addr --netns INODE -4 -6).\n";
+	"--port --lport --rport --addr --netns INODE -4 -6 --pod --namespace --container\n"
+	"--unit). The workloads are named as the live run named them when FILE.names,\n"
+	"which synfin trace --record writes beside FILE, is there.\n";
 
 static const struct trace_cmd replay_cmd = { "replay", replay_usage, false };
 
 struct replay {
 	const char *path;
 	struct reader *rd;
+	struct wholog *names; /* FILE.names, or NULL */
 	uint64_t last_ts;
 	bool ended; /* the end marker was read */
 };
+
+/* The names the live run gave, when they were kept beside the recording. */
+static int replay_names(struct replay *rp, const struct cmd_opts *o)
+{
+	char err[512] = "";
+	int ret = namelog_load(&rp->names, rp->path, err, sizeof(err));
+
+	if (!ret) {
+		sf_who_resolver(namelog_replay, rp->names);
+		return 0;
+	}
+	if (ret != -ENOENT)
+		return cli_error("replay", "%s", err);
+	if (sf_who_select_any(&o->filter.who))
+		cli_error("replay",
+			  "%s holds no workload names (no %s.names beside it): "
+			  "--pod and the like match nothing",
+			  rp->path, rp->path);
+	return 0;
+}
 
 /* The recording, and the view with the wall clock of the run it recorded. */
 static int replay_open(struct replay *rp, struct run *r, struct cmd_opts *o)
@@ -31,6 +57,8 @@ static int replay_open(struct replay *rp, struct run *r, struct cmd_opts *o)
 
 	if (reader__open(&rp->rd, rp->path, &hdr, err, sizeof(err)))
 		return cli_error("replay", "%s", err);
+	if (replay_names(rp, o))
+		return SF_EXIT_FAIL;
 	o->view.realtime_offset_ns = (int64_t)hdr.realtime_offset_ns;
 	if (run_init(r, o))
 		return cli_error("replay", "out of memory");
@@ -107,6 +135,8 @@ int cmd_replay(int argc, char **argv)
 		replay_finish(&rp, &r);
 	reader__close(rp.rd);
 	run_fini(&r);
+	sf_who_resolver(NULL, NULL);
+	wholog__free(rp.names);
 	restore_stdout(obuf);
 	return ret;
 }

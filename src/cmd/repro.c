@@ -238,8 +238,8 @@ static int report_attempt(struct attempt *a)
 	int ret;
 
 	if (a->n > 1)
-		snprintf(notes, sizeof(notes), "%s%sthe FINs crossed on attempt %d", seen,
-			 seen[0] ? "; " : "", a->n);
+		snprintf(notes, sizeof(notes), "%s%s%s on attempt %d", seen, seen[0] ? "; " : "",
+			 a->sc->racy, a->n);
 	else
 		snprintf(notes, sizeof(notes), "%s", seen);
 	session__stats(a->sess, &st);
@@ -294,7 +294,7 @@ static void copy_out(FILE *from)
  */
 static int run_scenario(struct repro *r, const struct scenario *sc)
 {
-	int tries = strcmp(sc->name, "simultaneous") ? 1 : TRIES_RACY;
+	int tries = sc->racy ? TRIES_RACY : 1;
 	int status = 1;
 
 	for (int attempt = 1; attempt <= tries; attempt++) {

@@ -7,8 +7,12 @@
 #include "cli.h"
 #include "clock.h"
 #include "cmd.h"
+#include "namelog.h"
+#include "netns.h"
 #include "session.h"
 #include "trace_opts.h"
+#include "who.h"
+#include "whois.h"
 
 #define POLL_MS 100
 #define HOLD_CHECK_NS 100000000ull
@@ -29,10 +33,16 @@ static const char trace_usage[] =
 	"      --addr ADDR         either address (IPv4 or IPv6)\n"
 	"      --netns PATH|INODE  one network namespace\n"
 	"      --cgroup PATH       sockets owned by one cgroup v2\n"
+	"      --pod NAME|NS/NAME, --namespace NS, --container NAME|ID, --unit NAME\n"
+	"                          sockets of one workload (named from the runtimes'\n"
+	"                          metadata; also printed, as a WORKLOAD column and as\n"
+	"                          JSON members)\n"
+	"      --host-root DIR     where the host's / is mounted (a container)\n"
 	"  -4, --ipv4 / -6, --ipv6 one family\n"
 	"Run:\n"
 	"      --duration TIME     stop after this long (500ms, 30s, 5m)\n"
-	"      --record FILE       also write the raw events, for synfin replay (mode 0600)\n"
+	"      --record FILE       also write the raw events, for synfin replay (mode 0600),\n"
+	"                          and the names of their workloads to FILE.names\n"
 	"      --ringbuf-size SIZE ring buffer bytes, a power of two (K/M suffix; default 16M)\n"
 	"      --attach MODE       auto (default), tp_btf or tracepoint\n"
 	"      --max-conns N       endpoints tracked at once (default 1048576); past it new\n"
@@ -40,6 +50,35 @@ static const char trace_usage[] =
 	"  -v, --verbose           show libbpf's messages\n";
 
 static const struct trace_cmd trace_cmd = { "trace", trace_usage, true };
+
+/*
+ * Who sockets belong to: the namespaces that exist now are resolved while
+ * privileges last; cgroups are resolved as they come, without any. With
+ * --record, the names go beside the recording too, for its replay.
+ */
+static int name_workloads(struct whois *who, struct namelog **log, const struct cmd_opts *o)
+{
+	char err[512], sel[1100];
+
+	if (whois_init(who, o->host_root, sf_netns_host(), err, sizeof(err))) {
+		cli_error("trace", "%s", err);
+		return SF_EXIT_USAGE;
+	}
+	if (o->record && namelog__create(log, o->record, who, err, sizeof(err)))
+		return cli_error("trace", "%s", err);
+	if (!whois_prewarm(who, o->host_root, &o->filter.who)) {
+		sf_who_select_text(&o->filter.who, sel, sizeof(sel));
+		cli_error("trace",
+			  "no network namespace belongs to %s now; its sockets show if it "
+			  "appears",
+			  sel);
+	}
+	if (*log)
+		sf_who_resolver(namelog_resolve, *log);
+	else
+		sf_who_resolver(whois_socket, who);
+	return 0;
+}
 
 /* Loaded, attached, privileges dropped, and the line scripts wait for printed. */
 static int trace_start(struct session **sess, struct run *r, const struct cmd_opts *o)
@@ -105,6 +144,8 @@ static int trace_finish(struct session *sess, struct view *view)
 int cmd_trace(int argc, char **argv)
 {
 	struct session *sess = NULL;
+	struct whois who = { 0 };
+	struct namelog *names = NULL;
 	struct cmd_opts o;
 	struct run r;
 	char *obuf;
@@ -122,7 +163,9 @@ int cmd_trace(int argc, char **argv)
 		goto cleanup;
 	}
 	cli_signals();
-	ret = trace_start(&sess, &r, &o);
+	ret = name_workloads(&who, &names, &o);
+	if (!ret)
+		ret = trace_start(&sess, &r, &o);
 	if (!ret)
 		ret = trace_loop(sess, r.view, o.duration_ns);
 	if (!ret)
@@ -130,6 +173,9 @@ int cmd_trace(int argc, char **argv)
 cleanup:
 	session__close(sess);
 	run_fini(&r);
+	sf_who_resolver(NULL, NULL);
+	namelog__close(names);
+	whois_fini(&who);
 	restore_stdout(obuf);
 	return ret;
 }

@@ -28,6 +28,11 @@ enum opt_ids {
 	OPT_RINGBUF,
 	OPT_ATTACH,
 	OPT_MAX_CONNS,
+	OPT_POD,
+	OPT_NAMESPACE,
+	OPT_CONTAINER,
+	OPT_UNIT,
+	OPT_HOST_ROOT,
 };
 
 static const struct option long_opts[] = {
@@ -50,13 +55,18 @@ static const struct option long_opts[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "attach", required_argument, NULL, OPT_ATTACH },
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+	{ "pod", required_argument, NULL, OPT_POD },
+	{ "namespace", required_argument, NULL, OPT_NAMESPACE },
+	{ "container", required_argument, NULL, OPT_CONTAINER },
+	{ "unit", required_argument, NULL, OPT_UNIT },
+	{ "host-root", required_argument, NULL, OPT_HOST_ROOT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{},
 };
 
 /* what a recording cannot honour: it was traced already */
-static const int live_only[] = { OPT_DURATION, OPT_RECORD, OPT_RINGBUF, OPT_ATTACH };
+static const int live_only[] = { OPT_DURATION, OPT_RECORD, OPT_RINGBUF, OPT_ATTACH, OPT_HOST_ROOT };
 
 static const struct {
 	const char *name;
@@ -110,6 +120,18 @@ static int parse_scope(const struct trace_cmd *cmd, int c, const char *arg, stru
 	return 0;
 }
 
+/* --pod, --namespace, --container, --unit */
+static int parse_who(const struct trace_cmd *cmd, int c, const char *arg, struct cmd_opts *o)
+{
+	static const enum sf_who_key keys[] = { SF_WHO_POD, SF_WHO_NAMESPACE, SF_WHO_CONTAINER,
+						SF_WHO_UNIT };
+	char err[512];
+
+	if (sf_who_select_set(&o->filter.who, keys[c - OPT_POD], arg, err, sizeof(err)))
+		return cli_usage(cmd->name, "%s", err);
+	return 0;
+}
+
 static int parse_filter(const struct trace_cmd *cmd, int c, const char *arg, struct cmd_opts *o)
 {
 	struct sf_filter *f = &o->filter;
@@ -143,6 +165,14 @@ static int parse_filter(const struct trace_cmd *cmd, int c, const char *arg, str
 	case OPT_NETNS:
 	case OPT_CGROUP:
 		return parse_scope(cmd, c, arg, o);
+	case OPT_POD:
+	case OPT_NAMESPACE:
+	case OPT_CONTAINER:
+	case OPT_UNIT:
+		return parse_who(cmd, c, arg, o);
+	case OPT_HOST_ROOT:
+		o->host_root = arg;
+		return 0;
 	case '4':
 	case '6':
 		if (f->family)

@@ -28,6 +28,7 @@ struct cmd_opts {
 	struct tracer_opts tracer;
 	struct tracker_opts tracker;
 	const char *record;
+	const char *host_root; /* --host-root */
 	uint64_t duration_ns;
 	bool states;
 	bool ladder;

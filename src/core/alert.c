@@ -148,15 +148,18 @@ int alert_parse(const char *text, struct alert_rule *r, char *err, size_t errlen
 	for (tok = strtok_r(buf, " \t", &save); tok && !ret; tok = strtok_r(NULL, " \t", &save)) {
 		if (!strncmp(tok, "port=", 5)) {
 			ret = parse_port(tok, r, err, errlen);
+		} else if (sf_who_is_selector(tok)) {
+			ret = sf_who_select_parse(&r->who, tok, err, errlen);
 		} else if (!strcmp(tok, "for")) {
 			ret = parse_hold(strtok_r(NULL, " \t", &save), r, err, errlen);
 		} else if (!have_cond) {
 			ret = parse_condition(tok, r, err, errlen);
 			have_cond = true;
 		} else {
-			snprintf(err, errlen,
-				 "unexpected '%s' (a rule is [port=N] METRIC>VALUE [for 30s])",
-				 tok);
+			snprintf(
+				err, errlen,
+				"unexpected '%s' (a rule is [port=N] [pod=NAME] METRIC>VALUE [for 30s])",
+				tok);
 			ret = -EINVAL;
 		}
 	}

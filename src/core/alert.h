@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * Alert rules for synfin watch: "[port=N] METRIC OP VALUE [for DURATION]",
- * e.g. "port=8080 close_wait>10 for 30s". Evaluated per service port; an
+ * Alert rules for synfin watch: "[port=N] [pod=NAME] [namespace=NS]
+ * [container=NAME] [unit=NAME] METRIC OP VALUE [for DURATION]", e.g.
+ * "port=8080 close_wait>10 for 30s" or "pod=web-1 close_wait>10". Evaluated
+ * per service port of each network namespace (the workload selectors pick
+ * the namespaces of a pod, a container or a unit); an
  * alert fires after the condition has held for DURATION and clears only when
  * the value is back 10% (at least 1) on the safe side, so it does not flap.
  * Pure: time is passed in.
@@ -12,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "who.h"
 
 enum alert_metric {
 	/* 0 .. SF_TCP_MAX_STATES-1: the socket count in that TCP state */
@@ -32,6 +36,7 @@ struct alert_rule {
 	char text[160];
 	bool has_port;
 	uint16_t port;
+	struct sf_who_select who; /* pod=, namespace=, container=, unit= */
 	int metric;
 	enum alert_op op;
 	double threshold;

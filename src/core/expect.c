@@ -6,6 +6,7 @@
 #include "expect.h"
 #include "names.h"
 #include "parse.h"
+#include "who.h"
 
 enum expect_key {
 	K_ROLE,
@@ -15,18 +16,24 @@ enum expect_key {
 	K_FAMILY,
 	K_CLOSE,
 	K_CLOSER,
+	K_REASON,
 	K_TIME_WAIT,
 	K_HANDSHAKE_US,
 	K_ALIVE,
 	K_HALF_CLOSE,
 	K_LAST_STATE,
 	K_COUNT,
+	K_POD,
+	K_NAMESPACE,
+	K_CONTAINER,
+	K_UNIT,
 	K_NKEYS,
 };
 
 enum value_kind {
 	V_NUMBER,
 	V_ENUM,
+	V_WHO, /* a workload's name: max is its enum sf_who_key */
 };
 
 struct key_def {
@@ -52,12 +59,17 @@ static const struct key_def keys[K_NKEYS] = {
 	[K_FAMILY] = { "family", true, ENUM(families) },
 	[K_CLOSE] = { "close", false, ENUM(sf_close_names) },
 	[K_CLOSER] = { "closer", false, ENUM(sf_closer_names) },
+	[K_REASON] = { "reason", false, ENUM(sf_reason_names) },
 	[K_TIME_WAIT] = { "time_wait", false, ENUM(yesno) },
 	[K_HANDSHAKE_US] = { "handshake_us", false, V_NUMBER, UINT64_MAX },
 	[K_ALIVE] = { "alive", false, ENUM(yesno) },
 	[K_HALF_CLOSE] = { "half_close", false, ENUM(yesno) },
 	[K_LAST_STATE] = { "last_state", false, ENUM(sf_state_names) },
 	[K_COUNT] = { "count", false, V_NUMBER, UINT64_MAX },
+	[K_POD] = { "pod", true, V_WHO, SF_WHO_POD },
+	[K_NAMESPACE] = { "namespace", true, V_WHO, SF_WHO_NAMESPACE },
+	[K_CONTAINER] = { "container", true, V_WHO, SF_WHO_CONTAINER },
+	[K_UNIT] = { "unit", true, V_WHO, SF_WHO_UNIT },
 };
 
 static const char *const op_names[] = { "=", "!=", ">=", "<=" };
@@ -178,6 +190,21 @@ static int parse_number_value(const struct key_def *k, const char *val, struct e
 	return 0;
 }
 
+static int parse_who_value(const struct key_def *k, const char *val, struct expect_cond *c,
+			   char *err, size_t errlen)
+{
+	struct sf_who_select sel = { 0 };
+
+	if (c->op != EXPECT_EQ && c->op != EXPECT_NE) {
+		snprintf(err, errlen, "%s takes = or !=, not %s", k->name, op_names[c->op]);
+		return -EINVAL;
+	}
+	if (sf_who_select_set(&sel, (enum sf_who_key)k->max, val, err, errlen))
+		return -EINVAL;
+	snprintf(c->name, sizeof(c->name), "%s", val);
+	return 0;
+}
+
 static int parse_cond(const char *tok, struct expect_cond *c, char *err, size_t errlen)
 {
 	const struct key_def *k;
@@ -194,6 +221,8 @@ static int parse_cond(const char *tok, struct expect_cond *c, char *err, size_t 
 	val = opp + strlen(op_names[op]);
 	if (k->kind == V_ENUM)
 		return parse_enum_value(k, val, c, err, errlen);
+	if (k->kind == V_WHO)
+		return parse_who_value(k, val, c, err, errlen);
 	return parse_number_value(k, val, c, err, errlen);
 }
 
@@ -289,6 +318,9 @@ static bool key_value(int key, const struct sf_lifecycle *lc, uint64_t *v)
 	case K_CLOSER:
 		*v = lc->closer;
 		return true;
+	case K_REASON:
+		*v = lc->reason;
+		return true;
 	case K_TIME_WAIT:
 		*v = lc->time_wait;
 		return true;
@@ -309,10 +341,24 @@ static bool key_value(int key, const struct sf_lifecycle *lc, uint64_t *v)
 	}
 }
 
+/* pod=, namespace=, container=, unit=: an endpoint whose workload is unknown is no pod */
+static bool who_holds(const struct expect_cond *c, const struct sf_lifecycle *lc)
+{
+	struct sf_who_select sel = { 0 };
+	const struct sf_workload *w = sf_who(lc->cgroup_id, lc->netns, lc->end_ns);
+	bool match;
+
+	snprintf(sel.v[keys[c->key].max], sizeof(sel.v[0]), "%s", c->name);
+	match = sf_who_match(&sel, w);
+	return c->op == EXPECT_EQ ? match : !match;
+}
+
 static bool cond_holds(const struct expect_cond *c, const struct sf_lifecycle *lc)
 {
 	uint64_t v;
 
+	if (keys[c->key].kind == V_WHO)
+		return who_holds(c, lc);
 	if (c->key == K_PORT) {
 		bool l = cmp(c->op, lc->lport, c->value), r = cmp(c->op, lc->rport, c->value);
 

@@ -2,7 +2,8 @@
 /*
  * Expectations on lifecycles: "role=client close=three-way time_wait=yes".
  * Selectors pick endpoints; assertions must hold for each of them; count
- * bounds how many there are (count>=1 unless said). Pure: no I/O.
+ * bounds how many there are (count>=1 unless said). Pure: no I/O; the
+ * workload selectors (pod= ...) ask the resolver of src/core/who.h.
  */
 #ifndef SYNFIN_EXPECT_H
 #define SYNFIN_EXPECT_H
@@ -24,6 +25,7 @@ struct expect_cond {
 	int key; /* enum expect_key, in expect.c */
 	enum expect_op op;
 	uint64_t value;
+	char name[256]; /* pod=, namespace=, container=, unit=: the name */
 };
 
 struct expect {

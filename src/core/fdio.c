@@ -25,6 +25,20 @@ ssize_t sf_read_full(int fd, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
+ssize_t sf_read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = len ? sf_read_full(fd, buf, len - 1) : -EINVAL;
+	close(fd);
+	if (n >= 0)
+		buf[n] = 0;
+	return n;
+}
+
 int sf_write_full(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

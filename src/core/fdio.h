@@ -11,6 +11,11 @@
  * only at end of file), or -errno.
  */
 ssize_t sf_read_full(int fd, void *buf, size_t len);
+/*
+ * Reads a small file whole (a /proc or /sys entry) into buf, NUL-terminated:
+ * at most len - 1 bytes, their count, or -errno.
+ */
+ssize_t sf_read_small(const char *path, char *buf, size_t len);
 /* Writes all len bytes, retrying EINTR and short writes: 0 or -errno. */
 int sf_write_full(int fd, const void *buf, size_t len);
 

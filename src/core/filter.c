@@ -36,7 +36,7 @@ static bool owner_ok(const struct sf_filter *f, uint32_t pid, const char *comm)
 
 static bool filter_match(const struct sf_filter *f, uint8_t family, uint32_t netns,
 			 uint64_t cgroup_id, uint16_t lport, uint16_t rport, const uint8_t *laddr,
-			 const uint8_t *raddr, uint32_t pid, const char *comm)
+			 const uint8_t *raddr, uint32_t pid, const char *comm, uint64_t ts_ns)
 {
 	if (f->family && family != f->family)
 		return false;
@@ -44,14 +44,18 @@ static bool filter_match(const struct sf_filter *f, uint8_t family, uint32_t net
 		return false;
 	if (f->cgroup_id && cgroup_id != f->cgroup_id)
 		return false;
-	return port_ok(f, lport, rport) && addr_ok(f, family, laddr, raddr) &&
-	       owner_ok(f, pid, comm);
+	if (!port_ok(f, lport, rport) || !addr_ok(f, family, laddr, raddr) ||
+	    !owner_ok(f, pid, comm))
+		return false;
+	/* names are looked up last, for what passed everything else */
+	return !sf_who_select_any(&f->who) ||
+	       sf_who_match(&f->who, sf_who(cgroup_id, netns, ts_ns));
 }
 
 bool sf_filter_lifecycle(const struct sf_filter *f, const struct sf_lifecycle *lc)
 {
 	return filter_match(f, lc->family, lc->netns, lc->cgroup_id, lc->lport, lc->rport,
-			    lc->laddr, lc->raddr, lc->pid, lc->comm);
+			    lc->laddr, lc->raddr, lc->pid, lc->comm, lc->end_ns);
 }
 
 bool sf_filter_transition(const struct sf_filter *f, const struct sf_transition *tr)
@@ -59,5 +63,5 @@ bool sf_filter_transition(const struct sf_filter *f, const struct sf_transition 
 	const struct sf_event *e = tr->ev;
 
 	return filter_match(f, e->family, e->netns, e->cgroup_id, tr->lport, tr->rport, tr->laddr,
-			    tr->raddr, tr->pid, tr->comm);
+			    tr->raddr, tr->pid, tr->comm, e->ts_ns);
 }

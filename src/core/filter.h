@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "tracker.h"
+#include "who.h"
 
 /* Zero fields match anything. */
 struct sf_filter {
@@ -20,6 +21,7 @@ struct sf_filter {
 	uint8_t addr[16]; /* either address */
 	uint32_t netns;
 	uint64_t cgroup_id;
+	struct sf_who_select who; /* --pod, --namespace, --container, --unit */
 };
 
 bool sf_filter_lifecycle(const struct sf_filter *f, const struct sf_lifecycle *lc);

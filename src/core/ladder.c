@@ -7,7 +7,7 @@
 #include "view.h"
 
 #define LADDER_W 50
-#define MAX_WAVES (3 + SF_MAX_WAVES)
+#define MAX_WAVES (SF_MAX_OPEN + SF_MAX_WAVES)
 
 _Static_assert(2 * MAX_WAVES == SF_LADDER_MAX_ROWS, "ladder.h's row bound");
 
@@ -185,6 +185,18 @@ static void print_rows(FILE *out, const struct ladder *l, const struct sf_lifecy
 	}
 }
 
+/* Why it ended, as the side that ended it knows: of a reset, the RST's sender. */
+static void print_reason(FILE *out, const struct sf_lifecycle *a, const struct sf_lifecycle *b)
+{
+	const struct sf_lifecycle *who = b && a->closer == SF_CLOSER_PEER ? b : a;
+	uint8_t r = who->reason;
+
+	if (!r && b && a->closer == SF_CLOSER_BOTH)
+		r = b->reason;
+	if (sf_reason_name(r))
+		fprintf(out, ", reason: %s", sf_reason_name(r));
+}
+
 static void print_close(FILE *out, const struct sf_lifecycle *a, const struct sf_lifecycle *b)
 {
 	fprintf(out, "  close: %s, closer: %s", sf_close_label(a), sf_closer_name(a->closer));
@@ -193,6 +205,7 @@ static void print_close(FILE *out, const struct sf_lifecycle *a, const struct sf
 			a->closer == SF_CLOSER_LOCAL ? sf_role_name(a->role) :
 			a->closer == SF_CLOSER_PEER  ? sf_role_name(b->role) :
 						       "two sides");
+	print_reason(out, a, b);
 	fprintf(out, ", TIME_WAIT: %s",
 		a->time_wait && b && b->time_wait ? "both" :
 		a->time_wait			  ? sf_role_name(a->role) :
@@ -222,6 +235,30 @@ static void print_endpoint_notes(FILE *out, const struct sf_lifecycle *e)
 		fprintf(out, "  note: the %s existed before tracing began\n", role);
 }
 
+/* An RTT in ms, "-" before the first sample. */
+static void fmt_rtt(char *buf, size_t len, uint32_t us)
+{
+	if (us)
+		snprintf(buf, len, "%.3f ms", us / 1000.0);
+	else
+		snprintf(buf, len, "-");
+}
+
+/* How the endpoint fared, as the kernel counted at its close (format 2 recordings on). */
+static void print_health(FILE *out, const struct sf_lifecycle *e)
+{
+	char srtt[32], min[32];
+
+	if (!e->health || e->alive)
+		return;
+	fmt_rtt(srtt, sizeof(srtt), e->srtt_us);
+	fmt_rtt(min, sizeof(min), e->min_rtt_us);
+	fprintf(out,
+		"  health: the %s: srtt %s, min_rtt %s, %" PRIu32 " segment(s) sent again, %" PRIu64
+		" bytes sent, %" PRIu64 " received\n",
+		sf_role_name(e->role), srtt, min, e->retrans, e->bytes_sent, e->bytes_received);
+}
+
 static void print_notes(FILE *out, const struct sf_lifecycle *a, const struct sf_lifecycle *b)
 {
 	if (a->fw2_handoff || (b && b->fw2_handoff))
@@ -232,6 +269,9 @@ static void print_notes(FILE *out, const struct sf_lifecycle *a, const struct sf
 	print_endpoint_notes(out, a);
 	if (b)
 		print_endpoint_notes(out, b);
+	print_health(out, a);
+	if (b)
+		print_health(out, b);
 }
 
 void sf_ladder_print(FILE *out, const char *ts, const struct sf_lifecycle *a,

@@ -18,7 +18,7 @@ void sf_ladder_print(FILE *out, const char *ts, const struct sf_lifecycle *a,
 		     const struct sf_lifecycle *b);
 
 /* Room for every row of one ladder. */
-#define SF_LADDER_MAX_ROWS (2 * (3 + SF_MAX_WAVES))
+#define SF_LADDER_MAX_ROWS (2 * (SF_MAX_OPEN + SF_MAX_WAVES))
 
 /* One row of a ladder, for views that draw it otherwise (summary.c's Mermaid). */
 struct sf_ladder_row {

@@ -15,6 +15,7 @@ static const char *const role_names[SF_ROLE_COUNT] = { SF_ROLE_LIST(SF_X_TEXT) }
 static const char *const close_names[SF_CLOSE_COUNT] = { SF_CLOSE_LIST(SF_X_TEXT) };
 static const char *const closer_names[SF_CLOSER_COUNT] = { SF_CLOSER_LIST(SF_X_TEXT) };
 static const char *const gap_names[SF_GAP_COUNT] = { SF_GAP_LIST(SF_X_TEXT) };
+static const char *const reason_names[SF_REASON_COUNT] = { SF_REASON_LIST(SF_X_TEXT) };
 
 const unsigned char sf_watched_states[] = {
 	SF_TCP_ESTABLISHED, SF_TCP_SYN_SENT,   SF_TCP_SYN_RECV, SF_TCP_FIN_WAIT1, SF_TCP_FIN_WAIT2,
@@ -27,6 +28,7 @@ const struct sf_names sf_state_names = { state_names, SF_TCP_CLOSING + 1 };
 const struct sf_names sf_role_names = { role_names, SF_ROLE_COUNT };
 const struct sf_names sf_close_names = { close_names, SF_CLOSE_COUNT };
 const struct sf_names sf_closer_names = { closer_names, SF_CLOSER_COUNT };
+const struct sf_names sf_reason_names = { reason_names, SF_REASON_COUNT };
 
 const char *sf_state_name(unsigned int state)
 {
@@ -61,6 +63,11 @@ const char *sf_closer_name(unsigned int closer)
 const char *sf_gap_name(unsigned int bit)
 {
 	return bit < SF_GAP_COUNT ? gap_names[bit] : NULL;
+}
+
+const char *sf_reason_name(unsigned int reason)
+{
+	return reason && reason < SF_REASON_COUNT ? reason_names[reason] : NULL;
 }
 
 int sf_names_find(const struct sf_names *t, const char *s)

@@ -20,6 +20,8 @@ const char *sf_role_name(unsigned int role);
 const char *sf_close_name(unsigned int close);
 const char *sf_closer_name(unsigned int closer);
 const char *sf_gap_name(unsigned int bit);
+/* "linger0"...; NULL for SF_REASON_NONE and anything out of range */
+const char *sf_reason_name(unsigned int reason);
 
 /*
  * The states synfin watch counts, in the order it shows them (CLOSE is never
@@ -38,6 +40,7 @@ extern const struct sf_names sf_state_names; /* upper case, 0 is "UNKNOWN" */
 extern const struct sf_names sf_role_names;
 extern const struct sf_names sf_close_names;
 extern const struct sf_names sf_closer_names;
+extern const struct sf_names sf_reason_names; /* 0 is "none" */
 
 /* The value whose name is s (exact match), or -1. */
 int sf_names_find(const struct sf_names *t, const char *s);

@@ -33,12 +33,14 @@ struct reader {
 	size_t pos;
 	size_t len;
 	size_t tail; /* bytes of a partial record after the last whole one */
+	size_t esize; /* a record's size in the file: format 1's are shorter */
 };
 
 #define BATCH 4096
 
 _Static_assert(sizeof(struct sf_rec_header) == 64, "recording header is 64 bytes");
-_Static_assert(sizeof(struct sf_event) == 176, "event size is part of the recording format");
+_Static_assert(sizeof(struct sf_event) == 192, "event size is part of the recording format");
+_Static_assert(SF_EVENT_V1_SIZE == 176, "format 1 events are 176 bytes");
 
 void sf_rec_header_init(struct sf_rec_header *hdr, uint64_t realtime_offset_ns, uint64_t start_ns,
 			const char *attach)
@@ -145,14 +147,15 @@ int reader__open(struct reader **out, const char *path, struct sf_rec_header *hd
 			 sizeof(*hdr));
 		goto cleanup;
 	}
-	if (hdr->version != SF_REC_VERSION) {
-		snprintf(err, errlen, "%s: recording format version %u, this synfin reads %u", path,
-			 hdr->version, SF_REC_VERSION);
+	if (hdr->version != SF_REC_VERSION && hdr->version != 1) {
+		snprintf(err, errlen, "%s: recording format version %u, this synfin reads 1 to %u",
+			 path, hdr->version, SF_REC_VERSION);
 		goto cleanup;
 	}
-	if (hdr->event_size != sizeof(struct sf_event)) {
+	r->esize = hdr->version == 1 ? SF_EVENT_V1_SIZE : sizeof(struct sf_event);
+	if (hdr->event_size != r->esize) {
 		snprintf(err, errlen, "%s: event size %u, expected %zu", path, hdr->event_size,
-			 sizeof(struct sf_event));
+			 r->esize);
 		goto cleanup;
 	}
 	*out = r;
@@ -162,6 +165,19 @@ cleanup:
 	return ret;
 }
 
+/* Format 1 records, read packed into ev, widened in place: the fields they lack are 0. */
+static void widen(struct sf_event *ev, size_t n, size_t esize)
+{
+	const char *raw = (const char *)ev;
+
+	if (esize == sizeof(*ev))
+		return;
+	for (size_t i = n; i-- > 0;) {
+		memmove(&ev[i], raw + i * esize, esize);
+		memset((char *)&ev[i] + esize, 0, sizeof(*ev) - esize);
+	}
+}
+
 int reader__next(struct reader *r, const struct sf_event **e, char *err, size_t errlen)
 {
 	ssize_t n;
@@ -169,7 +185,7 @@ int reader__next(struct reader *r, const struct sf_event **e, char *err, size_t 
 	if (r->pos == r->len) {
 		if (r->tail) {
 			snprintf(err, errlen, "truncated record %llu (%zu of %zu bytes)",
-				 (unsigned long long)r->index, r->tail, sizeof(**e));
+				 (unsigned long long)r->index, r->tail, r->esize);
 			return -EBADMSG;
 		}
 		if (!r->batch) {
@@ -177,20 +193,21 @@ int reader__next(struct reader *r, const struct sf_event **e, char *err, size_t 
 			if (!r->batch)
 				return -ENOMEM;
 		}
-		n = sf_read_full(r->fd, r->batch, BATCH * sizeof(*r->batch));
+		n = sf_read_full(r->fd, r->batch, BATCH * r->esize);
 		if (n < 0) {
 			snprintf(err, errlen, "read error after record %llu: %s",
 				 (unsigned long long)r->index, strerror((int)-n));
 			return -EIO;
 		}
 		r->pos = 0;
-		r->len = (size_t)n / sizeof(**e);
-		r->tail = (size_t)n % sizeof(**e);
+		r->len = (size_t)n / r->esize;
+		r->tail = (size_t)n % r->esize;
+		widen(r->batch, r->len, r->esize);
 		if (!r->len) {
 			if (!r->tail)
 				return 0;
 			snprintf(err, errlen, "truncated record %llu (%zu of %zu bytes)",
-				 (unsigned long long)r->index, r->tail, sizeof(**e));
+				 (unsigned long long)r->index, r->tail, r->esize);
 			return -EBADMSG;
 		}
 	}

@@ -12,7 +12,8 @@
 #include "tracer.h"
 
 #define SF_REC_MAGIC "SYNFINRC"
-#define SF_REC_VERSION 1
+/* 2: events carry sk_err, xflags and the health counters; format 1 is still read */
+#define SF_REC_VERSION 2
 
 struct sf_rec_header {
 	char magic[8];

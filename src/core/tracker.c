@@ -27,12 +27,17 @@ enum {
 	HAVE_CLOSING = 1 << 5,
 	HAVE_RST_IN = 1 << 6,
 	HAVE_RST_OUT = 1 << 7,
-	HAVE_RST_ACK = 1 << 8, /* rst_ack is known (a RST answering our SYN) */
+	HAVE_RST_ACK = 1 << 8, /* the RST in answered our SYN: it carries an ACK */
 	HAVE_SYN = 1 << 9, /* isn known without the handshake completing */
 	HAVE_HALF = 1 << 10, /* data went out between the peer's FIN and ours */
 	HAVE_COOKIE = 1 << 11, /* the cookie is final (seen at ESTABLISHED) */
 	HAVE_HS = 1 << 12, /* hs_us is known */
 	HAVE_PAIRED = 1 << 13, /* pair/partner name the other local endpoint */
+	HAVE_SIMOPEN = 1 << 14, /* SYN_SENT -> SYN_RECV: the SYNs crossed */
+	HAVE_RCVDOWN = 1 << 15, /* rd_dsi is known: this side shut its receiving half */
+	HAVE_RST_BARE = 1 << 16, /* our RST answers a segment: no ACK bit */
+	HAVE_RST_ACKV = 1 << 17, /* rst_ack is known */
+	HAVE_FIN_CLEAR = 1 << 18, /* nothing was queued ahead of our FIN when it was sent */
 };
 
 /* resets and retransmits of untracked sockets, kept briefly for a CLOSE that follows */
@@ -81,13 +86,19 @@ struct conn {
 	uint32_t ack_seq; /* seq of the separate ACK (HAVE_ACK_IN / HAVE_ACK_OUT) */
 	uint32_t segs_mark; /* segs_in at FIN_WAIT1->FIN_WAIT2, or segs_out at ->CLOSE_WAIT */
 	uint32_t data_mark; /* data segments the other way when the first FIN passed */
-	uint32_t rst_seq;
+	uint32_t rst_seq; /* our RST */
 	uint32_t rst_ack;
+	uint32_t rst_in_seq; /* the peer's */
+	uint32_t rst_in_ack;
+	uint32_t syn_len; /* data the client's SYN carried, acknowledged (Fast Open) */
+	uint32_t rd_dsi; /* data_segs_in when this side shut its receiving half */
+	uint32_t snd_nxt; /* the latest event's */
+	uint32_t have;
 	uint16_t lport;
 	uint16_t rport;
 	uint8_t retrans_syn; /* counts stop at 255 */
 	uint8_t retrans_fin;
-	uint16_t have;
+	uint8_t reason; /* SF_REASON_*, when this side's RST had a known cause */
 	uint8_t hop_state[HOPS_KEPT];
 	uint8_t family;
 	uint8_t role;
@@ -405,6 +416,20 @@ static void conn_update_ident(struct conn *c, const struct sf_event *e)
 	}
 }
 
+/* What every event of an endpoint tells, whatever its kind. */
+static void note_seen(struct conn *c, const struct sf_event *e)
+{
+	unsigned int state = e->newstate;
+
+	c->snd_nxt = e->snd_nxt;
+	/* the baseline of aborted_on_data(): data from now on resets */
+	if (!(c->have & HAVE_RCVDOWN) && e->shutdown & SF_RCV_SHUTDOWN &&
+	    (state == SF_TCP_FIN_WAIT1 || state == SF_TCP_FIN_WAIT2)) {
+		c->rd_dsi = e->data_segs_in;
+		c->have |= HAVE_RCVDOWN;
+	}
+}
+
 static void conn_push_hop(struct conn *c, uint8_t state, uint64_t ts)
 {
 	if (c->nhops < HOPS_KEPT) {
@@ -460,38 +485,141 @@ static void set_wave(struct sf_wave *w, uint8_t dir, uint8_t flags, uint32_t seq
 	};
 }
 
+/* An active open: our SYN (with data under Fast Open), the SYN-ACK, our ACK. */
+static void open_client(struct sf_lifecycle *lc, const struct conn *c, uint64_t est)
+{
+	struct sf_wave *w = lc->open;
+	uint32_t next = c->isn + 1 + c->syn_len;
+
+	set_wave(&w[0], SF_DIR_OUT, SF_TH_SYN, c->isn, 0, 0, SF_TCP_SYN_SENT,
+		 hop_enter(c, SF_TCP_SYN_SENT, 0));
+	set_wave(&w[1], SF_DIR_IN, SF_TH_SYN | SF_TH_ACK, c->peer_isn, 1, next, SF_TCP_ESTABLISHED,
+		 est);
+	set_wave(&w[2], SF_DIR_OUT, SF_TH_ACK, next, 1, c->peer_isn + 1, SF_TCP_ESTABLISHED, est);
+	lc->nopen = 3;
+}
+
+static void open_server(struct sf_lifecycle *lc, const struct conn *c, uint64_t est)
+{
+	struct sf_wave *w = lc->open;
+	uint64_t syn = hop_enter(c, SF_TCP_SYN_RECV, 0);
+	uint32_t next = c->peer_isn + 1 + c->syn_len;
+
+	set_wave(&w[0], SF_DIR_IN, SF_TH_SYN, c->peer_isn, 0, 0, SF_TCP_SYN_RECV, syn);
+	set_wave(&w[1], SF_DIR_OUT, SF_TH_SYN | SF_TH_ACK, c->isn, 1, next, SF_TCP_SYN_RECV, syn);
+	lc->nopen = 2;
+	/* a Fast Open child may end before the handshake completes */
+	if (c->state == SF_TCP_SYN_RECV)
+		return;
+	set_wave(&w[2], SF_DIR_IN, SF_TH_ACK, next, 1, c->isn + 1, SF_TCP_ESTABLISHED, est);
+	lc->nopen = 3;
+}
+
+/* The SYNs crossed: each side answers the other's SYN with a SYN-ACK of its own. */
+static void open_simultaneous(struct sf_lifecycle *lc, const struct conn *c, uint64_t est)
+{
+	struct sf_wave *w = lc->open;
+	uint64_t syn = hop_enter(c, SF_TCP_SYN_RECV, 0);
+
+	set_wave(&w[0], SF_DIR_OUT, SF_TH_SYN, c->isn, 0, 0, SF_TCP_SYN_SENT,
+		 hop_enter(c, SF_TCP_SYN_SENT, 0));
+	set_wave(&w[1], SF_DIR_IN, SF_TH_SYN, c->peer_isn, 0, 0, SF_TCP_SYN_RECV, syn);
+	set_wave(&w[2], SF_DIR_OUT, SF_TH_SYN | SF_TH_ACK, c->isn, 1, c->peer_isn + 1,
+		 SF_TCP_SYN_RECV, syn);
+	lc->nopen = 3;
+	if (c->state == SF_TCP_SYN_RECV)
+		return;
+	set_wave(&w[3], SF_DIR_IN, SF_TH_SYN | SF_TH_ACK, c->peer_isn, 1, c->isn + 1,
+		 SF_TCP_ESTABLISHED, est);
+	lc->nopen = 4;
+}
+
 static void build_open_waves(struct sf_lifecycle *lc, const struct conn *c)
 {
 	uint64_t est = hop_enter(c, SF_TCP_ESTABLISHED, 0);
-	struct sf_wave *w = lc->open;
 
 	if (!(c->have & HAVE_ISN)) {
 		/* a SYN that got no answer */
 		if (c->have & HAVE_SYN) {
-			set_wave(&w[0], SF_DIR_OUT, SF_TH_SYN, c->isn, 0, 0, SF_TCP_SYN_SENT,
+			set_wave(&lc->open[0], SF_DIR_OUT, SF_TH_SYN, c->isn, 0, 0, SF_TCP_SYN_SENT,
 				 c->enter_ns[0]);
 			lc->nopen = 1;
 		}
 		return;
 	}
-	if (c->role == SF_ROLE_CLIENT) {
-		set_wave(&w[0], SF_DIR_OUT, SF_TH_SYN, c->isn, 0, 0, SF_TCP_SYN_SENT,
-			 hop_enter(c, SF_TCP_SYN_SENT, 0));
-		set_wave(&w[1], SF_DIR_IN, SF_TH_SYN | SF_TH_ACK, c->peer_isn, 1, c->isn + 1,
-			 SF_TCP_ESTABLISHED, est);
-		set_wave(&w[2], SF_DIR_OUT, SF_TH_ACK, c->isn + 1, 1, c->peer_isn + 1,
-			 SF_TCP_ESTABLISHED, est);
-		lc->nopen = 3;
-	} else if (c->role == SF_ROLE_SERVER) {
-		uint64_t syn = hop_enter(c, SF_TCP_SYN_RECV, 0);
+	if (c->have & HAVE_SIMOPEN)
+		open_simultaneous(lc, c, est);
+	else if (c->role == SF_ROLE_CLIENT)
+		open_client(lc, c, est);
+	else if (c->role == SF_ROLE_SERVER)
+		open_server(lc, c, est);
+}
 
-		set_wave(&w[0], SF_DIR_IN, SF_TH_SYN, c->peer_isn, 0, 0, SF_TCP_SYN_RECV, syn);
-		set_wave(&w[1], SF_DIR_OUT, SF_TH_SYN | SF_TH_ACK, c->isn, 1, c->peer_isn + 1,
-			 SF_TCP_SYN_RECV, syn);
-		set_wave(&w[2], SF_DIR_IN, SF_TH_ACK, c->peer_isn + 1, 1, c->isn + 1,
-			 SF_TCP_ESTABLISHED, est);
-		lc->nopen = 3;
+/*
+ * Whether our FIN left the host: snd_nxt went past it by a later event or, for
+ * an endpoint still open, nothing was queued ahead of it. A FIN queued behind
+ * unsent data dies with the socket when the connection is reset first.
+ */
+static bool fin_sent(const struct sf_lifecycle *lc, const struct conn *c)
+{
+	if (!(c->have & HAVE_FIN_OUT))
+		return false;
+	if ((int32_t)(c->snd_nxt - c->fin_out_seq) > 0)
+		return true;
+	return lc->alive && c->have & HAVE_FIN_CLEAR;
+}
+
+/* Our FIN first: its ACK, then the peer's FIN and our last ACK. */
+static void close_waves_local(struct sf_lifecycle *lc, const struct conn *c)
+{
+	const uint32_t u = c->fin_out_seq, w = c->fin_in_seq;
+	const uint64_t end = lc->end_ns;
+
+	add_wave(lc, SF_DIR_OUT, SF_TH_FIN | SF_TH_ACK, 1, u, 1, c->fin_out_ack, SF_TCP_FIN_WAIT1,
+		 hop_enter(c, SF_TCP_FIN_WAIT1, end));
+	if (c->have & HAVE_ACK_IN)
+		add_wave(lc, SF_DIR_IN, SF_TH_ACK, 1, c->ack_seq, 1, u + 1, SF_TCP_FIN_WAIT2,
+			 hop_enter(c, SF_TCP_FIN_WAIT2, end));
+	if (c->have & HAVE_FIN_IN && !lc->alive) {
+		/* without a separate ACK (merged close), the FIN carries it */
+		add_wave(lc, SF_DIR_IN, SF_TH_FIN | SF_TH_ACK, 1, w, 1, c->fin_in_ack,
+			 SF_TCP_TIME_WAIT, end);
+		add_wave(lc, SF_DIR_OUT, SF_TH_ACK, 1, u + 1, 1, w + 1, SF_TCP_TIME_WAIT, end);
 	}
+}
+
+/* The peer's FIN first: our ACK of it when separate, our FIN, its ACK. */
+static void close_waves_peer(struct sf_lifecycle *lc, const struct conn *c)
+{
+	const uint32_t u = c->fin_out_seq, w = c->fin_in_seq;
+	const uint64_t end = lc->end_ns, last_ack = hop_enter(c, SF_TCP_LAST_ACK, end);
+
+	add_wave(lc, SF_DIR_IN, SF_TH_FIN | SF_TH_ACK, 1, w, 1, c->fin_in_ack, SF_TCP_CLOSE_WAIT,
+		 hop_enter(c, SF_TCP_CLOSE_WAIT, end));
+	if (c->have & HAVE_ACK_OUT)
+		add_wave(lc, SF_DIR_OUT, SF_TH_ACK, 1, c->ack_seq, 1, w + 1, SF_TCP_CLOSE_WAIT,
+			 last_ack);
+	if (!fin_sent(lc, c))
+		return;
+	add_wave(lc, SF_DIR_OUT, SF_TH_FIN | SF_TH_ACK, 1, u, 1, c->fin_out_ack, SF_TCP_LAST_ACK,
+		 last_ack);
+	if (!lc->alive && (lc->close == SF_CLOSE_FOUR_WAY || lc->close == SF_CLOSE_THREE_WAY))
+		add_wave(lc, SF_DIR_IN, SF_TH_ACK, 1, w + 1, 1, u + 1, SF_TCP_CLOSE, end);
+}
+
+/* The FINs crossed: each side acknowledges the other's from CLOSING. */
+static void close_waves_both(struct sf_lifecycle *lc, const struct conn *c)
+{
+	const uint32_t u = c->fin_out_seq, w = c->fin_in_seq;
+	const uint64_t end = lc->end_ns, closing = hop_enter(c, SF_TCP_CLOSING, end);
+
+	add_wave(lc, SF_DIR_OUT, SF_TH_FIN | SF_TH_ACK, 1, u, 1, c->fin_out_ack, SF_TCP_FIN_WAIT1,
+		 hop_enter(c, SF_TCP_FIN_WAIT1, end));
+	add_wave(lc, SF_DIR_IN, SF_TH_FIN | SF_TH_ACK, 1, w, 1, c->fin_in_ack, SF_TCP_CLOSING,
+		 closing);
+	add_wave(lc, SF_DIR_OUT, SF_TH_ACK, 1, u + 1, 1, w + 1, SF_TCP_CLOSING, closing);
+	if (!lc->alive && lc->close == SF_CLOSE_SIMULTANEOUS)
+		add_wave(lc, SF_DIR_IN, SF_TH_ACK, 1, w + 1, 1, u + 1, SF_TCP_TIME_WAIT, end);
 }
 
 /*
@@ -500,51 +628,12 @@ static void build_open_waves(struct sf_lifecycle *lc, const struct conn *c)
  */
 static void build_close_waves(struct sf_lifecycle *lc, const struct conn *c)
 {
-	const uint32_t u = c->fin_out_seq, w = c->fin_in_seq;
-	const uint64_t end = lc->end_ns;
-	bool ended = !lc->alive;
-
-	if (c->closer == SF_CLOSER_LOCAL && c->have & HAVE_FIN_OUT) {
-		add_wave(lc, SF_DIR_OUT, SF_TH_FIN | SF_TH_ACK, 1, u, 1, c->fin_out_ack,
-			 SF_TCP_FIN_WAIT1, hop_enter(c, SF_TCP_FIN_WAIT1, end));
-		if (c->have & HAVE_ACK_IN)
-			add_wave(lc, SF_DIR_IN, SF_TH_ACK, 1, c->ack_seq, 1, u + 1,
-				 SF_TCP_FIN_WAIT2, hop_enter(c, SF_TCP_FIN_WAIT2, end));
-		if (c->have & HAVE_FIN_IN && ended) {
-			/* without a separate ACK (merged close), the FIN carries it */
-			add_wave(lc, SF_DIR_IN, SF_TH_FIN | SF_TH_ACK, 1, w, 1, c->fin_in_ack,
-				 SF_TCP_TIME_WAIT, end);
-			add_wave(lc, SF_DIR_OUT, SF_TH_ACK, 1, u + 1, 1, w + 1, SF_TCP_TIME_WAIT,
-				 end);
-		}
-	} else if (c->closer == SF_CLOSER_PEER && c->have & HAVE_FIN_IN) {
-		uint64_t last_ack = hop_enter(c, SF_TCP_LAST_ACK, end);
-
-		add_wave(lc, SF_DIR_IN, SF_TH_FIN | SF_TH_ACK, 1, w, 1, c->fin_in_ack,
-			 SF_TCP_CLOSE_WAIT, hop_enter(c, SF_TCP_CLOSE_WAIT, end));
-		if (c->have & HAVE_ACK_OUT)
-			add_wave(lc, SF_DIR_OUT, SF_TH_ACK, 1, c->ack_seq, 1, w + 1,
-				 SF_TCP_CLOSE_WAIT, last_ack);
-		if (c->have & HAVE_FIN_OUT) {
-			add_wave(lc, SF_DIR_OUT, SF_TH_FIN | SF_TH_ACK, 1, u, 1, c->fin_out_ack,
-				 SF_TCP_LAST_ACK, last_ack);
-			if (ended &&
-			    (lc->close == SF_CLOSE_FOUR_WAY || lc->close == SF_CLOSE_THREE_WAY))
-				add_wave(lc, SF_DIR_IN, SF_TH_ACK, 1, w + 1, 1, u + 1, SF_TCP_CLOSE,
-					 end);
-		}
-	} else if (c->closer == SF_CLOSER_BOTH && c->have & HAVE_FIN_OUT && c->have & HAVE_FIN_IN) {
-		uint64_t closing = hop_enter(c, SF_TCP_CLOSING, end);
-
-		add_wave(lc, SF_DIR_OUT, SF_TH_FIN | SF_TH_ACK, 1, u, 1, c->fin_out_ack,
-			 SF_TCP_FIN_WAIT1, hop_enter(c, SF_TCP_FIN_WAIT1, end));
-		add_wave(lc, SF_DIR_IN, SF_TH_FIN | SF_TH_ACK, 1, w, 1, c->fin_in_ack,
-			 SF_TCP_CLOSING, closing);
-		add_wave(lc, SF_DIR_OUT, SF_TH_ACK, 1, u + 1, 1, w + 1, SF_TCP_CLOSING, closing);
-		if (ended && lc->close == SF_CLOSE_SIMULTANEOUS)
-			add_wave(lc, SF_DIR_IN, SF_TH_ACK, 1, w + 1, 1, u + 1, SF_TCP_TIME_WAIT,
-				 end);
-	}
+	if (c->closer == SF_CLOSER_LOCAL && fin_sent(lc, c))
+		close_waves_local(lc, c);
+	else if (c->closer == SF_CLOSER_PEER && c->have & HAVE_FIN_IN)
+		close_waves_peer(lc, c);
+	else if (c->closer == SF_CLOSER_BOTH && fin_sent(lc, c) && c->have & HAVE_FIN_IN)
+		close_waves_both(lc, c);
 }
 
 /* Why an endpoint ended, decided at its transition to CLOSE. */
@@ -554,17 +643,25 @@ struct verdict {
 	bool time_wait;
 	bool fw2_handoff;
 	bool half_close;
+	uint8_t reason;
 };
 
+/*
+ * Our RST acknowledges what we received, unless it answers a segment of the
+ * peer (RST_BARE): then it takes its seq from that segment's ACK and has none.
+ * The receiver of a RST cannot see its ACK bit, except in SYN_SENT, where only
+ * a RST acknowledging our SYN is accepted.
+ */
 static void build_reset_waves(struct sf_lifecycle *lc, const struct conn *c, uint64_t end_ns)
 {
+	bool bare = c->have & HAVE_RST_BARE, syn = c->have & HAVE_RST_ACK;
+
 	if (c->have & HAVE_RST_OUT)
-		add_wave(lc, SF_DIR_OUT, SF_TH_RST | SF_TH_ACK, 1, c->rst_seq, 1, c->rst_ack,
-			 SF_TCP_CLOSE, end_ns);
+		add_wave(lc, SF_DIR_OUT, SF_TH_RST | (bare ? 0 : SF_TH_ACK), 1, c->rst_seq, !bare,
+			 c->rst_ack, SF_TCP_CLOSE, end_ns);
 	if (c->have & HAVE_RST_IN)
-		add_wave(lc, SF_DIR_IN, SF_TH_RST | (c->have & HAVE_RST_ACK ? SF_TH_ACK : 0),
-			 !(c->have & HAVE_RST_ACK), c->rst_seq, c->have & HAVE_RST_ACK, c->rst_ack,
-			 SF_TCP_CLOSE, end_ns);
+		add_wave(lc, SF_DIR_IN, SF_TH_RST | (syn ? SF_TH_ACK : 0), !syn, c->rst_in_seq,
+			 c->have & HAVE_RST_ACKV, c->rst_in_ack, SF_TCP_CLOSE, end_ns);
 }
 
 /* Which socket, where, whose. */
@@ -594,6 +691,13 @@ static void lifecycle_counters(struct sf_lifecycle *lc, const struct sf_event *l
 	lc->segs_out = last->segs_out;
 	lc->bytes_received = last->bytes_received;
 	lc->bytes_acked = last->bytes_acked;
+	lc->srtt_us = last->srtt_us >> 3;
+	if (!(last->xflags & SF_X_FACTS))
+		return;
+	lc->health = true;
+	lc->min_rtt_us = last->min_rtt_us;
+	lc->retrans = last->total_retrans;
+	lc->bytes_sent = last->bytes_sent;
 }
 
 /* The paired endpoint's state now, 0 when it has ended. */
@@ -632,6 +736,7 @@ static void lifecycle_verdict(struct sf_lifecycle *lc, const struct conn *c,
 	}
 	lc->close = v->close;
 	lc->closer = v->closer;
+	lc->reason = v->reason;
 	lc->time_wait = v->time_wait;
 	lc->fw2_handoff = v->fw2_handoff;
 	lc->half_close = v->half_close;
@@ -738,6 +843,8 @@ static void note_fin_out(struct conn *c, const struct sf_event *e)
 	c->fin_out_seq = e->write_seq;
 	c->fin_out_ack = e->rcv_nxt;
 	c->have |= HAVE_FIN_OUT;
+	if (e->snd_nxt == e->write_seq)
+		c->have |= HAVE_FIN_CLEAR;
 }
 
 /* The peer's FIN, as the transition it causes shows it: rcv_nxt is one past it. */
@@ -762,9 +869,11 @@ static void claim_synacks(struct tracker *t, struct conn *c, const struct sf_eve
 
 static void note_handshake_time(struct conn *c, const struct sf_event *e)
 {
+	/* an active open, simultaneous ones too, is timed from its SYN */
+	bool active = e->oldstate == SF_TCP_SYN_SENT || c->have & HAVE_SIMOPEN;
 	unsigned int old = e->oldstate;
 
-	if (old == SF_TCP_SYN_SENT && c->enter_ns[0] && e->ts_ns >= c->enter_ns[0]) {
+	if (active && c->enter_ns[0] && e->ts_ns >= c->enter_ns[0]) {
 		c->hs_us = (uint32_t)((e->ts_ns - c->enter_ns[0]) / 1000);
 		c->have |= HAVE_HS;
 	} else if (old == SF_TCP_SYN_RECV && e->srtt_us && !c->retrans_syn) {
@@ -775,16 +884,36 @@ static void note_handshake_time(struct conn *c, const struct sf_event *e)
 	}
 }
 
+/*
+ * The initial sequence numbers, from the byte counters rather than snd_una
+ * and rcv_nxt alone: a SYN may carry data (Fast Open), and a Fast Open child
+ * takes data before the handshake completes. bytes_acked counts our SYN when
+ * this socket sent it (an active open), not for a child, whose SYN-ACK the
+ * request socket sent; bytes_received never counts the peer's SYN.
+ */
+static void note_isns(struct conn *c, const struct sf_event *e)
+{
+	uint32_t acked = (uint32_t)e->bytes_acked, received = (uint32_t)e->bytes_received;
+
+	if (c->role == SF_ROLE_SERVER) {
+		c->isn = e->snd_una - acked - 1;
+		c->syn_len = received;
+	} else {
+		c->isn = e->snd_una - acked;
+		c->syn_len = acked ? acked - 1 : 0;
+	}
+	c->peer_isn = e->rcv_nxt - received - 1;
+	c->have |= HAVE_ISN;
+}
+
 static void capture_established(struct tracker *t, struct conn *c, const struct sf_event *e)
 {
 	unsigned int old = e->oldstate;
 
 	if (old != SF_TCP_SYN_SENT && old != SF_TCP_SYN_RECV)
 		return;
-	c->isn = e->snd_una - 1;
-	c->peer_isn = e->rcv_nxt - 1;
-	c->have |= HAVE_ISN;
-	if (old == SF_TCP_SYN_RECV)
+	note_isns(c, e);
+	if (old == SF_TCP_SYN_RECV && c->role == SF_ROLE_SERVER)
 		claim_synacks(t, c, e);
 	note_handshake_time(c, e);
 	try_pair(t, c);
@@ -831,32 +960,167 @@ static void capture(struct tracker *t, struct conn *c, const struct sf_event *e)
 		c->have |= HAVE_CLOSING;
 		c->closer = SF_CLOSER_BOTH;
 		break;
+	case SF_TCP_SYN_RECV:
+		/* from LISTEN it is a birth; from SYN_SENT, a SYN crossed ours */
+		c->have |= HAVE_SIMOPEN;
+		break;
 	default:
 		break;
 	}
 }
 
-static void classify_reset(const struct conn *c, struct verdict *v)
+/* Our RST, with the ACK of what we received (tcp_send_active_reset). */
+static void note_rst_out(struct conn *c, const struct sf_event *e, uint8_t reason)
+{
+	c->rst_seq = e->snd_nxt;
+	c->rst_ack = e->rcv_nxt;
+	c->have |= HAVE_RST_OUT;
+	c->reason = reason;
+}
+
+/* Our RST in answer to a segment of the peer: its seq is that segment's ACK, now snd_una. */
+static void note_rst_answer(struct conn *c, const struct sf_event *e, uint8_t reason)
+{
+	c->rst_seq = e->snd_una;
+	c->have |= HAVE_RST_OUT | HAVE_RST_BARE;
+	c->reason = reason;
+}
+
+/* The kernel's own account of the end, in the CLOSE event (format 2 on). */
+static bool has_facts(const struct sf_event *e)
+{
+	return e->xflags & SF_X_FACTS;
+}
+
+/*
+ * Data that arrives in FIN_WAIT1/2 after this side shut its receiving half
+ * (close(), shutdown(SHUT_RD)) makes the kernel reset the connection (RFC 1122
+ * 4.2.2.13). It calls tcp_reset(), which fires the receive-reset tracepoint
+ * though no RST came, or tcp_done() when the segment also acknowledged our
+ * FIN, and answers the segment with a RST once the socket is in CLOSE. Only
+ * such a segment moves data_segs_in there: a RST carries no data.
+ */
+static bool aborted_on_data(const struct conn *c, const struct sf_event *e)
+{
+	return (e->oldstate == SF_TCP_FIN_WAIT1 || e->oldstate == SF_TCP_FIN_WAIT2) &&
+	       c->have & HAVE_RCVDOWN && e->data_segs_in != c->rd_dsi;
+}
+
+/*
+ * A child still in its listener's accept queue when the listener closed:
+ * inet_csk_listen_stop() disconnects it, which moves it to CLOSE and sends a
+ * RST after. It never had a socket of its own and nothing ran on its behalf;
+ * no timer ends an unaccepted child without a RST of its own first.
+ */
+static bool listener_closed(const struct conn *c, const struct sf_event *e)
+{
+	unsigned int old = e->oldstate;
+
+	if (c->role != SF_ROLE_SERVER || c->sock_ino || e->flags & SF_F_PROC)
+		return false;
+	if (old == SF_TCP_ESTABLISHED || old == SF_TCP_CLOSE_WAIT)
+		return !has_facts(e) || !e->sk_err;
+	/* a Fast Open child, taken out of SYN_RECV: only sk_err tells from a timeout */
+	return old == SF_TCP_SYN_RECV && has_facts(e) && !e->sk_err;
+}
+
+/*
+ * A timer gave up: tcp_write_err() sets sk_err to ETIMEDOUT, or to the soft
+ * error an ICMP left. ECONNABORTED is tcp_abort() (ss -K): no timer.
+ */
+static bool timed_out(const struct sf_event *e)
+{
+	return has_facts(e) && e->sk_err && e->sk_err != ECONNABORTED;
+}
+
+static uint8_t timeout_reason(const struct sf_event *e)
+{
+	if (e->oldstate == SF_TCP_SYN_SENT)
+		return SF_REASON_SYN_TIMEOUT;
+	if (e->oldstate == SF_TCP_SYN_RECV)
+		return SF_REASON_SYNACK_TIMEOUT;
+	return e->xflags & SF_X_USER_TIMEOUT ? SF_REASON_USER_TIMEOUT :
+					       SF_REASON_RETRANSMIT_TIMEOUT;
+}
+
+/*
+ * Why we sent a RST before CLOSE, when no call of ours says: the keepalive
+ * timer sends one and then gives up (sk_err set); the FIN_WAIT2 timer of an
+ * orphan sends one instead of handing it to a mini-socket.
+ */
+static uint8_t timer_rst_reason(const struct sf_event *e)
+{
+	if (!has_facts(e) || e->flags & SF_F_PROC)
+		return SF_REASON_NONE;
+	if (e->sk_err == ETIMEDOUT)
+		return SF_REASON_KEEPALIVE_TIMEOUT;
+	if (!e->sk_err && e->oldstate == SF_TCP_FIN_WAIT2 && e->flags & SF_F_ORPHAN)
+		return SF_REASON_FIN_WAIT2_TIMEOUT;
+	return SF_REASON_NONE;
+}
+
+static void classify_reset(const struct conn *c, const struct sf_event *e, struct verdict *v)
 {
 	bool in = c->have & HAVE_RST_IN, out = c->have & HAVE_RST_OUT;
 
 	v->close = SF_CLOSE_RESET;
 	v->closer = in && out ? SF_CLOSER_BOTH : in ? SF_CLOSER_PEER : SF_CLOSER_LOCAL;
+	if (out && c->reason)
+		v->reason = c->reason;
+	else if (out && !in)
+		v->reason = timer_rst_reason(e);
+	else if (in)
+		v->reason = SF_REASON_PEER_RESET;
 }
 
-/* Ended before ESTABLISHED: refused, or given up on. */
+/*
+ * A SYN answered by a RST, or an ICMP port unreachable (sk_err ECONNREFUSED
+ * without a RST), was refused. A timeout sets ETIMEDOUT; another ICMP error
+ * ends the connect too, or stays as the soft error a later timeout reports:
+ * its reason is not known.
+ */
+static void classify_syn_sent(const struct conn *c, const struct sf_event *e, struct verdict *v)
+{
+	bool icmp = !(c->have & HAVE_RST_IN) && has_facts(e) && e->sk_err == ECONNREFUSED;
+
+	if (c->have & HAVE_RST_IN || icmp) {
+		v->close = SF_CLOSE_REFUSED;
+		v->closer = SF_CLOSER_PEER;
+		v->reason = icmp ? SF_REASON_PORT_UNREACHABLE : SF_REASON_PEER_RESET;
+		return;
+	}
+	v->close = SF_CLOSE_ABORTED;
+	v->closer = SF_CLOSER_LOCAL;
+	if (has_facts(e) && e->sk_err == ETIMEDOUT)
+		v->reason = SF_REASON_SYN_TIMEOUT;
+}
+
+/*
+ * Ended before ESTABLISHED: refused, or given up on; or, for a child that was
+ * already a full socket (Fast Open, a simultaneous open), reset.
+ */
 static void classify_unopened(struct conn *c, const struct sf_event *e, struct verdict *v)
 {
-	bool rst_in = c->have & HAVE_RST_IN;
-
 	if (e->oldstate == SF_TCP_SYN_SENT) {
 		c->isn = e->snd_una;
 		c->have |= HAVE_SYN;
-		v->close = rst_in ? SF_CLOSE_REFUSED : SF_CLOSE_ABORTED;
+		classify_syn_sent(c, e, v);
+		return;
+	}
+	/* a full socket in SYN_RECV (Fast Open, simultaneous open) knows both ISNs */
+	if (!(c->gaps & SF_GAP_MIDLIFE) && e->snd_una)
+		note_isns(c, e);
+	if (c->have & (HAVE_RST_IN | HAVE_RST_OUT)) {
+		classify_reset(c, e, v);
+	} else if (listener_closed(c, e)) {
+		note_rst_out(c, e, SF_REASON_LISTENER_CLOSED);
+		classify_reset(c, e, v);
 	} else {
 		v->close = SF_CLOSE_ABORTED;
+		v->closer = SF_CLOSER_LOCAL;
+		if (timed_out(e))
+			v->reason = timeout_reason(e);
 	}
-	v->closer = rst_in ? SF_CLOSER_PEER : SF_CLOSER_LOCAL;
 }
 
 /*
@@ -867,15 +1131,14 @@ static void note_abortive_close(struct conn *c, const struct sf_event *e)
 {
 	if (c->have & HAVE_RST_IN || !(e->flags & SF_F_PROC))
 		return;
-	if (e->flags & SF_F_UNREAD || (e->flags & SF_F_LINGER0 && need_reset(e->oldstate))) {
-		c->rst_seq = e->snd_nxt;
-		c->rst_ack = e->rcv_nxt;
-		c->have |= HAVE_RST_OUT;
-	}
+	if (e->flags & SF_F_UNREAD)
+		note_rst_out(c, e, SF_REASON_UNREAD_DATA);
+	else if (e->flags & SF_F_LINGER0 && need_reset(e->oldstate))
+		note_rst_out(c, e, SF_REASON_LINGER0);
 }
 
 /* Whether every snapshot a close needs was taken; if not, the close was unseen. */
-static bool saw_close(struct conn *c, uint16_t need)
+static bool saw_close(struct conn *c, uint32_t need)
 {
 	if ((c->have & need) == need)
 		return true;
@@ -883,8 +1146,31 @@ static bool saw_close(struct conn *c, uint16_t need)
 	return false;
 }
 
+/*
+ * TCP_LINGER2 < 0: no FIN_WAIT2 at all. close() in FIN_WAIT2 moves to CLOSE and
+ * sends a RST; an orphan whose FIN is acknowledged is done at once and answers
+ * that ACK with a RST.
+ */
+static void no_fin_wait2(struct conn *c, const struct sf_event *e, struct verdict *v)
+{
+	if (e->flags & SF_F_PROC)
+		note_rst_out(c, e, SF_REASON_FIN_WAIT2_TIMEOUT);
+	else
+		note_rst_answer(c, e, SF_REASON_FIN_WAIT2_TIMEOUT);
+	classify_reset(c, e, v);
+}
+
 static void classify_fin_wait2(struct conn *c, const struct sf_event *e, struct verdict *v)
 {
+	if (!(e->flags & SF_F_FIN_IN) && aborted_on_data(c, e)) {
+		note_rst_answer(c, e, SF_REASON_ABORT_ON_DATA);
+		classify_reset(c, e, v);
+		return;
+	}
+	if (!(e->flags & SF_F_FIN_IN) && has_facts(e) && e->xflags & SF_X_LINGER2_NEG) {
+		no_fin_wait2(c, e, v);
+		return;
+	}
 	if (!saw_close(c, HAVE_FIN_OUT | HAVE_ACK_IN))
 		return;
 	v->closer = c->closer;
@@ -912,24 +1198,35 @@ static void classify_last_ack(struct conn *c, const struct sf_event *e, struct v
 		return;
 	v->closer = c->closer;
 	v->half_close = c->have & HAVE_HALF;
-	if (e->snd_una != c->fin_out_seq + 1)
+	if (e->snd_una != c->fin_out_seq + 1) {
 		v->close = SF_CLOSE_ABORTED; /* our FIN was never acknowledged */
-	else
+		if (timed_out(e))
+			v->reason = timeout_reason(e);
+	} else
 		v->close = c->have & HAVE_ACK_OUT ? SF_CLOSE_FOUR_WAY : SF_CLOSE_THREE_WAY;
 }
 
-static void classify(struct conn *c, const struct sf_event *e, struct verdict *v)
+/*
+ * No FIN exchange finished and no RST came first: a timer gave up (sk_err
+ * set), or tcp_disconnect() (connect(AF_UNSPEC)) moved to CLOSE and sends a
+ * RST after, where tcp_need_reset() says so.
+ */
+static void classify_gave_up(struct conn *c, const struct sf_event *e, struct verdict *v)
 {
-	memset(v, 0, sizeof(*v));
-	if (e->oldstate == SF_TCP_SYN_SENT || e->oldstate == SF_TCP_SYN_RECV) {
-		classify_unopened(c, e, v);
+	if (has_facts(e) && !e->sk_err && e->flags & SF_F_PROC && need_reset(e->oldstate)) {
+		note_rst_out(c, e, SF_REASON_NONE);
+		classify_reset(c, e, v);
 		return;
 	}
-	note_abortive_close(c, e);
-	if (c->have & (HAVE_RST_IN | HAVE_RST_OUT)) {
-		classify_reset(c, v);
-		return;
-	}
+	v->close = SF_CLOSE_ABORTED;
+	v->closer = SF_CLOSER_LOCAL;
+	if (timed_out(e))
+		v->reason = timeout_reason(e);
+}
+
+/* From a synchronized state, with no RST seen before the CLOSE. */
+static void classify_ending(struct conn *c, const struct sf_event *e, struct verdict *v)
+{
 	switch (e->oldstate) {
 	case SF_TCP_FIN_WAIT2:
 		classify_fin_wait2(c, e, v);
@@ -937,6 +1234,11 @@ static void classify(struct conn *c, const struct sf_event *e, struct verdict *v
 	case SF_TCP_CLOSING:
 		if (!saw_close(c, HAVE_FIN_OUT | HAVE_CLOSING))
 			return;
+		if (timed_out(e)) {
+			/* our FIN was never acknowledged: no TIME_WAIT */
+			classify_gave_up(c, e, v);
+			return;
+		}
 		v->close = SF_CLOSE_SIMULTANEOUS;
 		v->closer = SF_CLOSER_BOTH;
 		v->time_wait = true;
@@ -945,11 +1247,26 @@ static void classify(struct conn *c, const struct sf_event *e, struct verdict *v
 		classify_last_ack(c, e, v);
 		return;
 	default:
-		/* no FIN exchange finished and no RST: the kernel gave up (timeout) */
-		v->close = SF_CLOSE_ABORTED;
-		v->closer = SF_CLOSER_LOCAL;
+		if (listener_closed(c, e)) {
+			note_rst_out(c, e, SF_REASON_LISTENER_CLOSED);
+			classify_reset(c, e, v);
+			return;
+		}
+		classify_gave_up(c, e, v);
 		return;
 	}
+}
+
+static void classify(struct conn *c, const struct sf_event *e, struct verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	note_abortive_close(c, e);
+	if (e->oldstate == SF_TCP_SYN_SENT || e->oldstate == SF_TCP_SYN_RECV)
+		classify_unopened(c, e, v);
+	else if (c->have & (HAVE_RST_IN | HAVE_RST_OUT))
+		classify_reset(c, e, v);
+	else
+		classify_ending(c, e, v);
 }
 
 /* Resets and retransmits of sockets not tracked (yet): a CLOSE may follow at once. */
@@ -974,11 +1291,15 @@ static void apply_reset(struct conn *c, uint8_t kind, uint32_t seq, uint32_t ack
 		return;
 	}
 	c->have |= HAVE_RST_IN;
-	c->rst_seq = seq;
-	if (e->oldstate == SF_TCP_SYN_SENT) {
-		/* a RST is accepted in SYN_SENT only if it acknowledges our SYN */
-		c->rst_ack = e->snd_nxt;
-		c->have |= HAVE_RST_ACK;
+	c->rst_in_seq = seq;
+	if (e->oldstate != SF_TCP_SYN_SENT)
+		return;
+	/* a RST is accepted in SYN_SENT only if it acknowledges our SYN, with an
+	 * ACK anywhere past it up to snd_nxt: exactly known without SYN data */
+	c->have |= HAVE_RST_ACK;
+	if (e->snd_nxt == e->snd_una + 1) {
+		c->rst_in_ack = e->snd_nxt;
+		c->have |= HAVE_RST_ACKV;
 	}
 }
 
@@ -1076,11 +1397,16 @@ static struct conn *conn_start(struct tracker *t, const struct sf_event *e, bool
 /*
  * A child that lost the race for its request to a twin made on another CPU:
  * the kernel closes it before it is hashed. The twin is the connection; this
- * one never was, and tcpdump shows nothing of it.
+ * one never was, and tcpdump shows nothing of it. It loses in one of two
+ * places: inet_ehash_nolisten(), which closes it with its port still held; or,
+ * when the listener closed meanwhile, __inet_inherit_port(), after which
+ * inet_csk_prepare_forced_close() marks it dead before its CLOSE. A real child
+ * is never dead at a CLOSE straight from SYN_RECV: close() and
+ * inet_child_forget() move it out of SYN_RECV before they orphan it.
  */
 static bool discarded_twin(const struct conn *c, const struct sf_event *e)
 {
-	return e->oldstate == SF_TCP_SYN_RECV && e->flags & SF_F_PORT_HELD &&
+	return e->oldstate == SF_TCP_SYN_RECV && e->flags & (SF_F_PORT_HELD | SF_F_ORPHAN) &&
 	       c->role == SF_ROLE_SERVER && c->nhops == 1 && !(c->gaps & SF_GAP_MIDLIFE);
 }
 
@@ -1127,10 +1453,14 @@ static int on_state(struct tracker *t, const struct sf_event *e)
 	note_lost(c, e);
 	conn_update_ident(c, e);
 	transition_cb(t, c, e);
+	note_seen(c, e);
 	if (birth) {
 		conn_push_hop(c, new, e->ts_ns);
 		return 0;
 	}
+	/* close() after shutdown() sets the state again: no segment, nothing new */
+	if (old == new)
+		return 0;
 	capture(t, c, e);
 	if (new == SF_TCP_ESTABLISHED && e->cookie)
 		c->have |= HAVE_COOKIE;
@@ -1173,12 +1503,16 @@ static void on_sk_event(struct tracker *t, const struct sf_event *e)
 	}
 	note_lost(c, e);
 	conn_update_ident(c, e);
+	note_seen(c, e);
 	switch (e->kind) {
 	case SF_EV_RESET_TX:
 		apply_reset(c, SF_EV_RESET_TX, e->snd_nxt, e->rcv_nxt, e);
 		break;
 	case SF_EV_RESET_RX:
-		apply_reset(c, SF_EV_RESET_RX, e->rcv_nxt, 0, e);
+		if (aborted_on_data(c, e))
+			note_rst_answer(c, e, SF_REASON_ABORT_ON_DATA);
+		else
+			apply_reset(c, SF_EV_RESET_RX, e->rcv_nxt, 0, e);
 		break;
 	case SF_EV_RETRANS:
 		if (e->tcp_flags & SF_TH_SYN && c->retrans_syn < UINT8_MAX)

@@ -44,19 +44,42 @@
 	X(ALIVE, "alive") /* still open when tracing stopped */                           \
 	X(UNSEEN, "unseen") /* its close was not observed from the start */
 
+/*
+ * Why a lifecycle ended, where the kernel tells (docs/lifecycle.md): set on
+ * resets, refusals, aborts and timer-driven closes, NONE (null) otherwise and
+ * wherever it cannot be known.
+ */
+#define SF_REASON_LIST(X)                           \
+	X(NONE, "none")                             \
+	X(LINGER0, "linger0")                       \
+	X(UNREAD_DATA, "unread-data")               \
+	X(ABORT_ON_DATA, "abort-on-data")           \
+	X(LISTENER_CLOSED, "listener-closed")       \
+	X(SYN_TIMEOUT, "syn-timeout")               \
+	X(SYNACK_TIMEOUT, "synack-timeout")         \
+	X(KEEPALIVE_TIMEOUT, "keepalive-timeout")   \
+	X(USER_TIMEOUT, "user-timeout")             \
+	X(FIN_WAIT2_TIMEOUT, "fin-wait2-timeout")   \
+	X(RETRANSMIT_TIMEOUT, "retransmit-timeout") \
+	X(PEER_RESET, "peer-reset")                 \
+	X(PORT_UNREACHABLE, "port-unreachable")
+
 #define SF_X_ROLE(name, text) SF_ROLE_##name,
 #define SF_X_CLOSE(name, text) SF_CLOSE_##name,
 #define SF_X_CLOSER(name, text) SF_CLOSER_##name,
+#define SF_X_REASON(name, text) SF_REASON_##name,
 #define SF_X_GAP_BIT(name, text) SF_GAP_BIT_##name,
 #define SF_X_GAP(name, text) SF_GAP_##name = 1 << SF_GAP_BIT_##name,
 
 enum sf_role { SF_ROLE_LIST(SF_X_ROLE) SF_ROLE_COUNT };
 enum sf_close { SF_CLOSE_LIST(SF_X_CLOSE) SF_CLOSE_COUNT };
 enum sf_closer { SF_CLOSER_LIST(SF_X_CLOSER) SF_CLOSER_COUNT };
+enum sf_reason { SF_REASON_LIST(SF_X_REASON) SF_REASON_COUNT };
 enum sf_gap_bit { SF_GAP_LIST(SF_X_GAP_BIT) SF_GAP_COUNT };
 enum sf_gap { SF_GAP_LIST(SF_X_GAP) };
 
 #define SF_MAX_HOPS 8
+#define SF_MAX_OPEN 4 /* a simultaneous open: SYN out, SYN in, SYN-ACK out, SYN-ACK in */
 #define SF_MAX_WAVES 6
 
 enum sf_wave_dir {
@@ -100,6 +123,7 @@ struct sf_lifecycle {
 	uint8_t role;
 	uint8_t close;
 	uint8_t closer;
+	uint8_t reason; /* SF_REASON_* */
 	uint8_t gaps; /* SF_GAP_* */
 	uint8_t last_state; /* the state it was in when it ended or tracing stopped */
 	uint8_t peer_state; /* paired: the peer endpoint's state now, 0 when it has ended */
@@ -113,7 +137,7 @@ struct sf_lifecycle {
 	uint8_t nhops;
 	struct sf_hop hops[SF_MAX_HOPS];
 	uint8_t nopen;
-	struct sf_wave open[3];
+	struct sf_wave open[SF_MAX_OPEN];
 	uint8_t nwaves;
 	struct sf_wave waves[SF_MAX_WAVES];
 	uint32_t segs_in;
@@ -122,6 +146,12 @@ struct sf_lifecycle {
 	uint64_t bytes_acked;
 	uint16_t retrans_syn;
 	uint16_t retrans_fin;
+	/* health at the close, as the kernel counts it; the last three when health */
+	uint32_t srtt_us;
+	bool health;
+	uint32_t min_rtt_us;
+	uint32_t retrans; /* every segment sent again (SYN-ACKs of the request too) */
+	uint64_t bytes_sent;
 };
 
 /* One state transition, resolved to its endpoint (for the --states view). */
@@ -157,7 +187,7 @@ struct tracker_stats {
 	uint64_t live; /* endpoints tracked now */
 	uint64_t untracked; /* events dropped because the connection table was full */
 	uint64_t ignored; /* events that belong to no endpoint (listeners, stale) */
-	uint64_t discarded; /* children the kernel dropped at birth (SF_F_PORT_HELD) */
+	uint64_t discarded; /* children the kernel dropped at birth (SF_F_PORT_HELD or SF_F_ORPHAN) */
 };
 
 struct tracker;

@@ -9,8 +9,9 @@
 #include "ladder.h"
 #include "parse.h"
 #include "names.h"
+#include "who.h"
 
-#define LINE_MAX_LEN 8192
+#define LINE_MAX_LEN 16384
 #define HOLD_NS 1000000000ull
 #define MAX_HELD 4096
 
@@ -210,6 +211,19 @@ static char *put_bool(char *p, bool v)
 	return p;
 }
 
+/* why it ended: a name from synfin's own table, or null */
+static char *put_reason(char *p, uint8_t reason)
+{
+	const char *name = sf_reason_name(reason);
+
+	PUT_LIT(p, KEY("reason"));
+	if (!name) {
+		PUT_LIT(p, "null");
+		return p;
+	}
+	return put_name(p, name);
+}
+
 static char *put_u64_or_null(char *p, bool known, uint64_t v)
 {
 	if (known)
@@ -279,6 +293,19 @@ static const char *family_name(uint8_t family)
 	return family == 10 ? "ipv6" : "ipv4";
 }
 
+/* Who it belongs to, when a live command resolves it (replay does not). */
+static char *put_who(char *p, const struct sf_lifecycle *lc)
+{
+	struct sf_sb b;
+
+	if (!sf_who_resolving())
+		return p;
+	*p++ = ',';
+	b = SF_SB_FIXED(p, SF_WHO_JSON_MAX);
+	sf_who_json(&b, sf_who(lc->cgroup_id, lc->netns, lc->end_ns));
+	return p + b.len;
+}
+
 /* Which socket, where, whose. */
 static char *put_identity(char *p, const struct sf_lifecycle *lc)
 {
@@ -286,6 +313,7 @@ static char *put_identity(char *p, const struct sf_lifecycle *lc)
 	PUT_KOPT(p, "pair", lc->pair, lc->pair);
 	PUT_KU64(p, "cookie", lc->cookie);
 	PUT_KU64(p, "netns", lc->netns);
+	p = put_who(p, lc);
 	PUT_KU64(p, "cgroup", lc->cgroup_id);
 	PUT_KU64(p, "sock_ino", lc->sock_ino);
 	PUT_KNAME(p, "family", family_name(lc->family));
@@ -308,6 +336,7 @@ static char *put_ending(char *p, const struct sf_lifecycle *lc)
 	PUT_KOPT(p, "handshake_us", lc->handshake_us >= 0, (uint64_t)lc->handshake_us);
 	PUT_KNAME(p, "close", sf_close_name(lc->close));
 	PUT_KNAME(p, "closer", sf_closer_name(lc->closer));
+	p = put_reason(p, lc->reason);
 	PUT_KBOOL(p, "time_wait", lc->time_wait);
 	PUT_KBOOL(p, "fw2_handoff", lc->fw2_handoff);
 	PUT_KBOOL(p, "half_close", lc->half_close);
@@ -350,14 +379,18 @@ static char *put_hops(char *p, const struct sf_lifecycle *lc)
 /* The tcp_sock counters at the close: none while it lives. */
 static char *put_counters(char *p, const struct sf_lifecycle *lc)
 {
-	bool ended = !lc->alive;
+	bool ended = !lc->alive, health = ended && lc->health;
 
 	PUT_KOPT(p, "segs_in", ended, lc->segs_in);
 	PUT_KOPT(p, "segs_out", ended, lc->segs_out);
 	PUT_KOPT(p, "bytes_received", ended, lc->bytes_received);
 	PUT_KOPT(p, "bytes_acked", ended, lc->bytes_acked);
+	PUT_KOPT(p, "bytes_sent", health, lc->bytes_sent);
 	PUT_KU64(p, "retrans_syn", lc->retrans_syn);
 	PUT_KU64(p, "retrans_fin", lc->retrans_fin);
+	PUT_KOPT(p, "retrans", health, lc->retrans);
+	PUT_KOPT(p, "srtt_us", ended && lc->srtt_us, lc->srtt_us);
+	PUT_KOPT(p, "min_rtt_us", health && lc->min_rtt_us, lc->min_rtt_us);
 	return p;
 }
 
@@ -376,7 +409,7 @@ size_t sf_lifecycle_json(char *buf, size_t len, const struct sf_lifecycle *lc)
 	p = put_gaps(p, lc);
 	p = put_hops(p, lc);
 	PUT_LIT(p, KEY("handshake"));
-	p = put_waves(p, lc->open, lc->nopen < 3 ? lc->nopen : 3);
+	p = put_waves(p, lc->open, lc->nopen < SF_MAX_OPEN ? lc->nopen : SF_MAX_OPEN);
 	PUT_LIT(p, KEY("waves"));
 	p = put_waves(p, lc->waves, lc->nwaves < SF_MAX_WAVES ? lc->nwaves : SF_MAX_WAVES);
 	p = put_counters(p, lc);
@@ -425,14 +458,21 @@ static void wall_time(const struct view *v, uint64_t mono_ns, char *buf, size_t 
 		 (int)((ns % 1000000000) / 1000000));
 }
 
+/* The width of the column before WORKLOAD: none (the line ends there) without it. */
+static int last_width(int width)
+{
+	return sf_who_resolving() ? width : 0;
+}
+
 static void lines_header(struct view *v)
 {
 	if (v->header_done)
 		return;
 	v->header_done = true;
-	fprintf(v->o.out, "%s%-7s %-15s %-24s %-24s %-7s %8s %9s %-12s %-6s %s\n",
+	fprintf(v->o.out, "%s%-7s %-15s %-24s %-24s %-7s %8s %9s %-12s %-6s %-*s",
 		v->o.timestamps ? "TIME         " : "", "PID", "COMM", "LOCAL", "REMOTE", "ROLE",
-		"HS_US", "MS", "CLOSE", "CLOSER", "TIME_WAIT");
+		"HS_US", "MS", "CLOSE", "CLOSER", last_width(9), "TIME_WAIT");
+	fprintf(v->o.out, "%s\n", sf_who_resolving() ? " WORKLOAD" : "");
 }
 
 static void fmt_ms(char *buf, size_t len, const struct sf_lifecycle *lc)
@@ -458,6 +498,17 @@ static const char *comm_text(const char *comm, char *buf, size_t len)
 	return comm && comm[0] ? sf_text_safe(comm, SF_COMM_LEN, buf, len) : "-";
 }
 
+/* The WORKLOAD column, last, when a live command resolves it; then the end of the line. */
+static void workload_column(struct view *v, uint64_t cgroup_id, uint32_t netns, uint64_t ts_ns)
+{
+	char label[SF_WHO_LABEL_LEN];
+
+	if (sf_who_resolving())
+		fprintf(v->o.out, " %s",
+			sf_who_label(sf_who(cgroup_id, netns, ts_ns), label, sizeof(label)));
+	fputc('\n', v->o.out);
+}
+
 static void print_row(struct view *v, const struct sf_lifecycle *lc, uint64_t end_ns,
 		      const struct sf_lifecycle *who, const char *role, const char *closer,
 		      const char *time_wait)
@@ -470,9 +521,10 @@ static void print_row(struct view *v, const struct sf_lifecycle *lc, uint64_t en
 	fmt_ms(ms, sizeof(ms), lc);
 	fmt_hs(hs, sizeof(hs), lc);
 	wall_time(v, end_ns, ts, sizeof(ts));
-	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-7s %8s %9s %-12s %-6s %s\n", ts,
+	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-7s %8s %9s %-12s %-6s %-*s", ts,
 		who->pid, comm_text(who->comm, comm, sizeof(comm)), l, r, role, hs, ms,
-		sf_close_label(lc), closer, time_wait);
+		sf_close_label(lc), closer, last_width(9), time_wait);
+	workload_column(v, who->cgroup_id, who->netns, who->end_ns);
 }
 
 static void print_line_single(struct view *v, const struct sf_lifecycle *lc)
@@ -658,6 +710,10 @@ static void transition_json(struct view *v, const struct sf_transition *tr)
 	sf_json_ku64(&b, "lport", tr->lport);
 	sf_json_kstr(&b, "raddr", ra);
 	sf_json_ku64(&b, "rport", tr->rport);
+	if (sf_who_resolving()) {
+		sf_json_ku64(&b, "netns", e->netns);
+		sf_who_json(&b, sf_who(e->cgroup_id, e->netns, e->ts_ns));
+	}
 	sf_json_kstr(&b, "old", sf_state_name(e->oldstate));
 	sf_json_kstr(&b, "new", sf_state_name(e->newstate));
 	if (tr->us_in_old >= 0)
@@ -679,9 +735,9 @@ static void transition_line(struct view *v, const struct sf_transition *tr)
 
 	if (!v->header_done) {
 		v->header_done = true;
-		fprintf(v->o.out, "%s%-7s %-15s %-24s %-24s %-11s -> %-11s %10s\n",
+		fprintf(v->o.out, "%s%-7s %-15s %-24s %-24s %-11s -> %-11s %10s%s\n",
 			v->o.timestamps ? "TIME         " : "", "PID", "COMM", "LOCAL", "REMOTE",
-			"OLDSTATE", "NEWSTATE", "MS");
+			"OLDSTATE", "NEWSTATE", "MS", sf_who_resolving() ? " WORKLOAD" : "");
 	}
 	sf_endpoint_str(l, sizeof(l), e->family, tr->laddr, tr->lport);
 	sf_endpoint_str(r, sizeof(r), e->family, tr->raddr, tr->rport);
@@ -690,9 +746,10 @@ static void transition_line(struct view *v, const struct sf_transition *tr)
 		snprintf(dur, sizeof(dur), "%.3f", (double)tr->us_in_old / 1000.0);
 	else
 		snprintf(dur, sizeof(dur), "-");
-	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-11s -> %-11s %10s\n", ts, tr->pid,
+	fprintf(v->o.out, "%s%-7" PRIu32 " %-15s %-24s %-24s %-11s -> %-11s %10s", ts, tr->pid,
 		comm_text(tr->comm, comm, sizeof(comm)), l, r, sf_state_name(e->oldstate),
 		sf_state_name(e->newstate), dur);
+	workload_column(v, e->cgroup_id, e->netns, e->ts_ns);
 	v->printed++;
 }
 

@@ -47,8 +47,8 @@ void sf_tcp_flags_str(char *buf, size_t len, uint8_t flags);
 /* the close kind, or "open" while it lives */
 const char *sf_close_label(const struct sf_lifecycle *lc);
 
-/* Room for the longest lifecycle's JSON, NUL included. */
-#define SF_JSON_MAX 4096
+/* Room for the longest lifecycle's JSON, NUL included (who it belongs to: src/core/who.h). */
+#define SF_JSON_MAX 8192
 
 /*
  * One lifecycle as a JSON object without trailing newline; returns its length.

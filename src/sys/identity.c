@@ -696,17 +696,11 @@ static int pid_cgroup(const struct identity *id, uint32_t pid, char *out, size_t
 	char path[PATH_MAX], buf[16384];
 	const char *line, *end;
 	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/proc/%u/cgroup", id->root, pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = sf_read_full(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = sf_read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
-	buf[n] = 0;
 	line = strncmp(buf, "0::", 3) ? strstr(buf, "\n0::") : buf;
 	if (!line)
 		return -ENOENT;

@@ -80,6 +80,14 @@ int snapshot__open(struct snapshot **out, bool verbose, char *err, size_t errlen
  */
 int snapshot__read(struct snapshot *s, struct sf_sock_rec **recs, size_t *n, char *err,
 		   size_t errlen);
+/*
+ * The capabilities each later pass of the iterator needs once privileges are
+ * dropped (SF_CAP bits, for sf_drop_privileges to keep): CAP_BPF where the
+ * kernel refuses every bpf() command without it while
+ * kernel.unprivileged_bpf_disabled is set (5.10), none where it refuses only
+ * loads (6.1 and later). Asks the kernel, not its version.
+ */
+uint64_t snapshot__caps_needed(struct snapshot *s);
 void snapshot__close(struct snapshot *s);
 
 #endif

@@ -40,20 +40,14 @@ static void read_comm(uint32_t pid, char *comm, size_t len)
 {
 	char path[64], buf[SF_COMM_LEN + 1];
 	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
 	comm[0] = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = sf_read_full(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = sf_read_small(path, buf, sizeof(buf));
 	if (n <= 0)
 		return;
 	if (buf[n - 1] == '\n')
-		n--;
-	buf[n] = 0;
+		buf[n - 1] = 0;
 	snprintf(comm, len, "%.*s", (int)(len - 1), buf);
 }
 

@@ -11,11 +11,18 @@
 
 #define SCENARIO_MAX_EXPECT 3
 
+struct scen_ctx;
+struct scenario_out;
+
 struct scenario {
 	const char *name;
 	const char *what;
 	/* what the traced endpoints must show, in synfin check's language */
 	const char *expect[SCENARIO_MAX_EXPECT];
+	/* a flow of its own; NULL: the shared client/server flow */
+	int (*run)(struct scen_ctx *c, struct scenario_out *out);
+	/* what a racy scenario needs to come out, when a run may miss it ("the FINs crossed") */
+	const char *racy;
 };
 
 struct scenario_out {

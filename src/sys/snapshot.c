@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -77,18 +78,11 @@ cleanup:
  */
 static uint32_t keepalive_seconds(void)
 {
-	int fd = open(KEEPALIVE_SYSCTL, O_RDONLY | O_CLOEXEC);
 	char buf[32];
 	uint64_t v;
-	ssize_t n;
 
-	if (fd < 0)
+	if (sf_read_small(KEEPALIVE_SYSCTL, buf, sizeof(buf)) <= 0)
 		return 0;
-	n = sf_read_full(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return sf_parse_u64(buf, UINT32_MAX, &v) ? 0 : (uint32_t)v;
 }
@@ -107,6 +101,24 @@ static int iter_start(struct snapshot *s, char *err, size_t errlen)
 	if (ret < 0)
 		snprintf(err, errlen, "cannot start the socket iterator: %s", strerror(-ret));
 	return ret;
+}
+
+static int try_iter(void *ctx)
+{
+	struct snapshot *s = ctx;
+	int fd = bpf_iter_create(bpf_link__fd(s->link));
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+uint64_t snapshot__caps_needed(struct snapshot *s)
+{
+	uint64_t bpf_caps = SF_CAP(CAP_BPF) | SF_CAP(CAP_SYS_ADMIN);
+
+	return sf_caps_probe(bpf_caps, try_iter, s) == -EPERM ? SF_CAP(CAP_BPF) : 0;
 }
 
 /* Reads fd to its end into a growing malloc'd buffer: 0 or -errno. */

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,9 +23,38 @@ static int fail(const char *what, char *err, size_t errlen)
 	return ret;
 }
 
-int spawn__start(struct spawn *sp, spawn_fn fn, void *ctx, char *err, size_t errlen)
+/* The child's side of its kind, set up while every signal is still blocked. */
+static void child_setup(enum spawn_kind kind, pid_t parent, const sigset_t *mask)
+{
+	/* and SIGPIPE: writing to a parent that died must not end a guard */
+	static const int group_signals[] = { SIGINT,  SIGTERM, SIGHUP,	SIGQUIT,
+					     SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE };
+	struct sigaction sa;
+
+	if (kind != SPAWN_PLAIN)
+		setpgid(0, 0);
+	if (kind == SPAWN_TIED) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* the parent may have died before that took hold */
+		if (getppid() != parent)
+			_exit(127);
+		for (int sig = 1; sig < NSIG; sig++)
+			if (!sigaction(sig, NULL, &sa) && sa.sa_handler != SIG_DFL &&
+			    sa.sa_handler != SIG_IGN)
+				signal(sig, SIG_DFL);
+	}
+	if (kind == SPAWN_GUARD)
+		for (size_t i = 0; i < sizeof(group_signals) / sizeof(group_signals[0]); i++)
+			signal(group_signals[i], SIG_IGN);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+}
+
+int spawn__start_as(struct spawn *sp, enum spawn_kind kind, spawn_fn fn, void *ctx, char *err,
+		    size_t errlen)
 {
 	int go[2], report[2], ret;
+	pid_t parent = getpid();
+	sigset_t all, mask;
 
 	memset(sp, 0, sizeof(*sp));
 	if (pipe2(go, O_CLOEXEC))
@@ -35,13 +66,20 @@ int spawn__start(struct spawn *sp, spawn_fn fn, void *ctx, char *err, size_t err
 		return ret;
 	}
 	fflush(NULL);
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &mask);
 	sp->pid = fork();
 	if (sp->pid == 0) {
+		child_setup(kind, parent, &mask);
 		close(go[1]);
 		close(report[0]);
 		_exit(fn(ctx, go[0], report[1]));
 	}
 	ret = sp->pid < 0 ? fail("fork", err, errlen) : 0;
+	/* as the child does, so that a signal to its group cannot come first */
+	if (sp->pid > 0 && kind != SPAWN_PLAIN)
+		setpgid(sp->pid, sp->pid);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	close(go[0]);
 	close(report[1]);
 	sp->go = go[1];
@@ -49,6 +87,11 @@ int spawn__start(struct spawn *sp, spawn_fn fn, void *ctx, char *err, size_t err
 	if (ret)
 		spawn__wait(sp);
 	return ret;
+}
+
+int spawn__start(struct spawn *sp, spawn_fn fn, void *ctx, char *err, size_t errlen)
+{
+	return spawn__start_as(sp, SPAWN_PLAIN, fn, ctx, err, errlen);
 }
 
 int spawn__go(struct spawn *sp)

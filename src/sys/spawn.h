@@ -7,6 +7,8 @@
  * spawn__go() lets it on. Two pipes join them: "go" from the parent, whose
  * closing tells the child to finish, and "report" from the child. Each side
  * holds only its own ends, so each sees the other's close, a death included.
+ * Every signal is blocked across the fork: the child sets up how it takes
+ * them before one can reach it.
  */
 #ifndef SYNFIN_SPAWN_H
 #define SYNFIN_SPAWN_H
@@ -27,11 +29,31 @@ struct spawn {
 	int status;
 };
 
+/* How the child takes signals and its parent's death. */
+enum spawn_kind {
+	/* signals as the parent had them: it finishes when "go" closes */
+	SPAWN_PLAIN,
+	/*
+	 * Killed (SIGKILL) when the parent dies, in a process group of its own,
+	 * the parent's signal handlers back to the default: COMMAND.
+	 */
+	SPAWN_TIED,
+	/*
+	 * Outlives the parent to clean up after it: in a process group of its own
+	 * and deaf to the signals a terminal or a job runner sends a group (INT,
+	 * TERM, HUP, QUIT, the stops) and to SIGPIPE, so only "go" closing ends it.
+	 */
+	SPAWN_GUARD,
+};
+
 /* Runs in the child with its ends of the pipes; returns its exit status. */
 typedef int (*spawn_fn)(void *ctx, int go, int report);
 
-/* Forks the child into fn. On failure returns -errno with one line in err. */
+/* Forks a SPAWN_PLAIN child into fn. On failure returns -errno with one line in err. */
 int spawn__start(struct spawn *sp, spawn_fn fn, void *ctx, char *err, size_t errlen);
+/* The same for a child of the given kind. */
+int spawn__start_as(struct spawn *sp, enum spawn_kind kind, spawn_fn fn, void *ctx, char *err,
+		    size_t errlen);
 /* Lets the child on: 0 or -errno. */
 int spawn__go(struct spawn *sp);
 /*

@@ -116,6 +116,37 @@ rc=$?
 expect_rc 2 "a bad expectation file"
 expect_in "$DIR/err" "bad.txt:2: invalid value 'nope'" "the file and line are named"
 
+# expectation files that are not: one line and exit 2, never a read without end
+bad_file() { # NAME FILE TEXT
+	timeout 10 "$SYNFIN" check --expect-file "$2" -- true >"$DIR/out" 2>"$DIR/err"
+	rc=$?
+	expect_rc 2 "$1"
+	expect_in "$DIR/err" "$3" "$1: said so"
+}
+bad_file "--expect-file /dev/zero" /dev/zero "/dev/zero: larger than 1 MiB"
+bad_file "--expect-file a directory" "$DIR" "$DIR: a directory, not a file"
+printf 'role=client\nport=1\0 close=reset\n' >"$DIR/nul.txt"
+bad_file "a NUL byte" "$DIR/nul.txt" "nul.txt:2: a NUL byte in the line"
+printf 'role=client %01100d\n' 0 >"$DIR/long.txt"
+bad_file "a line over 1 KiB" "$DIR/long.txt" "long.txt:1: longer than 1024 bytes"
+head -c $((10 << 20)) /dev/zero | tr '\0' '\n' >"$DIR/big.txt"
+bad_file "a 10 MB file" "$DIR/big.txt" "big.txt: larger than 1 MiB"
+# the largest file allowed, 149796 expectations, parses in linear time (under ASan too)
+yes port=1 | head -c 1048572 >"$DIR/max.txt"
+start=$(date +%s)
+timeout 60 "$SYNFIN" check --settle 0 --expect-file "$DIR/max.txt" -- true >"$DIR/out" 2>"$DIR/err"
+rc=$?
+expect_rc 1 "a 1 MiB expectation file in $(($(date +%s) - start)) s"
+expect_in "$DIR/out" "0 of 149796 expectations held" "every line of the 1 MiB file was read"
+
+# COMMAND that moves out of its cgroup and removes it was not traced: exit 4, said so
+in_ns "$SYNFIN" check --expect 'count=0' -- sh -c 'cg=$(awk "\$3 == \"cgroup2\" { print \$2; exit }" /proc/mounts)
+	d=$(sed -n "s/^0:://p" /proc/self/cgroup)
+	echo $$ >"$cg/cgroup.procs" && rmdir "$cg$d"' >"$DIR/out" 2>"$DIR/err"
+rc=$?
+expect_rc 4 "a command that removes its cgroup"
+expect_in "$DIR/out" "removed its cgroup" "the removed cgroup is reported"
+
 # --netns-new: the command's sockets live in a namespace of their own
 host_ns=$(in_ns stat -L -c %i /proc/self/ns/net)
 in_ns "$SYNFIN" check --netns-new --json --expect 'role=client count=1' -- "$SCEN" reset 9406 \

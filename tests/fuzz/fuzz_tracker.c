@@ -19,7 +19,7 @@ static void on_lc(const struct sf_lifecycle *lc, void *ctx)
 	produced++;
 	if ((lc->gaps & ~SF_GAP_MIDLIFE) && lc->close != SF_CLOSE_INCOMPLETE)
 		__builtin_trap();
-	if (lc->nhops > SF_MAX_HOPS || lc->nwaves > SF_MAX_WAVES || lc->nopen > 3)
+	if (lc->nhops > SF_MAX_HOPS || lc->nwaves > SF_MAX_WAVES || lc->nopen > SF_MAX_OPEN)
 		__builtin_trap();
 	/* the writer has no bounds checks: SF_JSON_MAX must hold any lifecycle */
 	if (!sf_lifecycle_json(line, sizeof(line), lc) || strlen(line) >= SF_JSON_MAX)

@@ -93,11 +93,13 @@ static void test_longest_fits(void **state)
 	lc.alive = false;
 	lc.handshake_us = INT64_MAX;
 	lc.nhops = SF_MAX_HOPS;
-	lc.nopen = 3;
+	lc.nopen = SF_MAX_OPEN;
 	lc.nwaves = SF_MAX_WAVES;
 	lc.close = 0;
 	lc.closer = 0;
+	lc.reason = SF_REASON_RETRANSMIT_TIMEOUT; /* the longest name */
 	lc.time_wait = lc.fw2_handoff = lc.half_close = false;
+	lc.health = true;
 	for (int i = 0; i < SF_MAX_HOPS; i++)
 		lc.hops[i] = (struct sf_hop){ .state = SF_TCP_NEW_SYN_RECV,
 					      .known_us = true,

@@ -114,6 +114,44 @@ static void test_bad_header(void **state)
 	assert_non_null(strstr(err, "event size"));
 }
 
+/*
+ * Recordings of format 1 hold shorter events, without the health counters:
+ * they are read as they are, the fields they lack zero.
+ */
+static void test_format_1(void **state)
+{
+	char buf[sizeof(struct sf_rec_header) + 3 * SF_EVENT_V1_SIZE];
+	struct sf_rec_header hdr;
+	struct reader *r = NULL;
+	const struct sf_event *e;
+	struct sf_event ev;
+	char err[256];
+
+	(void)state;
+	sf_rec_header_init(&hdr, 0, 0, NULL);
+	hdr.version = 1;
+	hdr.event_size = SF_EVENT_V1_SIZE;
+	memcpy(buf, &hdr, sizeof(hdr));
+	memset(&ev, 0xab, sizeof(ev));
+	for (int i = 0; i < 3; i++) {
+		ev.ts_ns = i;
+		memcpy(buf + sizeof(hdr) + i * SF_EVENT_V1_SIZE, &ev, SF_EVENT_V1_SIZE);
+	}
+	write_bytes(buf, sizeof(buf));
+	assert_int_equal(reader__open(&r, path, &hdr, err, sizeof(err)), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(reader__next(r, &e, err, sizeof(err)), 1);
+		assert_int_equal(e->ts_ns, i);
+		assert_int_equal(e->skaddr, ev.skaddr);
+		assert_memory_equal(e->comm, ev.comm, SF_COMM_LEN);
+		assert_int_equal(e->bytes_sent, 0);
+		assert_int_equal(e->total_retrans, 0);
+		assert_int_equal(e->min_rtt_us, 0);
+	}
+	assert_int_equal(reader__next(r, &e, err, sizeof(err)), 0);
+	reader__close(r);
+}
+
 static void test_truncated_record(void **state)
 {
 	char buf[sizeof(struct sf_rec_header) + sizeof(struct sf_event) + 10];
@@ -153,6 +191,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_magic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_format_1, setup, teardown),
 		cmocka_unit_test(test_unwritable),
 	};
 

@@ -643,20 +643,406 @@ static void test_invalid_events(void **state)
 	free(c);
 }
 
+/* ---- issue 12: the ends real software plays ---- */
+
+/* Our FIN, if the close lists it. */
+static const struct sf_wave *nth_out_fin(const struct sf_lifecycle *lc)
+{
+	return find_wave(lc, SF_DIR_OUT, SF_TH_FIN | SF_TH_ACK);
+}
+
+/*
+ * shutdown(SHUT_WR), data in, then close() with the FIN unacknowledged: the
+ * kernel sets FIN_WAIT1 again. Our FIN is the one the first transition showed,
+ * and the data that came between shutdown() and close() makes a half-close.
+ */
+static void test_shutdown_then_close(void **state)
+{
+	struct collected *c = replay("shutdown-close.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT),
+				  *sv = find_role(c, SF_ROLE_SERVER);
+	const struct sf_wave *fin = nth_out_fin(cl),
+			     *in = find_wave(sv, SF_DIR_IN, SF_TH_FIN | SF_TH_ACK);
+
+	(void)state;
+	assert_pair(cl, sv);
+	assert_int_equal(cl->close, SF_CLOSE_FOUR_WAY);
+	assert_int_equal(cl->closer, SF_CLOSER_LOCAL);
+	assert_true(cl->time_wait);
+	assert_true(cl->half_close);
+	assert_non_null(fin);
+	assert_non_null(in);
+	assert_int_equal(fin->seq, in->seq);
+	assert_int_equal(sv->close, SF_CLOSE_FOUR_WAY);
+	assert_int_equal(cl->retrans_fin, 1);
+	/* FIN_WAIT1 once in the states, though the tracepoint fired twice */
+	assert_int_equal(cl->hops[2].state, SF_TCP_FIN_WAIT1);
+	assert_int_equal(cl->hops[3].state, SF_TCP_FIN_WAIT2);
+	free(c);
+}
+
+/* Our RST answers the data, after our CLOSE; the receive-reset event is no RST. */
+static void assert_abort_on_data(const char *name, bool fin_left)
+{
+	struct collected *c = replay(name);
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT),
+				  *sv = find_role(c, SF_ROLE_SERVER);
+	const struct sf_wave *out = find_wave(cl, SF_DIR_OUT, SF_TH_RST),
+			     *in = find_wave(sv, SF_DIR_IN, SF_TH_RST);
+
+	assert_pair(cl, sv);
+	assert_int_equal(cl->close, SF_CLOSE_RESET);
+	assert_int_equal(cl->closer, SF_CLOSER_LOCAL);
+	assert_int_equal(cl->reason, SF_REASON_ABORT_ON_DATA);
+	assert_false(cl->time_wait || cl->fw2_handoff);
+	assert_int_equal(sv->close, SF_CLOSE_RESET);
+	assert_int_equal(sv->closer, SF_CLOSER_PEER);
+	assert_non_null(out);
+	assert_non_null(in);
+	assert_false(out->has_ack);
+	assert_int_equal(out->seq, in->seq);
+	assert_true(fin_left == (nth_out_fin(cl) != NULL));
+	assert_null(find_wave(cl, SF_DIR_IN, SF_TH_RST));
+	free(c);
+}
+
+static void test_abort_on_data(void **state)
+{
+	(void)state;
+	/* the data segment acknowledged our FIN in FIN_WAIT1: tcp_done() */
+	assert_abort_on_data("abort-on-data.sfr", true);
+	/* a full FIN_WAIT2 socket: tcp_reset() fires the receive-reset tracepoint */
+	assert_abort_on_data("abort-fw2.sfr", true);
+	/* the FIN waited behind unsent data and never left */
+	assert_abort_on_data("abort-queued.sfr", false);
+}
+
+/* Children in the accept queue of a listener that closes: each sends a RST. */
+static void test_listener_closed(void **state)
+{
+	struct collected *c = replay("listener-closed.sfr");
+	int servers = 0;
+
+	(void)state;
+	assert_int_equal(c->n, 4);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct sf_lifecycle *lc = &c->lc[i];
+		const struct sf_wave *out = find_wave(lc, SF_DIR_OUT, SF_TH_RST | SF_TH_ACK);
+
+		assert_int_equal(lc->close, SF_CLOSE_RESET);
+		assert_true(lc->pair != 0);
+		if (lc->role != SF_ROLE_SERVER) {
+			assert_int_equal(lc->closer, SF_CLOSER_PEER);
+			continue;
+		}
+		servers++;
+		assert_int_equal(lc->closer, SF_CLOSER_LOCAL);
+		assert_int_equal(lc->reason, SF_REASON_LISTENER_CLOSED);
+		assert_non_null(out);
+		assert_int_equal(out->seq, lc->open[1].seq + 1);
+	}
+	assert_int_equal(servers, 2);
+	free(c);
+}
+
+/* A Fast Open child, in SYN_RECV with the client's data, reset by its client. */
+static void test_fastopen_child_reset(void **state)
+{
+	struct collected *c = replay("fastopen-reset.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT),
+				  *sv = find_role(c, SF_ROLE_SERVER);
+
+	(void)state;
+	assert_int_equal(sv->close, SF_CLOSE_RESET);
+	assert_int_equal(sv->closer, SF_CLOSER_PEER);
+	assert_int_equal(sv->reason, SF_REASON_PEER_RESET);
+	assert_int_equal(sv->last_state, SF_TCP_SYN_RECV);
+	assert_int_equal(cl->close, SF_CLOSE_RESET);
+	assert_int_equal(cl->reason, SF_REASON_LINGER0);
+	/* the child's handshake, up to its SYN-ACK: the SYN carried 5 bytes */
+	assert_int_equal(sv->nopen, 2);
+	assert_int_equal(sv->open[0].seq, cl->open[0].seq);
+	assert_int_equal(sv->open[1].seq, cl->open[1].seq);
+	assert_int_equal(sv->open[1].ack, cl->open[0].seq + 1 + 5);
+	free(c);
+}
+
+/* Fast Open: the SYN's data moves every sequence number after it. */
+static void test_fastopen(void **state)
+{
+	struct collected *c = replay("fastopen.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT),
+				  *sv = find_role(c, SF_ROLE_SERVER);
+	uint32_t isn = cl->open[0].seq;
+
+	(void)state;
+	assert_true(cl->pair && cl->pair == sv->pair);
+	assert_int_equal(cl->open[1].ack, isn + 1 + 5);
+	assert_int_equal(cl->open[2].seq, isn + 1 + 5);
+	assert_int_equal(sv->open[0].seq, isn);
+	assert_int_equal(sv->open[1].ack, isn + 1 + 5);
+	assert_int_equal(sv->open[2].seq, isn + 1 + 5);
+	/* the client's FIN follows its 5 bytes */
+	assert_int_equal(nth_out_fin(cl)->seq, isn + 1 + 5);
+	free(c);
+}
+
+/*
+ * A refused Fast Open connect: the RST must acknowledge our SYN, anywhere up
+ * to the end of its data, so its ACK is known only without data.
+ */
+static void test_fastopen_refused(void **state)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	struct tracker *t = new_tracker(c, 0);
+	struct sf_event e = ev(1, 0x3000, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+	const struct sf_wave *rst;
+
+	(void)state;
+	tracker__feed(t, &e);
+	e = ev(2, 0x3000, SF_TCP_SYN_SENT, SF_TCP_SYN_SENT);
+	e.kind = SF_EV_RESET_RX;
+	e.snd_una = 1000;
+	e.snd_nxt = 1015; /* SYN and 14 bytes */
+	tracker__feed(t, &e);
+	e.kind = SF_EV_STATE;
+	e.newstate = SF_TCP_CLOSE;
+	tracker__feed(t, &e);
+	assert_int_equal(c->n, 1);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_REFUSED);
+	assert_int_equal(c->lc[0].open[0].seq, 1000);
+	rst = find_wave(&c->lc[0], SF_DIR_IN, SF_TH_RST | SF_TH_ACK);
+	assert_non_null(rst);
+	assert_false(rst->has_ack);
+	tracker__free(t);
+	free(c);
+}
+
+/* The SYNs crossed: SYN_SENT -> SYN_RECV -> ESTABLISHED on both sides. */
+static void test_simultaneous_open(void **state)
+{
+	struct collected *c = replay("simultaneous-open.sfr");
+	const struct sf_lifecycle *a = &c->lc[0], *b = &c->lc[1];
+
+	(void)state;
+	assert_int_equal(c->n, 2);
+	assert_int_equal(a->role, SF_ROLE_CLIENT);
+	assert_int_equal(b->role, SF_ROLE_CLIENT);
+	assert_true(a->pair && a->pair == b->pair);
+	for (int i = 0; i < 2; i++) {
+		const struct sf_lifecycle *x = i ? b : a, *y = i ? a : b;
+
+		assert_int_equal(x->nopen, 4);
+		assert_int_equal(x->open[0].flags, SF_TH_SYN);
+		assert_int_equal(x->open[1].dir, SF_DIR_IN);
+		assert_int_equal(x->open[1].flags, SF_TH_SYN);
+		assert_int_equal(x->open[2].flags, SF_TH_SYN | SF_TH_ACK);
+		assert_int_equal(x->open[2].dir, SF_DIR_OUT);
+		assert_int_equal(x->open[3].flags, SF_TH_SYN | SF_TH_ACK);
+		assert_int_equal(x->open[3].dir, SF_DIR_IN);
+		assert_int_equal(x->open[1].seq, y->open[0].seq);
+		assert_int_equal(x->open[3].ack, x->open[0].seq + 1);
+		/* timed from its SYN, as any active open */
+		assert_true(x->handshake_us > 100000);
+	}
+	free(c);
+}
+
+/*
+ * shutdown() in CLOSE_WAIT sends our FIN, close() sets LAST_ACK again: the
+ * FIN is the first one, and the ACK of the peer's FIN still rode on it.
+ */
+static void test_last_ack_twice(void **state)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	struct tracker *t = new_tracker(c, 0);
+	struct sf_event e;
+	const struct {
+		int old, new;
+		uint32_t segs_out, snd_una, write_seq, snd_nxt;
+	} steps[] = {
+		{ SF_TCP_LISTEN, SF_TCP_SYN_RECV, 0, 0, 0, 0 },
+		{ SF_TCP_SYN_RECV, SF_TCP_ESTABLISHED, 0, 101, 101, 101 },
+		{ SF_TCP_ESTABLISHED, SF_TCP_CLOSE_WAIT, 2, 101, 101, 101 },
+		{ SF_TCP_CLOSE_WAIT, SF_TCP_LAST_ACK, 2, 101, 101, 101 },
+		{ SF_TCP_LAST_ACK, SF_TCP_LAST_ACK, 3, 101, 102, 102 },
+		{ SF_TCP_LAST_ACK, SF_TCP_CLOSE, 3, 102, 102, 102 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		e = ev(i + 1, 0x4000, steps[i].old, steps[i].new);
+		e.segs_out = steps[i].segs_out;
+		e.snd_una = steps[i].snd_una;
+		e.write_seq = steps[i].write_seq;
+		e.snd_nxt = steps[i].snd_nxt;
+		e.rcv_nxt = i >= 2 ? 501 : 500;
+		tracker__feed(t, &e);
+	}
+	assert_int_equal(c->n, 1);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_THREE_WAY);
+	assert_int_equal(nth_out_fin(&c->lc[0])->seq, 101);
+	tracker__free(t);
+	free(c);
+}
+
+/* ---- why it ended, where the kernel tells (events of format 2) ---- */
+
+/* A timer's end, from the recordings: reason, and the health the kernel counted. */
+static void test_timer_ends(void **state)
+{
+	struct collected *c = replay("user-timeout.sfr");
+	const struct sf_lifecycle *cl = find_role(c, SF_ROLE_CLIENT);
+
+	(void)state;
+	assert_int_equal(cl->close, SF_CLOSE_ABORTED);
+	assert_int_equal(cl->reason, SF_REASON_USER_TIMEOUT);
+	assert_true(cl->health);
+	/* "more" sent again until the user timeout: 4 + 4 + 3 x 4 bytes */
+	assert_int_equal(cl->retrans, 3);
+	assert_int_equal(cl->bytes_sent, 20);
+	assert_true(cl->min_rtt_us > 0 && cl->min_rtt_us <= cl->srtt_us * 8);
+	free(c);
+	c = replay("syn-timeout.sfr");
+	cl = find_role(c, SF_ROLE_CLIENT);
+	assert_int_equal(cl->close, SF_CLOSE_ABORTED);
+	assert_int_equal(cl->reason, SF_REASON_SYN_TIMEOUT);
+	assert_int_equal(cl->retrans, cl->retrans_syn);
+	assert_int_equal(cl->min_rtt_us, 0);
+	free(c);
+	c = replay("keepalive-timeout.sfr");
+	cl = find_role(c, SF_ROLE_CLIENT);
+	assert_int_equal(cl->close, SF_CLOSE_RESET);
+	assert_int_equal(cl->closer, SF_CLOSER_LOCAL);
+	assert_int_equal(cl->reason, SF_REASON_KEEPALIVE_TIMEOUT);
+	assert_int_equal(find_role(c, SF_ROLE_SERVER)->reason, SF_REASON_PEER_RESET);
+	free(c);
+}
+
+/* One client endpoint: birth, ESTABLISHED, then the given end; its lifecycle in c. */
+static void end_of(struct collected *c, const struct sf_event *last, int extra_kind)
+{
+	struct tracker *t = new_tracker(c, 0);
+	struct sf_event e = ev(1, 0x5000, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+
+	tracker__feed(t, &e);
+	if (last->oldstate != SF_TCP_SYN_SENT) {
+		e = ev(2, 0x5000, SF_TCP_SYN_SENT, SF_TCP_ESTABLISHED);
+		e.snd_una = e.snd_nxt = e.write_seq = 101;
+		e.bytes_acked = 1;
+		tracker__feed(t, &e);
+	}
+	if (last->oldstate == SF_TCP_FIN_WAIT2) {
+		e = ev(3, 0x5000, SF_TCP_ESTABLISHED, SF_TCP_FIN_WAIT1);
+		e.snd_una = e.snd_nxt = e.write_seq = 101;
+		tracker__feed(t, &e);
+		e = ev(4, 0x5000, SF_TCP_FIN_WAIT1, SF_TCP_FIN_WAIT2);
+		e.snd_una = e.snd_nxt = e.write_seq = 102;
+		tracker__feed(t, &e);
+	}
+	if (extra_kind) {
+		e = *last;
+		e.kind = extra_kind;
+		e.newstate = e.oldstate;
+		tracker__feed(t, &e);
+	}
+	tracker__feed(t, last);
+	tracker__free(t);
+	assert_int_equal(c->n, 1);
+}
+
+static struct sf_event facts_close(int old, uint8_t sk_err, uint8_t xflags, uint8_t flags)
+{
+	struct sf_event e = ev(10, 0x5000, old, SF_TCP_CLOSE);
+
+	e.sk_err = sk_err;
+	e.xflags = SF_X_FACTS | xflags;
+	e.flags = flags;
+	e.snd_una = e.snd_nxt = e.write_seq = 101;
+	e.sock_ino = 7;
+	return e;
+}
+
+static void test_reasons(void **state)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	struct sf_event e;
+
+	(void)state;
+	/* an ICMP port unreachable ends the connect like a RST */
+	e = facts_close(SF_TCP_SYN_SENT, ECONNREFUSED, 0, 0);
+	end_of(c, &e, 0);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_REFUSED);
+	assert_int_equal(c->lc[0].reason, SF_REASON_PORT_UNREACHABLE);
+	/* another ICMP error, or a timeout after one: not known which */
+	c->n = 0;
+	e = facts_close(SF_TCP_SYN_SENT, EHOSTUNREACH, 0, 0);
+	end_of(c, &e, 0);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_ABORTED);
+	assert_int_equal(c->lc[0].reason, SF_REASON_NONE);
+	/* retransmissions given up on, without TCP_USER_TIMEOUT */
+	c->n = 0;
+	e = facts_close(SF_TCP_ESTABLISHED, ETIMEDOUT, 0, 0);
+	end_of(c, &e, 0);
+	assert_int_equal(c->lc[0].reason, SF_REASON_RETRANSMIT_TIMEOUT);
+	/* connect(AF_UNSPEC): CLOSE, then a RST */
+	c->n = 0;
+	e = facts_close(SF_TCP_ESTABLISHED, 0, 0, SF_F_PROC);
+	end_of(c, &e, 0);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_RESET);
+	assert_int_equal(c->lc[0].closer, SF_CLOSER_LOCAL);
+	assert_int_equal(c->lc[0].reason, SF_REASON_NONE);
+	/* a format 1 event tells none of it: aborted, as before */
+	c->n = 0;
+	e = facts_close(SF_TCP_ESTABLISHED, 0, 0, SF_F_PROC);
+	e.xflags = 0;
+	end_of(c, &e, 0);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_ABORTED);
+	assert_false(c->lc[0].health);
+	/* the FIN_WAIT2 timer of an orphan sends a RST, then CLOSE */
+	c->n = 0;
+	e = facts_close(SF_TCP_FIN_WAIT2, 0, 0, SF_F_ORPHAN);
+	e.snd_una = e.snd_nxt = e.write_seq = 102;
+	end_of(c, &e, SF_EV_RESET_TX);
+	assert_int_equal(c->lc[0].close, SF_CLOSE_RESET);
+	assert_int_equal(c->lc[0].reason, SF_REASON_FIN_WAIT2_TIMEOUT);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_four_way),       cmocka_unit_test(test_three_way),
-		cmocka_unit_test(test_server_first),   cmocka_unit_test(test_simultaneous),
-		cmocka_unit_test(test_reset),	       cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_aborted),	       cmocka_unit_test(test_half_close),
-		cmocka_unit_test(test_ipv6),	       cmocka_unit_test(test_syn_retrans),
-		cmocka_unit_test(test_synack_retrans), cmocka_unit_test(test_preexisting),
-		cmocka_unit_test(test_lost),	       cmocka_unit_test(test_order_gap),
-		cmocka_unit_test(test_midlife_unseen), cmocka_unit_test(test_reuse_and_listeners),
-		cmocka_unit_test(test_twin_children),  cmocka_unit_test(test_flush_alive),
-		cmocka_unit_test(test_table_full),     cmocka_unit_test(test_index_churn),
+		cmocka_unit_test(test_four_way),
+		cmocka_unit_test(test_three_way),
+		cmocka_unit_test(test_server_first),
+		cmocka_unit_test(test_simultaneous),
+		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_aborted),
+		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_syn_retrans),
+		cmocka_unit_test(test_synack_retrans),
+		cmocka_unit_test(test_preexisting),
+		cmocka_unit_test(test_lost),
+		cmocka_unit_test(test_order_gap),
+		cmocka_unit_test(test_midlife_unseen),
+		cmocka_unit_test(test_reuse_and_listeners),
+		cmocka_unit_test(test_twin_children),
+		cmocka_unit_test(test_flush_alive),
+		cmocka_unit_test(test_table_full),
+		cmocka_unit_test(test_index_churn),
 		cmocka_unit_test(test_invalid_events),
+		cmocka_unit_test(test_shutdown_then_close),
+		cmocka_unit_test(test_abort_on_data),
+		cmocka_unit_test(test_listener_closed),
+		cmocka_unit_test(test_fastopen_child_reset),
+		cmocka_unit_test(test_fastopen),
+		cmocka_unit_test(test_fastopen_refused),
+		cmocka_unit_test(test_simultaneous_open),
+		cmocka_unit_test(test_last_ack_twice),
+		cmocka_unit_test(test_timer_ends),
+		cmocka_unit_test(test_reasons),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
