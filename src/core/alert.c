@@ -123,6 +123,49 @@ static int parse_port(const char *tok, struct alert_rule *r, char *err, size_t e
 	return 0;
 }
 
+/* tok: "reason=NAME" or "reason!=NAME", NAME a reason or "none" (not known) */
+static int parse_reason(const char *tok, struct alert_rule *r, char *err, size_t errlen)
+{
+	const char *name = tok + strlen("reason");
+	char list[300];
+	int reason;
+
+	r->reason_ne = name[0] == '!';
+	name += r->reason_ne ? 2 : 1;
+	reason = sf_names_find(&sf_reason_names, name);
+	if (r->has_reason || reason < 0) {
+		sf_names_list(&sf_reason_names, list, sizeof(list));
+		snprintf(err, errlen, "invalid '%s' (reason=NAME or reason!=NAME, once; NAME: %s)",
+			 tok, list);
+		return -EINVAL;
+	}
+	r->has_reason = true;
+	r->reason = reason;
+	return 0;
+}
+
+static bool is_reason(const char *tok)
+{
+	return !strncmp(tok, "reason=", 7) || !strncmp(tok, "reason!=", 8);
+}
+
+/* A reason selects closes: only the close rates count closes. */
+static int check_reason(const struct alert_rule *r, char *err, size_t errlen)
+{
+	if (!r->has_reason || r->metric == ALERT_CLOSES_PER_S || r->metric == ALERT_RESETS_PER_S)
+		return 0;
+	snprintf(err, errlen, "reason= applies to closes_per_s and resets_per_s, not %s",
+		 alert_metric_name(r->metric));
+	return -EINVAL;
+}
+
+bool alert_reason_counts(const struct alert_rule *r, unsigned int reason)
+{
+	if (!r->has_reason)
+		return true;
+	return (reason == r->reason) != r->reason_ne;
+}
+
 /* tok: what follows "for" */
 static int parse_hold(const char *tok, struct alert_rule *r, char *err, size_t errlen)
 {
@@ -148,6 +191,8 @@ int alert_parse(const char *text, struct alert_rule *r, char *err, size_t errlen
 	for (tok = strtok_r(buf, " \t", &save); tok && !ret; tok = strtok_r(NULL, " \t", &save)) {
 		if (!strncmp(tok, "port=", 5)) {
 			ret = parse_port(tok, r, err, errlen);
+		} else if (is_reason(tok)) {
+			ret = parse_reason(tok, r, err, errlen);
 		} else if (sf_who_is_selector(tok)) {
 			ret = sf_who_select_parse(&r->who, tok, err, errlen);
 		} else if (!strcmp(tok, "for")) {
@@ -158,7 +203,7 @@ int alert_parse(const char *text, struct alert_rule *r, char *err, size_t errlen
 		} else {
 			snprintf(
 				err, errlen,
-				"unexpected '%s' (a rule is [port=N] [pod=NAME] METRIC>VALUE [for 30s])",
+				"unexpected '%s' (a rule is [port=N] [pod=NAME] [reason=R] METRIC>VALUE [for 30s])",
 				tok);
 			ret = -EINVAL;
 		}
@@ -169,6 +214,9 @@ int alert_parse(const char *text, struct alert_rule *r, char *err, size_t errlen
 		snprintf(err, errlen, "'%s' has no condition (e.g. close_wait>10)", text);
 		return -EINVAL;
 	}
+	ret = check_reason(r, err, errlen);
+	if (ret)
+		return ret;
 	snprintf(r->text, sizeof(r->text), "%s", text);
 	return 0;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * Alert rules for synfin watch: "[port=N] [pod=NAME] [namespace=NS]
- * [container=NAME] [unit=NAME] METRIC OP VALUE [for DURATION]", e.g.
- * "port=8080 close_wait>10 for 30s" or "pod=web-1 close_wait>10". Evaluated
+ * [container=NAME] [unit=NAME] [reason=R|reason!=R] METRIC OP VALUE
+ * [for DURATION]", e.g. "port=8080 close_wait>10 for 30s", "pod=web-1
+ * close_wait>10" or "resets_per_s>5 reason!=unread-data" (a reason selects
+ * the closes the two close rates count). Evaluated
  * per service port of each network namespace (the workload selectors pick
  * the namespaces of a pod, a container or a unit); an
  * alert fires after the condition has held for DURATION and clears only when
@@ -37,6 +39,9 @@ struct alert_rule {
 	bool has_port;
 	uint16_t port;
 	struct sf_who_select who; /* pod=, namespace=, container=, unit= */
+	bool has_reason; /* closes_per_s, resets_per_s: count only closes whose */
+	bool reason_ne; /* reason is (reason=) or is not (reason!=) this one */
+	uint8_t reason; /* SF_REASON_*; NONE: not known */
 	int metric;
 	enum alert_op op;
 	double threshold;
@@ -45,6 +50,8 @@ struct alert_rule {
 
 int alert_parse(const char *text, struct alert_rule *r, char *err, size_t errlen);
 const char *alert_metric_name(int metric);
+/* Whether a close with this reason counts for the rule (always without reason=). */
+bool alert_reason_counts(const struct alert_rule *r, unsigned int reason);
 
 /* Where one rule stands for one port. */
 struct alert_inst {
@@ -52,6 +59,7 @@ struct alert_inst {
 	bool firing;
 	uint64_t pending_since; /* condition true since; 0: not now */
 	double value;
+	uint64_t prev_count; /* rules with a reason: the closes counted at the last tick */
 };
 
 enum alert_change {

@@ -88,15 +88,6 @@ static void list_keys(char *buf, size_t len)
 		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", keys[i].name);
 }
 
-static void list_values(const struct key_def *k, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = 0;
-	for (unsigned int i = 0; i < k->names->n && off < len; i++)
-		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", k->names->names[i]);
-}
-
 #define OP_NONE -1
 #define OP_BAD -2
 
@@ -174,7 +165,7 @@ static int parse_enum_value(const struct key_def *k, const char *val, struct exp
 			return 0;
 		}
 	}
-	list_values(k, list, sizeof(list));
+	sf_names_list(k->names, list, sizeof(list));
 	snprintf(err, errlen, "invalid value '%s' for %s (valid: %s)", val, k->name, list);
 	return -EINVAL;
 }

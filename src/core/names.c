@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <stdio.h>
 #include <string.h>
 #include "names.h"
 
@@ -68,6 +69,15 @@ const char *sf_gap_name(unsigned int bit)
 const char *sf_reason_name(unsigned int reason)
 {
 	return reason && reason < SF_REASON_COUNT ? reason_names[reason] : NULL;
+}
+
+void sf_names_list(const struct sf_names *t, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (unsigned int i = 0; i < t->n && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", t->names[i]);
 }
 
 int sf_names_find(const struct sf_names *t, const char *s)

@@ -42,6 +42,8 @@ extern const struct sf_names sf_close_names;
 extern const struct sf_names sf_closer_names;
 extern const struct sf_names sf_reason_names; /* 0 is "none" */
 
+/* "a, b, c": the names of t, cut to fit len */
+void sf_names_list(const struct sf_names *t, char *buf, size_t len);
 /* The value whose name is s (exact match), or -1. */
 int sf_names_find(const struct sf_names *t, const char *s);
 

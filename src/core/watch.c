@@ -551,6 +551,36 @@ static double metric_value(const struct watch_group *g, int metric)
 	}
 }
 
+/* The closes a rule with a reason counts: resets only for resets_per_s. */
+static uint64_t reason_count(const struct watch_group *g, const struct alert_rule *r)
+{
+	uint64_t n = 0;
+
+	for (int k = 0; k < SF_CLOSE_COUNT; k++) {
+		if (r->metric == ALERT_RESETS_PER_S && k != SF_CLOSE_RESET)
+			continue;
+		for (unsigned int reason = 0; reason < SF_REASON_COUNT; reason++)
+			if (alert_reason_counts(r, reason))
+				n += g->reasons[k][reason];
+	}
+	return n;
+}
+
+/* The rule's metric for the group; a rule with a reason keeps its own rate. */
+static double rule_value(const struct watch_group *g, const struct alert_rule *r,
+			 struct alert_inst *inst, double dt)
+{
+	uint64_t n;
+	double v;
+
+	if (!r->has_reason)
+		return metric_value(g, r->metric);
+	n = reason_count(g, r);
+	v = dt > 0 ? (n - inst->prev_count) / dt : inst->value;
+	inst->prev_count = n;
+	return v;
+}
+
 static void tick_rates(struct watch_group *g, double dt)
 {
 	if (dt > 0) {
@@ -591,8 +621,8 @@ static bool selected(const struct watch *w, const struct watch_group *g)
 	return !w->sel || sf_who_match(w->sel, &g->ident->wl);
 }
 
-static void tick_alerts(struct watch *w, uint64_t now_ns, bool ignore_for, watch_alert_fn fn,
-			void *ctx)
+static void tick_alerts(struct watch *w, uint64_t now_ns, double dt, bool ignore_for,
+			watch_alert_fn fn, void *ctx)
 {
 	for (size_t r = 0; r < w->nrules; r++) {
 		const struct alert_rule *rule = &w->rules[r];
@@ -604,7 +634,7 @@ static void tick_alerts(struct watch *w, uint64_t now_ns, bool ignore_for, watch
 			if ((rule->has_port && rule->port != g->port) ||
 			    !sf_who_match(&rule->who, &g->ident->wl) || !selected(w, g))
 				continue;
-			ev.value = metric_value(g, rule->metric);
+			ev.value = rule_value(g, rule, &g->alerts[r], dt);
 			ev.change = ns_find(w, g->netns)->gone ?
 					    gone_clear(&g->alerts[r]) :
 					    alert_step(rule, &g->alerts[r], ev.value, now_ns,
@@ -680,7 +710,7 @@ void watch__tick(struct watch *w, uint64_t now_ns, bool ignore_for, watch_alert_
 	for (size_t i = 0; i < w->ngroups; i++)
 		tick_rates(w->groups[i], dt);
 	tick_ages(w, now_ns);
-	tick_alerts(w, now_ns, ignore_for, fn, ctx);
+	tick_alerts(w, now_ns, dt, ignore_for, fn, ctx);
 	sweep_gone(w);
 	drop_gone_ns(w, now_ns);
 	gone_expire(w, 0, now_ns);

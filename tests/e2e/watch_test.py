@@ -193,6 +193,43 @@ check(len(alerts) == 1 and alerts[0]["rule"] == "port=9502 close_wait>0\t"
 acc.close()
 srv.close()
 
+
+def linger0_resets(port, n):
+    """n connections to port, each closed by its client with SO_LINGER 0: a RST"""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(n)
+    held = []
+    for _ in range(n):
+        c = socket.create_connection(("127.0.0.1", port))
+        held.append(srv.accept()[0])
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+        c.close()
+    time.sleep(0.2)
+    for a in held:
+        a.close()
+    srv.close()
+
+
+# a reason selects the closes a rate counts: 20 linger0 resets fire the
+# reason=linger0 rule, never the reason=unread-data one
+w = subprocess.Popen([SYNFIN, "watch", "--json", "--interval", "0.5",
+                      "--alert", "port=9510 reason=linger0 resets_per_s>2",
+                      "--alert", "port=9510 reason=unread-data resets_per_s>0"],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+time.sleep(1.5)
+linger0_resets(9510, 20)
+time.sleep(1.5)
+w.send_signal(2)
+out, err = w.communicate(timeout=30)
+fired = [x["rule"] for x in json_lines(out) if x["type"] == "alert" and x["state"] == "firing"]
+check(fired == ["port=9510 reason=linger0 resets_per_s>2"],
+      f"reason=linger0 fired on linger0 resets, reason=unread-data did not: {fired} {err.strip()}")
+r = run(["watch", "--alert", "close_wait>1 reason=linger0"])
+check(r.returncode == 2 and "reason= applies to closes_per_s and resets_per_s" in r.stderr,
+      f"a reason on a state count: exit 2 ({r.stderr.strip()})")
+
 b.stop()
 print(f"watch: {failures} failures")
 sys.exit(1 if failures else 0)

@@ -63,6 +63,35 @@ static void test_parse(void **state)
 	assert_bad("close_wait>1 time_wait>1", "unexpected 'time_wait>1'");
 }
 
+/* reason= and reason!= select the closes the close rates count. */
+static void test_parse_reason(void **state)
+{
+	struct alert_rule r;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(alert_parse("resets_per_s>5 reason!=unread-data", &r, err, sizeof(err)),
+			 0);
+	assert_true(r.has_reason && r.reason_ne);
+	assert_int_equal(r.reason, SF_REASON_UNREAD_DATA);
+	assert_false(alert_reason_counts(&r, SF_REASON_UNREAD_DATA));
+	assert_true(alert_reason_counts(&r, SF_REASON_LINGER0));
+	assert_true(alert_reason_counts(&r, SF_REASON_NONE));
+	assert_int_equal(alert_parse("reason=none closes_per_s>1", &r, err, sizeof(err)), 0);
+	assert_true(alert_reason_counts(&r, SF_REASON_NONE));
+	assert_false(alert_reason_counts(&r, SF_REASON_PEER_RESET));
+	assert_int_equal(alert_parse("closes_per_s>1", &r, err, sizeof(err)), 0);
+	assert_true(alert_reason_counts(&r, SF_REASON_PEER_RESET));
+	assert_bad("resets_per_s>5 reason=unred-data",
+		   "invalid 'reason=unred-data' (reason=NAME or reason!=NAME, once; NAME: none, "
+		   "linger0, unread-data");
+	assert_bad("resets_per_s>5 reason=linger0 reason=peer-reset",
+		   "invalid 'reason=peer-reset'");
+	assert_bad("resets_per_s>5 reason=", "invalid 'reason='");
+	assert_bad("close_wait>5 reason=linger0",
+		   "reason= applies to closes_per_s and resets_per_s, not close_wait");
+}
+
 static void test_hold_and_hysteresis(void **state)
 {
 	struct alert_inst in = { 0 };
@@ -190,6 +219,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_parse_reason),
 		cmocka_unit_test(test_hold_and_hysteresis),
 		cmocka_unit_test(test_watch_model),
 	};

@@ -217,6 +217,56 @@ static void test_reasons(void **state)
 	watch__free(w);
 }
 
+static double fired_value;
+
+static void on_fire(const struct watch_alert_event *ev, void *ctx)
+{
+	(void)ctx;
+	if (ev->change == ALERT_FIRED)
+		fired_value = ev->value;
+}
+
+/* A rule with a reason counts only the closes it selects, at its own rate. */
+static void test_reason_rule(void **state)
+{
+	struct sf_sock_rec a[] = { rec(10, 8080, 0, SF_TCP_LISTEN, -1u) };
+	struct sf_lifecycle unread = ended(SF_CLOSE_RESET, SF_REASON_UNREAD_DATA, 40);
+	struct sf_lifecycle linger = ended(SF_CLOSE_RESET, SF_REASON_LINGER0, 40);
+	struct sf_lifecycle timeout = ended(SF_CLOSE_ABORTED, SF_REASON_USER_TIMEOUT, 40);
+	struct alert_rule rule[2];
+	struct watch *w = NULL;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(
+		alert_parse("resets_per_s>1 reason!=unread-data", &rule[0], err, sizeof(err)), 0);
+	assert_int_equal(
+		alert_parse("closes_per_s>=1 reason=user-timeout", &rule[1], err, sizeof(err)), 0);
+	assert_int_equal(watch__new(&w, rule, 2), 0);
+	watch__snapshot_ns(w, 10, a, 1, 100 * S);
+	watch__tick(w, 100 * S, true, on_fire, NULL);
+	/* 10 unread-data resets a second: the first rule stays quiet */
+	for (int i = 0; i < 10; i++)
+		watch__lifecycle(w, &unread);
+	watch__tick(w, 101 * S, true, on_fire, NULL);
+	assert_false(find(w, 10, 8080)->alerts[0].firing);
+	assert_false(find(w, 10, 8080)->alerts[1].firing);
+	/* 3 linger0 resets and an aborted close by user timeout in the next second */
+	for (int i = 0; i < 3; i++)
+		watch__lifecycle(w, &linger);
+	watch__lifecycle(w, &timeout);
+	watch__tick(w, 102 * S, true, on_fire, NULL);
+	assert_true(find(w, 10, 8080)->alerts[0].firing);
+	assert_true(find(w, 10, 8080)->alerts[0].value == 3);
+	assert_true(find(w, 10, 8080)->alerts[1].firing);
+	assert_true(fired_value == 1);
+	/* a quiet second: the rates fall to 0 and both clear */
+	watch__tick(w, 103 * S, true, on_fire, NULL);
+	assert_false(find(w, 10, 8080)->alerts[0].firing);
+	assert_false(find(w, 10, 8080)->alerts[1].firing);
+	watch__free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_namespace_gone),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_reasons),
+		cmocka_unit_test(test_reason_rule),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
