@@ -650,6 +650,7 @@ static int report_check(struct check *c)
 	o.res = calloc(c->nx, sizeof(*o.res));
 	if (!o.res)
 		return cli_error(CMD, "out of memory");
+	lc_vec_settle(&c->lcs);
 	ret = outcome_evaluate(&o) ? SF_EXIT_FAIL : SF_EXIT_OK;
 	if (c->json)
 		report_json(stdout, &o);

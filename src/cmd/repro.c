@@ -243,6 +243,7 @@ static int report_attempt(struct attempt *a)
 	else
 		snprintf(notes, sizeof(notes), "%s", seen);
 	session__stats(a->sess, &st);
+	lc_vec_settle(&a->r->lcs);
 	o.lcs = &a->r->lcs;
 	o.notes = notes;
 	o.lost = st.lost;

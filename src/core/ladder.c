@@ -110,7 +110,18 @@ static bool annotate(struct ladder *l, const struct sf_wave *w)
 }
 
 /* A segment only the right saw, in time order among the rows. */
-static void insert_right(struct ladder *l, const struct sf_wave *w, bool fw2_handoff)
+/*
+ * After a FIN_WAIT2 handoff the left side lives on as a timewait socket, which
+ * either reached TIME_WAIT or (lc_vec_settle) expired before the peer's FIN.
+ */
+static const char *handoff_label(const struct sf_lifecycle *a)
+{
+	if (!a->fw2_handoff)
+		return NULL;
+	return a->time_wait ? "(TIME_WAIT)" : "(expired)";
+}
+
+static void insert_right(struct ladder *l, const struct sf_wave *w, const char *left)
 {
 	int at = l->n;
 
@@ -121,9 +132,7 @@ static void insert_right(struct ladder *l, const struct sf_wave *w, bool fw2_han
 		}
 	}
 	memmove(&l->rows[at + 1], &l->rows[at], (l->n - at) * sizeof(l->rows[0]));
-	/* after a FIN_WAIT2 handoff the left side lives on as a timewait socket */
-	l->rows[at] = (struct row){ w, true, fw2_handoff ? "(TIME_WAIT)" : NULL,
-				    sf_state_name(w->state) };
+	l->rows[at] = (struct row){ w, true, left, sf_state_name(w->state) };
 	l->n++;
 }
 
@@ -137,7 +146,7 @@ static void build_rows(struct ladder *l, const struct sf_lifecycle *a, const str
 	add_left_rows(l, a->waves, a->nwaves);
 	for (int j = 0; j < nb; j++)
 		if (!annotate(l, bw[j]))
-			insert_right(l, bw[j], a->fw2_handoff);
+			insert_right(l, bw[j], handoff_label(a));
 }
 
 static void endpoint_title(char *buf, size_t len, const struct sf_lifecycle *lc)
@@ -261,11 +270,16 @@ static void print_health(FILE *out, const struct sf_lifecycle *e)
 
 static void print_notes(FILE *out, const struct sf_lifecycle *a, const struct sf_lifecycle *b)
 {
-	if (a->fw2_handoff || (b && b->fw2_handoff))
+	const struct sf_lifecycle *h = a->fw2_handoff ? a : b && b->fw2_handoff ? b : NULL;
+
+	if (h)
 		fprintf(out,
 			"  note: the %s's FIN_WAIT2 went to a timewait mini-socket before "
-			"the peer's FIN; what follows there is not traced\n",
-			a->fw2_handoff ? sf_role_name(a->role) : sf_role_name(b->role));
+			"the peer's FIN; %s\n",
+			sf_role_name(h->role),
+			h->time_wait ?
+				"what follows there is not traced" :
+				"it expired first, and the port answered the FIN with a RST");
 	print_endpoint_notes(out, a);
 	if (b)
 		print_endpoint_notes(out, b);

@@ -54,6 +54,26 @@ const struct sf_lifecycle *lc_vec_partner(const struct lc_vec *lcs, const struct
 	return NULL;
 }
 
+/* The peer sent its FIN after our mini-socket was gone: the port answered it with a RST. */
+static bool fw2_expired(const struct sf_lifecycle *lc, const struct sf_lifecycle *peer)
+{
+	return lc->fw2_handoff && peer && peer->close == SF_CLOSE_RESET &&
+	       peer->closer == SF_CLOSER_PEER && peer->last_state == SF_TCP_LAST_ACK;
+}
+
+void lc_vec_settle(struct lc_vec *lcs)
+{
+	for (size_t i = 0; i < lcs->n; i++) {
+		struct sf_lifecycle *lc = &lcs->v[i];
+
+		if (!fw2_expired(lc, lc_vec_partner(lcs, lc)))
+			continue;
+		lc->close = SF_CLOSE_ABORTED;
+		lc->reason = SF_REASON_FIN_WAIT2_TIMEOUT;
+		lc->time_wait = false;
+	}
+}
+
 static void endpoint_line(char *buf, size_t len, const struct sf_lifecycle *lc)
 {
 	char la[SF_ADDRSTRLEN], ra[SF_ADDRSTRLEN];

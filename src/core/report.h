@@ -18,6 +18,13 @@ int lc_vec_push(struct lc_vec *vec, const struct sf_lifecycle *lc);
 void lc_vec_free(struct lc_vec *vec);
 /* The other local endpoint of lc's connection in vec, or NULL. */
 const struct sf_lifecycle *lc_vec_partner(const struct lc_vec *vec, const struct sf_lifecycle *lc);
+/*
+ * What only both ends of a run tell: a FIN_WAIT2 handoff whose mini-socket
+ * expired before the peer's FIN (the peer got a RST for it in LAST_ACK) ended
+ * aborted by fin-wait2-timeout, without TIME_WAIT. For check and repro, which
+ * report once the run is over; trace prints the handoff before its fate.
+ */
+void lc_vec_settle(struct lc_vec *vec);
 
 struct outcome {
 	const char *name; /* the suite: "synfin check" or "synfin repro four-way" */

@@ -1152,7 +1152,7 @@ const struct scenario sf_scenarios[] = {
 	  run_keepalive_timeout },
 	{ "fin-wait2-timeout",
 	  "the client's FIN_WAIT2 ends after 1 s (TCP_LINGER2); the server's late FIN is reset",
-	  { "role=client count=1 closer=local time_wait=yes",
+	  { "role=client count=1 close=aborted closer=local reason=fin-wait2-timeout time_wait=no",
 	    "role=server count=1 close=reset closer=peer reason=peer-reset" },
 	  run_fin_wait2_timeout },
 	{ "listener-closed",

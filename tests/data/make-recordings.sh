@@ -84,7 +84,7 @@ old_recordings() {
 new_recording() { # NAME
 	case $1 in
 	shutdown-close | abort-on-data | listener-closed | fastopen | simultaneous-open | \
-		unread-data | user-timeout | syn-timeout | keepalive-timeout)
+		unread-data | user-timeout | syn-timeout | keepalive-timeout | fin-wait2-timeout)
 		start "$1.sfr"
 		ip netns exec $NS build/scen "$1" 9200
 		stop
@@ -105,7 +105,7 @@ if [ $# = 0 ]; then
 	old_recordings
 	for n in shutdown-close abort-on-data listener-closed fastopen simultaneous-open \
 		unread-data abort-fw2 abort-queued fastopen-reset user-timeout syn-timeout \
-		keepalive-timeout; do
+		keepalive-timeout fin-wait2-timeout; do
 		new_recording $n
 	done
 else

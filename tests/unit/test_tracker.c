@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "record.h"
+#include "report.h"
 #include "tracker.h"
 
 #define MAX_LC 1024
@@ -919,6 +920,48 @@ static void test_timer_ends(void **state)
 	free(c);
 }
 
+/* The lifecycles of a recording, settled as check and repro settle them. */
+static void replay_settled(const char *name, struct lc_vec *v)
+{
+	struct collected *c = replay(name);
+
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < c->n; i++)
+		assert_int_equal(lc_vec_push(v, &c->lc[i]), 0);
+	free(c);
+	lc_vec_settle(v);
+}
+
+/*
+ * A FIN_WAIT2 handoff whose mini-socket expired before the peer's late FIN
+ * (TCP_LINGER2 1 s, the server closes after 1.5 s): the server got a RST in
+ * LAST_ACK, so the client ended aborted by fin-wait2-timeout, no TIME_WAIT.
+ * A handoff whose peer's FIN came in time stays four-way with TIME_WAIT.
+ */
+static void test_fw2_expired(void **state)
+{
+	const struct sf_lifecycle *cl;
+	struct lc_vec v;
+
+	(void)state;
+	replay_settled("fin-wait2-timeout.sfr", &v);
+	assert_int_equal(v.n, 2);
+	cl = v.v[0].role == SF_ROLE_CLIENT ? &v.v[0] : &v.v[1];
+	assert_true(cl->fw2_handoff);
+	assert_int_equal(cl->close, SF_CLOSE_ABORTED);
+	assert_int_equal(cl->closer, SF_CLOSER_LOCAL);
+	assert_int_equal(cl->reason, SF_REASON_FIN_WAIT2_TIMEOUT);
+	assert_false(cl->time_wait);
+	assert_int_equal(lc_vec_partner(&v, cl)->reason, SF_REASON_PEER_RESET);
+	lc_vec_free(&v);
+	replay_settled("four-way.sfr", &v);
+	for (size_t i = 0; i < v.n; i++) {
+		assert_int_equal(v.v[i].close, SF_CLOSE_FOUR_WAY);
+		assert_true(v.v[i].time_wait || !v.v[i].fw2_handoff);
+	}
+	lc_vec_free(&v);
+}
+
 /* One client endpoint: birth, ESTABLISHED, then the given end; its lifecycle in c. */
 static void end_of(struct collected *c, const struct sf_event *last, int extra_kind)
 {
@@ -1043,6 +1086,7 @@ int main(void)
 		cmocka_unit_test(test_last_ack_twice),
 		cmocka_unit_test(test_timer_ends),
 		cmocka_unit_test(test_reasons),
+		cmocka_unit_test(test_fw2_expired),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
