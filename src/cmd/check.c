@@ -647,6 +647,7 @@ static int report_check(struct check *c)
 	o.command_status = c->cmd_status;
 	o.seconds = (sf_clock_ns(CLOCK_MONOTONIC) - c->start_ns) / 1e9;
 	o.lost = st.lost;
+	o.missed = st.missed;
 	o.res = calloc(c->nx, sizeof(*o.res));
 	if (!o.res)
 		return cli_error(CMD, "out of memory");

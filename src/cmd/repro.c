@@ -247,6 +247,7 @@ static int report_attempt(struct attempt *a)
 	o.lcs = &a->r->lcs;
 	o.notes = notes;
 	o.lost = st.lost;
+	o.missed = st.missed;
 	ret = outcome_evaluate(&o) ? SF_EXIT_FAIL : SF_EXIT_OK;
 	if (a->r->json) {
 		report_json(stdout, &o);

@@ -149,7 +149,8 @@ void report_text(FILE *out, const struct outcome *o, bool ladders)
 	if (o->notes && *o->notes)
 		fprintf(out, "%s\n", o->notes);
 	fprintf(out, "%zu endpoints traced%s\n", o->lcs->n,
-		o->lost ? " (events were lost: some may be incomplete)" : "");
+		o->lost || o->missed ? " (events were lost or missed: some may be incomplete)" :
+				       "");
 	for (size_t i = 0; i < o->nx; i++) {
 		const struct expect_result *r = &o->res[i];
 
@@ -223,6 +224,7 @@ static void json_result(struct sf_sb *b, const struct outcome *o, size_t failed)
 		sf_json_kstr(b, "notes", o->notes);
 	sf_json_ku64(b, "connections", o->lcs->n);
 	sf_json_ku64(b, "lost", o->lost);
+	sf_json_ku64(b, "missed", o->missed);
 	sf_sb_puts(b, "}\n");
 }
 

@@ -66,9 +66,11 @@ static void summary_header(struct sf_sb *b, const struct outcome *o, size_t fail
 		sf_sb_printf(b, ": %s, ", o->command_status ? o->command_status : "ok");
 	}
 	sf_sb_printf(b, "%zu endpoints traced in %.2f s", o->lcs->n, o->seconds);
-	if (o->lost)
-		sf_sb_printf(b, " (%" PRIu64 " events lost: some endpoints may be incomplete)",
-			     o->lost);
+	if (o->lost || o->missed)
+		sf_sb_printf(b,
+			     " (%" PRIu64 " events lost, %" PRIu64
+			     " tracer runs missed: some endpoints may be incomplete)",
+			     o->lost, o->missed);
 	sf_sb_puts(b, "\n\n");
 }
 

@@ -388,9 +388,12 @@ void watch_view_frame(struct sf_sb *b, const struct watch_frame *f, bool json)
 	}
 	if (f->tty)
 		sf_sb_puts(b, "\033[H\033[2J");
-	sf_sb_printf(b, "synfin watch  %s  %zu ports in %zu network namespaces%s\n", f->ts,
-		     f->ngroups, f->rec ? f->rec->netns : 1,
-		     f->lost ? "  (events lost: counts are reconciled at the next snapshot)" : "");
+	sf_sb_printf(
+		b, "synfin watch  %s  %zu ports in %zu network namespaces%s\n", f->ts, f->ngroups,
+		f->rec ? f->rec->netns : 1,
+		f->lost || f->missed ?
+			"  (events lost or missed: counts are reconciled at the next snapshot)" :
+			"");
 	if (f->tty)
 		alert_panel(b, f);
 	if (f->by == WATCH_BY_PROCESS)

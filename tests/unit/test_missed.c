@@ -16,7 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "json.h"
 #include "record.h"
+#include "report.h"
+#include "summary.h"
 #include "tracker.h"
 
 #define MAX_LC 16
@@ -215,12 +218,37 @@ static void test_missed_recorded(void **state)
 	assert_unclassified(check(&c, &st), SF_GAP_LOST);
 }
 
+/* check's and repro's reports say when runs were missed, as they say when events were lost. */
+static void test_missed_reported(void **state)
+{
+	struct lc_vec lcs = { 0 };
+	struct outcome o = { .name = "synfin check", .lcs = &lcs, .missed = 3 };
+	struct sf_sb b = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	report_json(f, &o);
+	report_text(f, &o, false);
+	fclose(f);
+	assert_non_null(strstr(text, "\"lost\":0,\"missed\":3}"));
+	assert_non_null(strstr(text, "0 endpoints traced (events were lost or missed"));
+	free(text);
+	summary_markdown(&b, &o);
+	assert_non_null(strstr(b.p, "(0 events lost, 3 tracer runs missed: some endpoints"));
+	sf_sb_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_silent_miss),
 		cmocka_unit_test(test_state_miss),
 		cmocka_unit_test(test_missed_recorded),
+		cmocka_unit_test(test_missed_reported),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -198,6 +198,10 @@ static void test_reasons(void **state)
 	assert_int_equal(g->hs.n[WATCH_HS_BUCKETS], 1); /* 2 s: above them all */
 	assert_int_equal(g->retrans, 3 + 4);
 	f.groups = watch__groups(w, &f.ngroups);
+	f.missed = 1; /* the text header says counts may have drifted */
+	watch_view_frame(&b, &f, false);
+	assert_non_null(strstr(b.p, "(events lost or missed: counts are reconciled"));
+	sf_sb_reset(&b);
 	watch_view_frame(&b, &f, true);
 	assert_non_null(strstr(b.p, "\"close_kinds\":{\"four-way\":1,\"reset\":3},"
 				    "\"reasons\":{\"reset\":{\"linger0\":2}}"));
