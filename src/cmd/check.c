@@ -143,44 +143,20 @@ static int add_expect_line(struct check *c, const char *path, int lineno, const 
 	return add_expect(c, q, where);
 }
 
-/* Reads up to EXPECT_FILE_MAX bytes of path into buf: the count, or -1 after the error. */
-static ssize_t read_bounded(const char *path, char *buf)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	ssize_t n;
-
-	if (fd < 0 || fstat(fd, &st)) {
-		cli_error(CMD, "--expect-file %s: %s", path, strerror(errno));
-		n = -1;
-	} else if (S_ISDIR(st.st_mode)) {
-		cli_error(CMD, "--expect-file %s: a directory, not a file", path);
-		n = -1;
-	} else {
-		/* one more than allowed, to tell a file at the limit from one past it */
-		n = sf_read_full(fd, buf, EXPECT_FILE_MAX + 1);
-		if (n < 0)
-			cli_error(CMD, "--expect-file %s: %s", path, strerror((int)-n));
-		else if (n > EXPECT_FILE_MAX)
-			cli_error(CMD, "--expect-file %s: larger than 1 MiB", path);
-		if (n < 0 || n > EXPECT_FILE_MAX)
-			n = -1;
-	}
-	if (fd >= 0)
-		close(fd);
-	return n;
-}
-
 /* An expectation a line; /dev/zero or a huge file is refused, not read forever. */
 static int read_expect_file(struct check *c, const char *path)
 {
-	char *buf = malloc(EXPECT_FILE_MAX + 1);
-	ssize_t n = buf ? read_bounded(path, buf) : -1;
-	int ret = n < 0 ? SF_EXIT_USAGE : 0, lineno = 0;
+	char err[600];
+	size_t n = 0;
+	char *buf = sf_read_input(path, EXPECT_FILE_MAX, &n, err, sizeof(err));
+	int ret = 0, lineno = 0;
 
-	if (!buf)
-		ret = cli_error(CMD, "out of memory");
-	for (const char *p = buf, *end = buf + (n > 0 ? n : 0); !ret && p < end;) {
+	if (!buf) {
+		cli_error(CMD, "--expect-file %s", err);
+		ret = SF_EXIT_USAGE;
+	}
+
+	for (const char *p = buf, *end = buf + n; !ret && p < end;) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 
 		if (!eol)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,6 +38,54 @@ ssize_t sf_read_small(const char *path, char *buf, size_t len)
 	if (n >= 0)
 		buf[n] = 0;
 	return n;
+}
+
+/* The first max + 1 bytes of fd into a new buffer: *n the count, or -errno. */
+static char *read_upto(int fd, size_t max, ssize_t *n)
+{
+	char *buf = malloc(max + 2);
+
+	*n = buf ? sf_read_full(fd, buf, max + 1) : -ENOMEM;
+	if (*n >= 0 && (size_t)*n <= max) {
+		buf[*n] = 0;
+		return buf;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* A limit as the error says it: 1 MiB, 64 KiB, 10 bytes. */
+static size_t size_count(size_t n)
+{
+	return !(n % (1 << 20)) ? n >> 20 : !(n % 1024) ? n >> 10 : n;
+}
+
+static const char *size_unit(size_t n)
+{
+	return !(n % (1 << 20)) ? "MiB" : !(n % 1024) ? "KiB" : "bytes";
+}
+
+char *sf_read_input(const char *path, size_t max, size_t *len, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf = NULL;
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st))
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	else if (S_ISDIR(st.st_mode))
+		snprintf(err, errlen, "%s: a directory, not a file", path);
+	else if (!(buf = read_upto(fd, max, &n)) && n < 0)
+		snprintf(err, errlen, "%s: %s", path, strerror((int)-n));
+	else if (!buf)
+		snprintf(err, errlen, "%s: larger than %zu %s", path, size_count(max),
+			 size_unit(max));
+	else
+		*len = (size_t)n;
+	if (fd >= 0)
+		close(fd);
+	return buf;
 }
 
 int sf_write_full(int fd, const void *buf, size_t len)

@@ -16,6 +16,13 @@ ssize_t sf_read_full(int fd, void *buf, size_t len);
  * at most len - 1 bytes, their count, or -errno.
  */
 ssize_t sf_read_small(const char *path, char *buf, size_t len);
+/*
+ * Reads a file it was told to read (an expectation file, a configuration, a
+ * certificate) whole into a new NUL-terminated buffer of at most max bytes;
+ * *len gets the count. Anything but a directory is read, a pipe too, and at
+ * most max + 1 bytes, so /dev/zero ends. NULL with "PATH: reason" in err.
+ */
+char *sf_read_input(const char *path, size_t max, size_t *len, char *err, size_t errlen);
 /* Writes all len bytes, retrying EINTR and short writes: 0 or -errno. */
 int sf_write_full(int fd, const void *buf, size_t len);
 

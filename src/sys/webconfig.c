@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "fdio.h"
 #include "webconfig.h"
@@ -41,34 +39,6 @@ void web_config__free(struct web_config *wc)
 /* For an unknown user, so that the answer takes as long as for a known one. */
 static const char dummy_hash[] = "$2b$10$AXt53a0X3PoZ7Xw5BcEjZOSZtAERWOqI3sjQNT0XeouyA1dZCwRF.";
 
-/* A configuration file or a PEM it names: whole, NUL-terminated, at most max bytes. */
-static char *read_small(const char *path, size_t max, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *buf = NULL;
-	struct stat st;
-	ssize_t n;
-
-	if (fd < 0 || fstat(fd, &st)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	} else if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		snprintf(err, errlen, "%s: %s", path,
-			 S_ISREG(st.st_mode) ? "too large" : "not a regular file");
-	} else if (!(buf = malloc((size_t)st.st_size + 1))) {
-		snprintf(err, errlen, "%s: out of memory", path);
-	} else if ((n = sf_read_full(fd, buf, (size_t)st.st_size)) != st.st_size) {
-		snprintf(err, errlen, "%s: %s", path,
-			 n < 0 ? strerror((int)-n) : "changed as read");
-		free(buf);
-		buf = NULL;
-	} else {
-		buf[n] = 0;
-	}
-	if (fd >= 0)
-		close(fd);
-	return buf;
-}
-
 struct loader {
 	yaml_document_t doc;
 	const char *path; /* the configuration file */
@@ -104,6 +74,7 @@ static int read_pem(struct loader *l, const yaml_node_t *node, const char *key, 
 {
 	const char *name = scalar(l, node, key), *slash = strrchr(l->path, '/');
 	char path[4096], why[600];
+	size_t len;
 
 	if (!name)
 		return -EINVAL;
@@ -112,7 +83,7 @@ static int read_pem(struct loader *l, const yaml_node_t *node, const char *key, 
 	else
 		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - l->path), l->path, name);
 	free(*out);
-	*out = read_small(path, PEM_MAX, why, sizeof(why));
+	*out = sf_read_input(path, PEM_MAX, &len, why, sizeof(why));
 	return *out ? 0 : fail(l, node, "%s", why);
 }
 
@@ -219,17 +190,18 @@ int web_config__load(struct web_config *wc, const char *path, char *err, size_t 
 	struct loader l = { .path = path, .err = err, .errlen = errlen };
 	char why[600], *text;
 	yaml_parser_t parser;
+	size_t len;
 	int ret;
 
 	memset(wc, 0, sizeof(*wc));
 	pthread_mutex_init(&wc->lock, NULL);
-	text = read_small(path, CONFIG_MAX, why, sizeof(why));
+	text = sf_read_input(path, CONFIG_MAX, &len, why, sizeof(why));
 	if (!text) {
 		snprintf(err, errlen, "--web-config %s", why);
 		return -EINVAL;
 	}
 	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (unsigned char *)text, strlen(text));
+	yaml_parser_set_input_string(&parser, (unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &l.doc)) {
 		snprintf(err, errlen, "--web-config %s:%zu: %s", path, parser.problem_mark.line + 1,
 			 parser.problem ? parser.problem : "not YAML");

@@ -103,6 +103,7 @@ def test_bad_configs(folder):
                                             "  key_file: other.pem\n",
         "http_server_config is not supported": "http_server_config:\n  http2: true\n",
         "did not find expected": "basic_auth_users: [a\n",
+        "bad.yml: larger than 64 KiB": "#" * 70000 + "\n",
     }
     subprocess.run(["openssl", "genpkey", "-algorithm", "ec", "-pkeyopt",
                     "ec_paramgen_curve:prime256v1", "-out", f"{folder}/other.pem"],

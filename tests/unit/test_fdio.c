@@ -181,6 +181,34 @@ static void test_append_other_owner_refused(void **state)
 	assert_victim_intact();
 }
 
+/* Input files: whole up to the limit, refused past it, a directory, /dev/zero bounded. */
+static void test_read_input(void **state)
+{
+	char err[512] = "";
+	size_t len = 0;
+	char *buf;
+	FILE *f;
+
+	(void)state;
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("0123456789", f);
+	fclose(f);
+	buf = sf_read_input(path, 10, &len, err, sizeof(err));
+	assert_non_null(buf);
+	assert_int_equal(len, 10);
+	assert_string_equal(buf, "0123456789");
+	free(buf);
+	assert_null(sf_read_input(path, 9, &len, err, sizeof(err)));
+	assert_non_null(strstr(err, "/out: larger than 9 bytes"));
+	assert_null(sf_read_input("/dev/zero", 1 << 20, &len, err, sizeof(err)));
+	assert_string_equal(err, "/dev/zero: larger than 1 MiB");
+	assert_null(sf_read_input(dir, 10, &len, err, sizeof(err)));
+	assert_non_null(strstr(err, ": a directory, not a file"));
+	assert_null(sf_read_input("/nonexistent/x", 10, &len, err, sizeof(err)));
+	assert_string_equal(err, "/nonexistent/x: No such file or directory");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +219,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_header_at_once, teardown),
 		cmocka_unit_test_teardown(test_append, teardown),
 		cmocka_unit_test_teardown(test_append_other_owner_refused, teardown),
+		cmocka_unit_test_teardown(test_read_input, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
