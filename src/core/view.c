@@ -99,7 +99,7 @@ static const char digit_pairs[201] = "000102030405060708091011121314151617181920
 
 /*
  * Integers left to right, two digits per table lookup, the magnitude found by
- * comparisons: no digit count, no loop, only divisions by constants.
+ * comparisons: no digit count, no loop, one multiplication per two digits.
  */
 static inline char *put2(char *p, uint32_t d)
 {
@@ -116,43 +116,60 @@ static inline char *put_lead(char *p, uint32_t d)
 	return put2(p, d);
 }
 
-static inline char *put4(char *p, uint32_t d)
+/*
+ * v / d in 32.32 fixed point, for d a power of 100 and v < 100 * d: the
+ * integer part is v's leading one or two digits, and each multiplication of
+ * the fraction by 100 brings the next two above bit 32. It is rounded up, by
+ * less than 32 / 2^32 even at v = 2^32 - 1 (the multiplier is 2^57 / d
+ * rounded up), where 2^32 / d would change a digit; test_output sweeps it,
+ * and every 32-bit value was checked once against a plain division loop.
+ */
+static inline uint64_t scaled(uint32_t v, uint64_t d)
 {
-	p = put2(p, d / 100);
-	return put2(p, d % 100);
+	return ((uint64_t)v * ((1ull << 57) / d + 1) >> 25) + 1;
 }
 
-static inline char *put8(char *p, uint32_t d)
+/* n pairs of digits from the fraction of f */
+static inline char *put_pairs(char *p, uint64_t f, int n)
 {
-	p = put4(p, d / 10000);
-	return put4(p, d % 10000);
+#pragma GCC unroll 4
+	for (int i = 0; i < n; i++) {
+		f = (uint32_t)f * 100ull;
+		p = put2(p, (uint32_t)(f >> 32));
+	}
+	return p;
+}
+
+/* v < 100 * d: its leading digits, then n pairs (d = 100^n) */
+static inline char *put_scaled(char *p, uint32_t v, uint64_t d, int n)
+{
+	uint64_t f = scaled(v, d);
+
+	p = put_lead(p, (uint32_t)(f >> 32));
+	return put_pairs(p, f, n);
+}
+
+/* v < 10^8 with its leading zeros */
+static inline char *put8(char *p, uint32_t v)
+{
+	return put_pairs(p, scaled(v, 100000000), 4);
 }
 
 static char *put_u32(char *p, uint32_t v)
 {
 	if (v < 100)
 		return put_lead(p, v);
-	if (v < 10000) {
-		p = put_lead(p, v / 100);
-		return put2(p, v % 100);
-	}
-	if (v < 1000000) {
-		p = put_lead(p, v / 10000);
-		return put4(p, v % 10000);
-	}
-	if (v < 100000000) {
-		p = put_lead(p, v / 1000000);
-		p = put2(p, v / 10000 % 100);
-		return put4(p, v % 10000);
-	}
-	p = put_lead(p, v / 100000000);
-	return put8(p, v % 100000000);
+	if (v < 10000)
+		return put_scaled(p, v, 100, 1);
+	if (v < 1000000)
+		return put_scaled(p, v, 10000, 2);
+	if (v < 100000000)
+		return put_scaled(p, v, 1000000, 3);
+	return put_scaled(p, v, 100000000, 4);
 }
 
-static char *put_u64(char *p, uint64_t v)
+static char *put_u64_wide(char *p, uint64_t v)
 {
-	if (v <= UINT32_MAX)
-		return put_u32(p, (uint32_t)v);
 	if (v < 10000000000000000ull) {
 		p = put_u32(p, (uint32_t)(v / 100000000));
 		return put8(p, (uint32_t)(v % 100000000));
@@ -160,6 +177,12 @@ static char *put_u64(char *p, uint64_t v)
 	p = put_u32(p, (uint32_t)(v / 10000000000000000ull));
 	p = put8(p, (uint32_t)(v / 100000000 % 100000000));
 	return put8(p, (uint32_t)(v % 100000000));
+}
+
+/* inline: most values fit in 32 bits, and go straight to put_u32 */
+static inline char *put_u64(char *p, uint64_t v)
+{
+	return v <= UINT32_MAX ? put_u32(p, (uint32_t)v) : put_u64_wide(p, v);
 }
 
 /*

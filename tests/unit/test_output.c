@@ -66,6 +66,18 @@ static void test_integers(void **state)
 		check_u64(v - 1), check_u64(v);
 }
 
+/* The fixed-point digits of put_u32 are closest to a wrong digit at the top of the range. */
+static void test_integer_sweep(void **state)
+{
+	(void)state;
+	for (uint64_t v = 0; v <= UINT32_MAX; v += 99991)
+		check_u64(v);
+	for (uint64_t v = UINT32_MAX - 1000; v <= UINT32_MAX; v++)
+		check_u64(v);
+	for (uint64_t v = 99999000; v <= 100001000; v++)
+		check_u64(v), check_u64(v * 100000000 + v);
+}
+
 static void test_addresses_and_escapes(void **state)
 {
 	struct sf_lifecycle lc = { .family = 2, .handshake_us = -1 };
@@ -204,8 +216,11 @@ static void test_longest_fits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_integers),     cmocka_unit_test(test_addresses_and_escapes),
-		cmocka_unit_test(test_names),	     cmocka_unit_test(test_every_address_byte),
+		cmocka_unit_test(test_integers),
+		cmocka_unit_test(test_integer_sweep),
+		cmocka_unit_test(test_addresses_and_escapes),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_every_address_byte),
 		cmocka_unit_test(test_longest_fits),
 	};
 
