@@ -1319,7 +1319,11 @@ static void adopt_recent(struct tracker *t, struct conn *c, const struct sf_even
 
 static void transition_cb(struct tracker *t, const struct conn *c, const struct sf_event *e)
 {
-	struct sf_transition tr = {
+	struct sf_transition tr;
+
+	if (!t->ops.on_transition)
+		return;
+	tr = (struct sf_transition){
 		.ev = e,
 		.us_in_old = -1,
 		.laddr = e->saddr,
@@ -1327,9 +1331,6 @@ static void transition_cb(struct tracker *t, const struct conn *c, const struct 
 		.lport = e->sport,
 		.rport = e->dport,
 	};
-
-	if (!t->ops.on_transition)
-		return;
 	if (c && c->rport) {
 		tr.laddr = c->laddr;
 		tr.raddr = c->raddr;
