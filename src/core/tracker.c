@@ -116,6 +116,7 @@ struct index {
 	uint32_t *cells;
 	uint32_t mask;
 	uint32_t count;
+	uint8_t shift; /* 64 - log2(cells) */
 };
 
 struct tracker {
@@ -137,20 +138,12 @@ struct tracker {
 	unsigned int live_synacks; /* slots with a count: none is the common case */
 };
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
+#define GOLDEN 0x9e3779b97f4a7c15ULL
 
 /* One multiply per word; the index mixes the result again before use. */
 static uint64_t fold(uint64_t h, uint64_t w)
 {
-	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	h = (h ^ w) * GOLDEN;
 	return h ^ (h >> 29);
 }
 
@@ -211,15 +204,26 @@ static int index_init(struct index *ix, uint32_t cells)
 	if (!ix->cells)
 		return -ENOMEM;
 	ix->mask = cells - 1;
+	ix->shift = (uint8_t)__builtin_clzll(ix->mask);
 	ix->count = 0;
 	return 0;
+}
+
+/*
+ * Where key belongs: the top bits of key times 2^64 / phi (Fibonacci
+ * hashing), which depend on every bit of the key, so socket addresses, all
+ * multiples of their slab's object size, spread as well as hashes do.
+ */
+static uint32_t index_home(const struct index *ix, uint64_t key)
+{
+	return (uint32_t)((key * GOLDEN) >> ix->shift);
 }
 
 /* Returns the cell holding key, or the empty cell where it would go. */
 static uint32_t index_probe(const struct tracker *t, const struct index *ix, key_fn kf,
 			    uint64_t key)
 {
-	uint32_t i = mix64(key) & ix->mask;
+	uint32_t i = index_home(ix, key);
 
 	while (ix->cells[i] && kf(t, ix->cells[i] - 1) != key)
 		i = (i + 1) & ix->mask;
@@ -301,7 +305,7 @@ static void index_del_at(struct tracker *t, struct index *ix, key_fn kf, uint32_
 				ix->count--;
 				return;
 			}
-			home = mix64(kf(t, ix->cells[j] - 1)) & ix->mask;
+			home = index_home(ix, kf(t, ix->cells[j] - 1));
 		} while (i <= j ? (i < home && home <= j) : (i < home || home <= j));
 		ix->cells[i] = ix->cells[j];
 		i = j;
