@@ -82,25 +82,43 @@ const char *sf_text_safe(const char *s, size_t max, char *buf, size_t len)
 	return buf;
 }
 
-char *sf_json_put_str(char *p, const char *s, size_t max)
+/* What a byte takes in a JSON string: ESC_NONE itself; the NUL ends it. */
+enum { ESC_NONE, ESC_BACKSLASH, ESC_HEX, ESC_END };
+
+static const unsigned char json_esc[256] = {
+	[0] = ESC_END,		[1 ... 0x1f] = ESC_HEX,	   ['"'] = ESC_BACKSLASH,
+	['\\'] = ESC_BACKSLASH, [0x7f ... 0xff] = ESC_HEX,
+};
+
+static char *put_escaped(char *p, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
 
+	if (json_esc[c] == ESC_BACKSLASH) {
+		*p++ = '\\';
+		*p++ = (char)c;
+		return p;
+	}
+	memcpy(p, "\\u00", 4);
+	p[4] = hex[c >> 4];
+	p[5] = hex[c & 15];
+	return p + 6;
+}
+
+/* One table lookup per byte tells the plain ones, the escaped ones and the end. */
+char *sf_json_put_str(char *p, const char *s, size_t max)
+{
 	*p++ = '"';
-	for (size_t i = 0; i < max && s[i]; i++) {
+	for (size_t i = 0; i < max; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '"' || c == '\\') {
-			*p++ = '\\';
+		if (json_esc[c] == ESC_NONE) {
 			*p++ = (char)c;
-		} else if (c < 0x20 || c >= 0x7f) {
-			memcpy(p, "\\u00", 4);
-			p += 4;
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 15];
-		} else {
-			*p++ = (char)c;
+			continue;
 		}
+		if (json_esc[c] == ESC_END)
+			break;
+		p = put_escaped(p, c);
 	}
 	*p++ = '"';
 	return p;

@@ -171,6 +171,28 @@ static void test_every_address_byte(void **state)
 	}
 }
 
+/* Each byte of a process name: itself, after a backslash, or as \u00XX; the NUL ends it. */
+static void test_every_comm_byte(void **state)
+{
+	struct sf_lifecycle lc = { .handshake_us = -1 };
+	char want[16];
+
+	(void)state;
+	for (unsigned int c = 1; c < 256; c++) {
+		lc.comm[0] = (char)c;
+		lc.comm[1] = 0;
+		lc.comm[2] = 'x';
+		sf_lifecycle_json(buf, sizeof(buf), &lc);
+		if (c == '"' || c == '\\')
+			snprintf(want, sizeof(want), "\"\\%c\"", c);
+		else if (c < 0x20 || c >= 0x7f)
+			snprintf(want, sizeof(want), "\"\\u%04x\"", c);
+		else
+			snprintf(want, sizeof(want), "\"%c\"", c);
+		check_member("comm", want);
+	}
+}
+
 /* Every field at its longest: the writer has no bounds checks, so this is the bound. */
 static void test_longest_fits(void **state)
 {
@@ -221,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_addresses_and_escapes),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_every_address_byte),
+		cmocka_unit_test(test_every_comm_byte),
 		cmocka_unit_test(test_longest_fits),
 	};
 
