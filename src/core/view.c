@@ -99,7 +99,7 @@ static const char digit_pairs[201] = "000102030405060708091011121314151617181920
 
 /*
  * Integers left to right, two digits per table lookup, the magnitude found by
- * comparisons: no digit count, no loop, one multiplication per two digits.
+ * comparisons: no digit count, no division, one multiplication per two digits.
  */
 static inline char *put2(char *p, uint32_t d)
 {
@@ -120,9 +120,10 @@ static inline char *put_lead(char *p, uint32_t d)
  * v / d in 32.32 fixed point, for d a power of 100 and v < 100 * d: the
  * integer part is v's leading one or two digits, and each multiplication of
  * the fraction by 100 brings the next two above bit 32. It is rounded up, by
- * less than 32 / 2^32 even at v = 2^32 - 1 (the multiplier is 2^57 / d
- * rounded up), where 2^32 / d would change a digit; test_output sweeps it,
- * and every 32-bit value was checked once against a plain division loop.
+ * less than 32 units of 2^-32 (the most, at v = 2^32 - 1, with the multiplier
+ * 2^57 / d rounded up), where a digit would change only past 2^32 / d units.
+ * Every 32-bit value was checked once against a division loop; test_output
+ * sweeps the range.
  */
 static inline uint64_t scaled(uint32_t v, uint64_t d)
 {
