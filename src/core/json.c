@@ -82,7 +82,7 @@ const char *sf_text_safe(const char *s, size_t max, char *buf, size_t len)
 	return buf;
 }
 
-/* What a byte takes in a JSON string: ESC_NONE itself; the NUL ends it. */
+/* How a byte goes into a JSON string: as it is, after a backslash, as \u00XX; a NUL ends it. */
 enum { ESC_NONE, ESC_BACKSLASH, ESC_HEX, ESC_END };
 
 static const unsigned char json_esc[256] = {
