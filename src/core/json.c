@@ -9,14 +9,11 @@
 
 #define SB_MIN_GROWTH 16384
 
-/* Room for n more bytes and the NUL; false when there is none. */
-static bool sb_reserve(struct sf_sb *b, size_t n)
+bool sf_sb_grow(struct sf_sb *b, size_t n)
 {
 	size_t ncap;
 	char *np;
 
-	if (b->len + n < b->cap)
-		return true;
 	if (b->fixed) {
 		b->cut = true;
 		return false;
@@ -40,26 +37,12 @@ void sf_sb_printf(struct sf_sb *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || !sb_reserve(b, (size_t)n))
+	if (n < 0 || !sf_sb_reserve(b, (size_t)n))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
-}
-
-void sf_sb_put(struct sf_sb *b, const char *s, size_t n)
-{
-	if (!sb_reserve(b, n))
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-void sf_sb_puts(struct sf_sb *b, const char *s)
-{
-	sf_sb_put(b, s, strlen(s));
 }
 
 void sf_sb_reset(struct sf_sb *b)
@@ -99,25 +82,43 @@ const char *sf_text_safe(const char *s, size_t max, char *buf, size_t len)
 	return buf;
 }
 
-char *sf_json_put_str(char *p, const char *s, size_t max)
+/* How a byte goes into a JSON string: as it is, after a backslash, as \u00XX; a NUL ends it. */
+enum { ESC_NONE, ESC_BACKSLASH, ESC_HEX, ESC_END };
+
+static const unsigned char json_esc[256] = {
+	[0] = ESC_END,		[1 ... 0x1f] = ESC_HEX,	   ['"'] = ESC_BACKSLASH,
+	['\\'] = ESC_BACKSLASH, [0x7f ... 0xff] = ESC_HEX,
+};
+
+static char *put_escaped(char *p, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
 
+	if (json_esc[c] == ESC_BACKSLASH) {
+		*p++ = '\\';
+		*p++ = (char)c;
+		return p;
+	}
+	memcpy(p, "\\u00", 4);
+	p[4] = hex[c >> 4];
+	p[5] = hex[c & 15];
+	return p + 6;
+}
+
+/* One table lookup per byte tells the plain ones, the escaped ones and the end. */
+char *sf_json_put_str(char *p, const char *s, size_t max)
+{
 	*p++ = '"';
-	for (size_t i = 0; i < max && s[i]; i++) {
+	for (size_t i = 0; i < max; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '"' || c == '\\') {
-			*p++ = '\\';
+		if (json_esc[c] == ESC_NONE) {
 			*p++ = (char)c;
-		} else if (c < 0x20 || c >= 0x7f) {
-			memcpy(p, "\\u00", 4);
-			p += 4;
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 15];
-		} else {
-			*p++ = (char)c;
+			continue;
 		}
+		if (json_esc[c] == ESC_END)
+			break;
+		p = put_escaped(p, c);
 	}
 	*p++ = '"';
 	return p;
@@ -127,7 +128,7 @@ void sf_json_str(struct sf_sb *b, const char *s, size_t max)
 {
 	size_t n = strnlen(s, max);
 
-	if (!sb_reserve(b, SF_JSON_STR_MAX(n)))
+	if (!sf_sb_reserve(b, SF_JSON_STR_MAX(n)))
 		return;
 	b->len = (size_t)(sf_json_put_str(b->p + b->len, s, n) - b->p);
 	b->p[b->len] = 0;
@@ -135,12 +136,22 @@ void sf_json_str(struct sf_sb *b, const char *s, size_t max)
 
 void sf_json_key(struct sf_sb *b, const char *key)
 {
-	char last = b->len ? b->p[b->len - 1] : '{';
+	size_t n = strlen(key);
+	char *p;
 
-	if (last != '{' && last != '[')
-		sf_sb_put(b, ",", 1);
-	sf_json_str(b, key, SIZE_MAX);
-	sf_sb_put(b, ":", 1);
+	/* the comma, the quotes, the colon */
+	if (!sf_sb_reserve(b, n + 4))
+		return;
+	p = b->p + b->len;
+	if (b->len && p[-1] != '{' && p[-1] != '[')
+		*p++ = ',';
+	*p++ = '"';
+	memcpy(p, key, n);
+	p += n;
+	*p++ = '"';
+	*p++ = ':';
+	*p = 0;
+	b->len = (size_t)(p - b->p);
 }
 
 void sf_json_kstr(struct sf_sb *b, const char *key, const char *s)

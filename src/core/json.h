@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct sf_sb {
 	char *p;
@@ -25,8 +26,30 @@ struct sf_sb {
 #define SF_SB_FIXED(buf, size) ((struct sf_sb){ .p = (buf), .cap = (size), .fixed = true })
 
 void sf_sb_printf(struct sf_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sf_sb_put(struct sf_sb *b, const char *s, size_t n);
-void sf_sb_puts(struct sf_sb *b, const char *s);
+/* The slow side of sf_sb_reserve: grows a growing buffer, or marks it cut. */
+bool sf_sb_grow(struct sf_sb *b, size_t n);
+
+/* Room for n more bytes and the NUL; false when there is none. */
+static inline bool sf_sb_reserve(struct sf_sb *b, size_t n)
+{
+	return b->len + n < b->cap || sf_sb_grow(b, n);
+}
+
+/* inline: a literal's length is known where it is written, and so is its copy */
+static inline void sf_sb_put(struct sf_sb *b, const char *s, size_t n)
+{
+	if (!sf_sb_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+static inline void sf_sb_puts(struct sf_sb *b, const char *s)
+{
+	sf_sb_put(b, s, strlen(s));
+}
+
 void sf_sb_reset(struct sf_sb *b);
 /* Frees a growing buffer. */
 void sf_sb_free(struct sf_sb *b);
@@ -49,7 +72,8 @@ char *sf_json_put_str(char *p, const char *s, size_t max);
 void sf_json_str(struct sf_sb *b, const char *s, size_t max);
 /*
  * "key": with the comma before it unless it is the first member: objects are
- * written as sf_sb_puts(b, "{"), members, sf_sb_puts(b, "}").
+ * written as sf_sb_puts(b, "{"), members, sf_sb_puts(b, "}"). Every key is a
+ * name of synfin's own: it is written as it is, without escaping.
  */
 void sf_json_key(struct sf_sb *b, const char *key);
 void sf_json_kstr(struct sf_sb *b, const char *key, const char *s); /* NULL: null */

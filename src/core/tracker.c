@@ -116,6 +116,7 @@ struct index {
 	uint32_t *cells;
 	uint32_t mask;
 	uint32_t count;
+	uint8_t shift; /* 64 - log2(cells) */
 };
 
 struct tracker {
@@ -137,20 +138,12 @@ struct tracker {
 	unsigned int live_synacks; /* slots with a count: none is the common case */
 };
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
+#define GOLDEN 0x9e3779b97f4a7c15ULL
 
 /* One multiply per word; the index mixes the result again before use. */
 static uint64_t fold(uint64_t h, uint64_t w)
 {
-	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	h = (h ^ w) * GOLDEN;
 	return h ^ (h >> 29);
 }
 
@@ -182,7 +175,8 @@ static uint64_t pair_key(const struct conn *c)
 		lo_part = (uint64_t)c->rport << 32 | c->peer_isn;
 		hi_part = (uint64_t)c->lport << 32 | c->isn;
 	}
-	return mix64(fold(words_hash(fold(words_hash(c->family, lo), lo_part), hi), hi_part)) | 1;
+	/* index_probe mixes it */
+	return fold(words_hash(fold(words_hash(c->family, lo), lo_part), hi), hi_part);
 }
 
 static bool is_partner(const struct conn *a, const struct conn *b)
@@ -210,15 +204,26 @@ static int index_init(struct index *ix, uint32_t cells)
 	if (!ix->cells)
 		return -ENOMEM;
 	ix->mask = cells - 1;
+	ix->shift = (uint8_t)__builtin_clzll(ix->mask);
 	ix->count = 0;
 	return 0;
+}
+
+/*
+ * Where key belongs: the top bits of key times 2^64 / phi (Fibonacci
+ * hashing), which depend on every bit of the key, so socket addresses, all
+ * multiples of their slab's object size, spread as well as hashes do.
+ */
+static uint32_t index_home(const struct index *ix, uint64_t key)
+{
+	return (uint32_t)((key * GOLDEN) >> ix->shift);
 }
 
 /* Returns the cell holding key, or the empty cell where it would go. */
 static uint32_t index_probe(const struct tracker *t, const struct index *ix, key_fn kf,
 			    uint64_t key)
 {
-	uint32_t i = mix64(key) & ix->mask;
+	uint32_t i = index_home(ix, key);
 
 	while (ix->cells[i] && kf(t, ix->cells[i] - 1) != key)
 		i = (i + 1) & ix->mask;
@@ -245,13 +250,18 @@ static int index_grow(struct tracker *t, struct index *ix, key_fn kf)
 	return 0;
 }
 
+/* keep the load at most 1/2 so probes stay short */
+static bool index_full(const struct index *ix)
+{
+	return (ix->count + 1) * 2 > ix->mask + 1;
+}
+
 static int index_put(struct tracker *t, struct index *ix, key_fn kf, uint32_t slot)
 {
 	uint32_t i;
 	int err;
 
-	/* keep the load at most 1/2 so probes stay short */
-	if ((ix->count + 1) * 2 > ix->mask + 1) {
+	if (index_full(ix)) {
 		err = index_grow(t, ix, kf);
 		if (err)
 			return err;
@@ -263,6 +273,16 @@ static int index_put(struct tracker *t, struct index *ix, key_fn kf, uint32_t sl
 	return 0;
 }
 
+/* index_put with the empty cell i that index_probe found for slot's key: no second probe */
+static int index_put_at(struct tracker *t, struct index *ix, key_fn kf, uint32_t i, uint32_t slot)
+{
+	if (index_full(ix))
+		return index_put(t, ix, kf, slot);
+	ix->count++;
+	ix->cells[i] = slot + 1;
+	return 0;
+}
+
 static int64_t index_get(const struct tracker *t, const struct index *ix, key_fn kf, uint64_t key)
 {
 	uint32_t i = index_probe(t, ix, kf, key);
@@ -270,13 +290,11 @@ static int64_t index_get(const struct tracker *t, const struct index *ix, key_fn
 	return ix->cells[i] ? (int64_t)ix->cells[i] - 1 : -1;
 }
 
-/* Backward-shift deletion: no tombstones, so lookups never degrade. */
-static void index_del(struct tracker *t, struct index *ix, key_fn kf, uint64_t key)
+/* Empties cell i. Backward-shift deletion: no tombstones, so lookups never degrade. */
+static void index_del_at(struct tracker *t, struct index *ix, key_fn kf, uint32_t i)
 {
-	uint32_t i = index_probe(t, ix, kf, key), j = i;
+	uint32_t j = i;
 
-	if (!ix->cells[i])
-		return;
 	for (;;) {
 		uint32_t home;
 
@@ -287,11 +305,19 @@ static void index_del(struct tracker *t, struct index *ix, key_fn kf, uint64_t k
 				ix->count--;
 				return;
 			}
-			home = mix64(kf(t, ix->cells[j] - 1)) & ix->mask;
+			home = index_home(ix, kf(t, ix->cells[j] - 1));
 		} while (i <= j ? (i < home && home <= j) : (i < home || home <= j));
 		ix->cells[i] = ix->cells[j];
 		i = j;
 	}
+}
+
+static void index_del(struct tracker *t, struct index *ix, key_fn kf, uint64_t key)
+{
+	uint32_t i = index_probe(t, ix, kf, key);
+
+	if (ix->cells[i])
+		index_del_at(t, ix, kf, i);
 }
 
 int tracker__new(struct tracker **out, const struct tracker_opts *opts,
@@ -779,34 +805,36 @@ static void note_lost(struct conn *c, const struct sf_event *e)
 	c->lost_seq = (uint32_t)e->lost_seq;
 }
 
+/* One probe finds the partner, or the cell where c waits for it. */
 static void try_pair(struct tracker *t, struct conn *c)
 {
-	uint64_t key = pair_key(c);
-	int64_t slot = index_get(t, &t->by_pair, pairing_key, key);
+	struct index *ix = &t->by_pair;
+	uint32_t i = index_probe(t, ix, pairing_key, pair_key(c)), slot;
 	struct conn *p;
 
-	if (slot < 0) {
-		index_put(t, &t->by_pair, pairing_key, slot_of(t, c));
+	if (!ix->cells[i]) {
+		index_put_at(t, ix, pairing_key, i, slot_of(t, c));
 		return;
 	}
+	slot = ix->cells[i] - 1;
 	p = &t->conns[slot];
 	if (!is_partner(p, c))
 		return;
-	index_del(t, &t->by_pair, pairing_key, key);
+	index_del_at(t, ix, pairing_key, i);
 	p->pair = c->pair = p->id < c->id ? p->id : c->id;
 	p->have |= HAVE_PAIRED;
 	c->have |= HAVE_PAIRED;
 	p->partner = slot_of(t, c);
-	c->partner = (uint32_t)slot;
+	c->partner = slot;
 }
 
 static void conn_release(struct tracker *t, struct conn *c)
 {
 	if (c->have & HAVE_ISN && !(c->have & HAVE_PAIRED)) {
-		uint64_t key = pair_key(c);
+		uint32_t i = index_probe(t, &t->by_pair, pairing_key, pair_key(c));
 
-		if (index_get(t, &t->by_pair, pairing_key, key) == slot_of(t, c))
-			index_del(t, &t->by_pair, pairing_key, key);
+		if (t->by_pair.cells[i] == slot_of(t, c) + 1)
+			index_del_at(t, &t->by_pair, pairing_key, i);
 	}
 	index_del(t, &t->by_addr, addr_key, c->skaddr);
 	c->skaddr = 0;
@@ -1319,7 +1347,11 @@ static void adopt_recent(struct tracker *t, struct conn *c, const struct sf_even
 
 static void transition_cb(struct tracker *t, const struct conn *c, const struct sf_event *e)
 {
-	struct sf_transition tr = {
+	struct sf_transition tr;
+
+	if (!t->ops.on_transition)
+		return;
+	tr = (struct sf_transition){
 		.ev = e,
 		.us_in_old = -1,
 		.laddr = e->saddr,
@@ -1327,9 +1359,6 @@ static void transition_cb(struct tracker *t, const struct conn *c, const struct 
 		.lport = e->sport,
 		.rport = e->dport,
 	};
-
-	if (!t->ops.on_transition)
-		return;
 	if (c && c->rport) {
 		tr.laddr = c->laddr;
 		tr.raddr = c->raddr;

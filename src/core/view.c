@@ -12,6 +12,7 @@
 #include "who.h"
 
 #define LINE_MAX_LEN 16384
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define HOLD_NS 1000000000ull
 #define MAX_HELD 4096
 
@@ -98,7 +99,7 @@ static const char digit_pairs[201] = "000102030405060708091011121314151617181920
 
 /*
  * Integers left to right, two digits per table lookup, the magnitude found by
- * comparisons: no digit count, no loop, only divisions by constants.
+ * comparisons: no digit count, no division, one multiplication per two digits.
  */
 static inline char *put2(char *p, uint32_t d)
 {
@@ -115,43 +116,61 @@ static inline char *put_lead(char *p, uint32_t d)
 	return put2(p, d);
 }
 
-static inline char *put4(char *p, uint32_t d)
+/*
+ * v / d in 32.32 fixed point, for d a power of 100 and v < 100 * d: the
+ * integer part is v's leading one or two digits, and each multiplication of
+ * the fraction by 100 brings the next two above bit 32. It is rounded up, by
+ * less than 32 units of 2^-32 (the most, at v = 2^32 - 1, with the multiplier
+ * 2^57 / d rounded up), where a digit would change only past 2^32 / d units.
+ * Every 32-bit value was checked once against a division loop; test_output
+ * sweeps the range.
+ */
+static inline uint64_t scaled(uint32_t v, uint64_t d)
 {
-	p = put2(p, d / 100);
-	return put2(p, d % 100);
+	return ((uint64_t)v * ((1ull << 57) / d + 1) >> 25) + 1;
 }
 
-static inline char *put8(char *p, uint32_t d)
+/* n pairs of digits from the fraction of f */
+static inline char *put_pairs(char *p, uint64_t f, int n)
 {
-	p = put4(p, d / 10000);
-	return put4(p, d % 10000);
+#pragma GCC unroll 4
+	for (int i = 0; i < n; i++) {
+		f = (uint32_t)f * 100ull;
+		p = put2(p, (uint32_t)(f >> 32));
+	}
+	return p;
+}
+
+/* v < 100 * d: its leading digits, then n pairs (d = 100^n) */
+static inline char *put_scaled(char *p, uint32_t v, uint64_t d, int n)
+{
+	uint64_t f = scaled(v, d);
+
+	p = put_lead(p, (uint32_t)(f >> 32));
+	return put_pairs(p, f, n);
+}
+
+/* v < 10^8 with its leading zeros */
+static inline char *put8(char *p, uint32_t v)
+{
+	return put_pairs(p, scaled(v, 100000000), 4);
 }
 
 static char *put_u32(char *p, uint32_t v)
 {
 	if (v < 100)
 		return put_lead(p, v);
-	if (v < 10000) {
-		p = put_lead(p, v / 100);
-		return put2(p, v % 100);
-	}
-	if (v < 1000000) {
-		p = put_lead(p, v / 10000);
-		return put4(p, v % 10000);
-	}
-	if (v < 100000000) {
-		p = put_lead(p, v / 1000000);
-		p = put2(p, v / 10000 % 100);
-		return put4(p, v % 10000);
-	}
-	p = put_lead(p, v / 100000000);
-	return put8(p, v % 100000000);
+	if (v < 10000)
+		return put_scaled(p, v, 100, 1);
+	if (v < 1000000)
+		return put_scaled(p, v, 10000, 2);
+	if (v < 100000000)
+		return put_scaled(p, v, 1000000, 3);
+	return put_scaled(p, v, 100000000, 4);
 }
 
-static char *put_u64(char *p, uint64_t v)
+static char *put_u64_wide(char *p, uint64_t v)
 {
-	if (v <= UINT32_MAX)
-		return put_u32(p, (uint32_t)v);
 	if (v < 10000000000000000ull) {
 		p = put_u32(p, (uint32_t)(v / 100000000));
 		return put8(p, (uint32_t)(v % 100000000));
@@ -159,6 +178,12 @@ static char *put_u64(char *p, uint64_t v)
 	p = put_u32(p, (uint32_t)(v / 10000000000000000ull));
 	p = put8(p, (uint32_t)(v / 100000000 % 100000000));
 	return put8(p, (uint32_t)(v % 100000000));
+}
+
+/* inline: most values fit in 32 bits, and go straight to put_u32 */
+static inline char *put_u64(char *p, uint64_t v)
+{
+	return v <= UINT32_MAX ? put_u32(p, (uint32_t)v) : put_u64_wide(p, v);
 }
 
 /*
@@ -171,15 +196,87 @@ static char *put_u64(char *p, uint64_t v)
 #define PUT_KOPT(p, key, known, v) (PUT_LIT(p, KEY(key)), (p) = put_u64_or_null((p), (known), (v)))
 #define PUT_KADDR(p, key, family, addr) \
 	(PUT_LIT(p, KEY(key)), (p) = put_addr((p), (family), (addr)))
-/* a name from synfin's own tables: nothing in it needs escaping */
-#define PUT_KNAME(p, key, s) (PUT_LIT(p, KEY(key) "\""), (p) = put_str((p), (s)), *(p)++ = '"')
+#define PUT_KQNAME(p, key, q) (PUT_LIT(p, KEY(key)), (p) = put_qname((p), (q)))
 
-static char *put_name(char *p, const char *s)
+/*
+ * The names of a lifecycle, quoted as written (or null), each in a slot of
+ * one size: copied whole, with no length to find and no byte loop, then the
+ * pointer moved by the name's length. The bytes copied past the name are
+ * written over next, in the room SF_JSON_MAX keeps spare. Each table is
+ * filled once, at start, from its accessor in names.c; those read through
+ * QNAME_OF have one slot more, the accessor's answer for any value out of
+ * range.
+ */
+struct qname {
+	char s[31];
+	unsigned char n;
+};
+
+#define QNAME_OF(t, v) (&(t)[(v) < ARRAY_SIZE(t) - 1 ? (v) : ARRAY_SIZE(t) - 1])
+
+static struct qname q_state[SF_TCP_MAX_STATES + 1];
+static struct qname q_role[SF_ROLE_COUNT + 1];
+static struct qname q_close[SF_CLOSE_COUNT + 1];
+static struct qname q_closer[SF_CLOSER_COUNT + 1];
+static struct qname q_reason[SF_REASON_COUNT + 1];
+static struct qname q_gap[SF_GAP_COUNT];
+static struct qname q_flags[256];
+static struct qname q_family[2]; /* ipv4, ipv6 */
+
+/* "255.": the digits of an IPv4 address byte and a dot, copied as one word */
+static struct {
+	char s[4];
+	unsigned char n;
+} octets[256];
+
+static inline char *put_qname(char *p, const struct qname *q)
 {
-	*p++ = '"';
-	p = put_str(p, s);
-	*p++ = '"';
-	return p;
+	memcpy(p, q->s, sizeof(q->s));
+	return p + q->n;
+}
+
+/* NULL: null */
+static void qname_set(struct qname *q, const char *name)
+{
+	int n = name ? snprintf(q->s, sizeof(q->s), "\"%s\"", name) :
+		       snprintf(q->s, sizeof(q->s), "null");
+
+	q->n = (unsigned char)(n < (int)sizeof(q->s) ? n : (int)sizeof(q->s) - 1);
+}
+
+static void qnames_fill(struct qname *t, unsigned int n, const char *(*name)(unsigned int))
+{
+	for (unsigned int i = 0; i < n; i++)
+		qname_set(&t[i], name(i));
+}
+
+static const char *family_name(uint8_t family)
+{
+	return family == 10 ? "ipv6" : "ipv4";
+}
+
+__attribute__((constructor)) static void json_tables_init(void)
+{
+	char fl[24];
+
+	qnames_fill(q_state, ARRAY_SIZE(q_state), sf_state_name);
+	qnames_fill(q_role, ARRAY_SIZE(q_role), sf_role_name);
+	qnames_fill(q_close, ARRAY_SIZE(q_close), sf_close_name);
+	qnames_fill(q_closer, ARRAY_SIZE(q_closer), sf_closer_name);
+	qnames_fill(q_reason, ARRAY_SIZE(q_reason), sf_reason_name);
+	qnames_fill(q_gap, ARRAY_SIZE(q_gap), sf_gap_name);
+	for (unsigned int i = 0; i < ARRAY_SIZE(q_flags); i++) {
+		sf_tcp_flags_str(fl, sizeof(fl), (uint8_t)i);
+		qname_set(&q_flags[i], fl);
+	}
+	qname_set(&q_family[0], family_name(2));
+	qname_set(&q_family[1], family_name(10));
+	for (unsigned int i = 0; i < ARRAY_SIZE(octets); i++) {
+		char *e = put_u32(octets[i].s, i);
+
+		*e++ = '.';
+		octets[i].n = (unsigned char)(e - octets[i].s);
+	}
 }
 
 /* quoted */
@@ -191,14 +288,14 @@ static char *put_addr(char *p, uint8_t family, const uint8_t *addr)
 	if (family == 10) {
 		sf_format_addr(a, sizeof(a), family, addr);
 		p = put_str(p, a);
-	} else {
-		for (int i = 0; i < 4; i++) {
-			if (i)
-				*p++ = '.';
-			p = put_u32(p, addr[i]);
-		}
+		*p++ = '"';
+		return p;
 	}
-	*p++ = '"';
+	for (int i = 0; i < 4; i++) {
+		memcpy(p, octets[addr[i]].s, 4);
+		p += octets[addr[i]].n;
+	}
+	p[-1] = '"'; /* over the last dot */
 	return p;
 }
 
@@ -211,19 +308,6 @@ static char *put_bool(char *p, bool v)
 	return p;
 }
 
-/* why it ended: a name from synfin's own table, or null */
-static char *put_reason(char *p, uint8_t reason)
-{
-	const char *name = sf_reason_name(reason);
-
-	PUT_LIT(p, KEY("reason"));
-	if (!name) {
-		PUT_LIT(p, "null");
-		return p;
-	}
-	return put_name(p, name);
-}
-
 static char *put_u64_or_null(char *p, bool known, uint64_t v)
 {
 	if (known)
@@ -232,46 +316,16 @@ static char *put_u64_or_null(char *p, bool known, uint64_t v)
 	return p;
 }
 
-static const char *flags_name(uint8_t flags)
-{
-	switch (flags) {
-	case SF_TH_SYN:
-		return "SYN";
-	case SF_TH_SYN | SF_TH_ACK:
-		return "SYN,ACK";
-	case SF_TH_ACK:
-		return "ACK";
-	case SF_TH_FIN | SF_TH_ACK:
-		return "FIN,ACK";
-	case SF_TH_FIN:
-		return "FIN";
-	case SF_TH_RST | SF_TH_ACK:
-		return "RST,ACK";
-	case SF_TH_RST:
-		return "RST";
-	default:
-		return NULL;
-	}
-}
-
 static char *put_wave(char *p, const struct sf_wave *w)
 {
-	const char *name = flags_name(w->flags);
-	char fl[24];
-
-	if (!name) {
-		sf_tcp_flags_str(fl, sizeof(fl), w->flags);
-		name = fl;
-	}
 	if (w->dir == SF_DIR_OUT)
-		PUT_LIT(p, "{\"dir\":\"out\"" KEY("flags") "\"");
+		PUT_LIT(p, "{\"dir\":\"out\"" KEY("flags"));
 	else
-		PUT_LIT(p, "{\"dir\":\"in\"" KEY("flags") "\"");
-	p = put_str(p, name);
-	*p++ = '"';
+		PUT_LIT(p, "{\"dir\":\"in\"" KEY("flags"));
+	p = put_qname(p, &q_flags[w->flags]);
 	PUT_KOPT(p, "seq", w->has_seq, w->seq);
 	PUT_KOPT(p, "ack", w->has_ack, w->ack);
-	PUT_KNAME(p, "state", sf_state_name(w->state));
+	PUT_KQNAME(p, "state", QNAME_OF(q_state, w->state));
 	*p++ = '}';
 	return p;
 }
@@ -286,11 +340,6 @@ static char *put_waves(char *p, const struct sf_wave *w, int n)
 	}
 	*p++ = ']';
 	return p;
-}
-
-static const char *family_name(uint8_t family)
-{
-	return family == 10 ? "ipv6" : "ipv4";
 }
 
 /* Who it belongs to, when a live command resolves it (replay does not). */
@@ -316,12 +365,12 @@ static char *put_identity(char *p, const struct sf_lifecycle *lc)
 	p = put_who(p, lc);
 	PUT_KU64(p, "cgroup", lc->cgroup_id);
 	PUT_KU64(p, "sock_ino", lc->sock_ino);
-	PUT_KNAME(p, "family", family_name(lc->family));
+	PUT_KQNAME(p, "family", &q_family[lc->family == 10]);
 	PUT_KADDR(p, "laddr", lc->family, lc->laddr);
 	PUT_KU64(p, "lport", lc->lport);
 	PUT_KADDR(p, "raddr", lc->family, lc->raddr);
 	PUT_KU64(p, "rport", lc->rport);
-	PUT_KNAME(p, "role", sf_role_name(lc->role));
+	PUT_KQNAME(p, "role", QNAME_OF(q_role, lc->role));
 	PUT_KU64(p, "pid", lc->pid);
 	PUT_LIT(p, KEY("comm"));
 	return sf_json_put_str(p, lc->comm, SF_COMM_LEN);
@@ -334,13 +383,13 @@ static char *put_ending(char *p, const struct sf_lifecycle *lc)
 	PUT_KU64(p, "end_ns", lc->end_ns);
 	PUT_KBOOL(p, "alive", lc->alive);
 	PUT_KOPT(p, "handshake_us", lc->handshake_us >= 0, (uint64_t)lc->handshake_us);
-	PUT_KNAME(p, "close", sf_close_name(lc->close));
-	PUT_KNAME(p, "closer", sf_closer_name(lc->closer));
-	p = put_reason(p, lc->reason);
+	PUT_KQNAME(p, "close", QNAME_OF(q_close, lc->close));
+	PUT_KQNAME(p, "closer", QNAME_OF(q_closer, lc->closer));
+	PUT_KQNAME(p, "reason", QNAME_OF(q_reason, lc->reason));
 	PUT_KBOOL(p, "time_wait", lc->time_wait);
 	PUT_KBOOL(p, "fw2_handoff", lc->fw2_handoff);
 	PUT_KBOOL(p, "half_close", lc->half_close);
-	PUT_KNAME(p, "last_state", sf_state_name(lc->last_state));
+	PUT_KQNAME(p, "last_state", QNAME_OF(q_state, lc->last_state));
 	return p;
 }
 
@@ -354,7 +403,7 @@ static char *put_gaps(char *p, const struct sf_lifecycle *lc)
 			continue;
 		if (!first)
 			*p++ = ',';
-		p = put_name(p, sf_gap_name(i));
+		p = put_qname(p, &q_gap[i]);
 		first = false;
 	}
 	*p++ = ']';
@@ -368,7 +417,7 @@ static char *put_hops(char *p, const struct sf_lifecycle *lc)
 		if (i)
 			*p++ = ',';
 		PUT_LIT(p, "{\"state\":");
-		p = put_name(p, sf_state_name(lc->hops[i].state));
+		p = put_qname(p, QNAME_OF(q_state, lc->hops[i].state));
 		PUT_KOPT(p, "us", lc->hops[i].known_us, lc->hops[i].us);
 		*p++ = '}';
 	}

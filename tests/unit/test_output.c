@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* The lifecycle JSON writer: integers at every width, escaping, the size bound. */
+/* The lifecycle JSON writer: integers at every width, names, addresses, escaping, the size bound. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include "names.h"
 #include "view.h"
 
 static char buf[SF_JSON_MAX];
@@ -65,6 +66,18 @@ static void test_integers(void **state)
 		check_u64(v - 1), check_u64(v);
 }
 
+/* The fixed-point digits of put_u32 are closest to a wrong digit at the top of the range. */
+static void test_integer_sweep(void **state)
+{
+	(void)state;
+	for (uint64_t v = 0; v <= UINT32_MAX; v += 99991)
+		check_u64(v);
+	for (uint64_t v = UINT32_MAX - 1000; v <= UINT32_MAX; v++)
+		check_u64(v);
+	for (uint64_t v = 99999000; v <= 100001000; v++)
+		check_u64(v), check_u64(v * 100000000 + v);
+}
+
 static void test_addresses_and_escapes(void **state)
 {
 	struct sf_lifecycle lc = { .family = 2, .handshake_us = -1 };
@@ -79,6 +92,105 @@ static void test_addresses_and_escapes(void **state)
 	assert_string_equal(field(buf, "raddr", got, sizeof(got)), "\"127.0.100.99\"");
 	assert_string_equal(field(buf, "comm", got, sizeof(got)), "\"a\\\"b\\\\c\\u0001\\u007f\"");
 	assert_non_null(strstr(buf, "\"handshake_us\":null"));
+}
+
+/* "key": then want, then the end of the member */
+static void check_member(const char *key, const char *want)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(buf, pat);
+	if (!p)
+		fail_msg("no %s in %s", key, buf);
+	p += strlen(pat);
+	if (strncmp(p, want, strlen(want)) || !strchr(",}", p[strlen(want)]))
+		fail_msg("%s: want %s in %s", key, want, buf);
+}
+
+/* quoted, or null */
+static void check_name(const char *key, const char *name)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), name ? "\"%s\"" : "null", name);
+	check_member(key, want);
+}
+
+static void check_gaps(unsigned int gaps)
+{
+	char want[128];
+	size_t n = 1;
+
+	strcpy(want, "[");
+	for (unsigned int i = 0; i < SF_GAP_COUNT; i++)
+		if (gaps & (1u << i))
+			n += snprintf(want + n, sizeof(want) - n, "%s\"%s\"", n > 1 ? "," : "",
+				      sf_gap_name(i));
+	strcat(want, "]");
+	check_member("gaps", want);
+}
+
+/* Every value of every named field, in range or not, as the accessors of names.h name it. */
+static void test_names(void **state)
+{
+	struct sf_lifecycle lc = { .handshake_us = -1, .nwaves = 1 };
+	char fl[24];
+
+	(void)state;
+	for (unsigned int v = 0; v < 256; v++) {
+		lc.role = lc.close = lc.closer = lc.reason = lc.last_state = (uint8_t)v;
+		lc.waves[0].state = lc.waves[0].flags = lc.family = (uint8_t)v;
+		lc.gaps = (uint8_t)v;
+		sf_lifecycle_json(buf, sizeof(buf), &lc);
+		check_name("role", sf_role_name(v));
+		check_name("close", sf_close_name(v));
+		check_name("closer", sf_closer_name(v));
+		check_name("reason", sf_reason_name(v));
+		check_name("last_state", sf_state_name(v));
+		check_name("state", sf_state_name(v));
+		sf_tcp_flags_str(fl, sizeof(fl), (uint8_t)v);
+		check_name("flags", fl);
+		check_name("family", v == 10 ? "ipv6" : "ipv4");
+		check_gaps(v);
+	}
+}
+
+static void test_every_address_byte(void **state)
+{
+	struct sf_lifecycle lc = { .family = 2, .handshake_us = -1 };
+	char want[64], got[64];
+
+	(void)state;
+	for (unsigned int v = 0; v < 256; v++) {
+		memcpy(lc.laddr, (uint8_t[]){ v, 0, 255 - v, v }, 4);
+		sf_lifecycle_json(buf, sizeof(buf), &lc);
+		snprintf(want, sizeof(want), "\"%u.0.%u.%u\"", v, 255 - v, v);
+		assert_string_equal(field(buf, "laddr", got, sizeof(got)), want);
+	}
+}
+
+/* Each byte of a process name: itself, after a backslash, or as \u00XX; the NUL ends it. */
+static void test_every_comm_byte(void **state)
+{
+	struct sf_lifecycle lc = { .handshake_us = -1 };
+	char want[16];
+
+	(void)state;
+	for (unsigned int c = 1; c < 256; c++) {
+		lc.comm[0] = (char)c;
+		lc.comm[1] = 0;
+		lc.comm[2] = 'x';
+		sf_lifecycle_json(buf, sizeof(buf), &lc);
+		if (c == '"' || c == '\\')
+			snprintf(want, sizeof(want), "\"\\%c\"", c);
+		else if (c < 0x20 || c >= 0x7f)
+			snprintf(want, sizeof(want), "\"\\u%04x\"", c);
+		else
+			snprintf(want, sizeof(want), "\"%c\"", c);
+		check_member("comm", want);
+	}
 }
 
 /* Every field at its longest: the writer has no bounds checks, so this is the bound. */
@@ -127,7 +239,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_integers),
+		cmocka_unit_test(test_integer_sweep),
 		cmocka_unit_test(test_addresses_and_escapes),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_every_address_byte),
+		cmocka_unit_test(test_every_comm_byte),
 		cmocka_unit_test(test_longest_fits),
 	};
 
