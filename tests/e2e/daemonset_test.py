@@ -15,10 +15,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
 import yaml
+
+from sflib import make_host_root, netns_add, wait_metrics
 
 synfin, readme = sys.argv[1], sys.argv[2]
 PORT = 19465
@@ -51,25 +51,21 @@ def check_mounts(pod, ctr, host_root):
 
 def fake_host_root():
     """The host as the container sees it under --host-root."""
-    root = tempfile.mkdtemp(prefix="synfin-ds-root.")
-    for d in ("proc", "sys", "run"):
-        os.symlink(f"/{d}", f"{root}/{d}")
-    os.makedirs(f"{root}/var")
-    os.symlink("/run", f"{root}/var/run")
+    root = make_host_root(tempfile.mkdtemp(prefix="synfin-ds-root."))
+    os.symlink("/run", f"{root}/run")
     return root
 
 
 def pod_namespace():
     """A namespace with a listener in it, as a pod's: the listener's process and the inode."""
-    subprocess.run(["ip", "netns", "add", NS], check=True)
-    subprocess.run(["ip", "-n", NS, "link", "set", "lo", "up"], check=True)
+    inum = netns_add(NS)
     srv = subprocess.Popen(["ip", "netns", "exec", NS, sys.executable, "-c",
                             "import socket, sys; s = socket.socket(); "
                             "s.bind(('127.0.0.1', 9464)); s.listen(); print('up', flush=True); "
                             "sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                            text=True)
     srv.stdout.readline()
-    return srv, os.stat(f"/run/netns/{NS}").st_ino
+    return srv, inum
 
 
 def run_watch(args, caps):
@@ -80,18 +76,7 @@ def run_watch(args, caps):
     # a file, not a pipe: a busy host's JSON lines must not wait for a reader
     outf = tempfile.TemporaryFile(mode="w+")
     p = subprocess.Popen(cmd, stdout=outf, stderr=subprocess.PIPE, text=True)
-    # loopback, never through a proxy the environment may name
-    fetch = urllib.request.build_opener(urllib.request.ProxyHandler({})).open
-    body = ""
-    for _ in range(60):
-        time.sleep(0.1)
-        try:
-            body = fetch(f"http://127.0.0.1:{PORT}/metrics", timeout=2).read().decode()
-        except OSError:
-            pass
-        # the endpoint may answer before the first figures are published
-        if "synfin_events_lost_total" in body or p.poll() is not None:
-            break
+    body = wait_metrics(PORT, "synfin_events_lost_total", p, 60, 0.1)
     _, err = p.communicate(timeout=60)
     outf.seek(0)
     return p.returncode, outf.read(), err, body

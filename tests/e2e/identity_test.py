@@ -25,53 +25,18 @@ import tempfile
 import time
 import uuid
 
+from sflib import CRIO, CTRD, DOCKER, HostFixture, check, cid, finish, kubepods_slice
+
 PROBE = sys.argv[1] if len(sys.argv) > 1 else "build/identity_probe"
-failures = 0
 
 
-def check(cond, what):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures += 1
-
-
-def cgroup2_mount():
-    with open("/proc/self/mounts") as f:
-        mounts = [line.split()[1] for line in f if line.split()[2] == "cgroup2"]
-    for m in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
-        if m in mounts:
-            return m
-    sys.exit(f"identity_test: no cgroup2 at /sys/fs/cgroup(/unified): {mounts}")
-
-
-def cid():
-    return os.urandom(32).hex()
-
-
-class Fixture:
+class Fixture(HostFixture):
     def __init__(self):
-        self.cgroot = cgroup2_mount()
-        self.base = f"{self.cgroot}/synfin-identity.{os.getpid()}"
-        self.prefix = self.base[len(self.cgroot):]
-        self.root = tempfile.mkdtemp(prefix="synfin-hostroot.")
-        self.dirs, self.procs, self.netns, self.mounts = [], [], [], []
-        os.symlink("/proc", f"{self.root}/proc")
-        os.symlink("/sys", f"{self.root}/sys")
-        # as on hosts: /var/run is /run, resolved inside the host root
-        os.makedirs(f"{self.root}/var")
-        os.symlink("/run", f"{self.root}/var/run")
-        os.mkdir(self.base)
-        self.dirs.append(self.base)
+        super().__init__("synfin-identity")
 
     def cgroup(self, rel, procs=1):
         """mkdir -p BASE/rel, a sleeping process in it: its cgroup id."""
-        path = self.base
-        for part in rel.split("/"):
-            path = f"{path}/{part}"
-            if not os.path.isdir(path):
-                os.mkdir(path)
-                self.dirs.append(path)
+        path = self.mkcg(rel)
         for _ in range(procs):
             self.move(self.sleeper([]), path)
         return os.stat(path).st_ino
@@ -95,47 +60,6 @@ class Fixture:
     def move(self, pid, path):
         with open(f"{path}/cgroup.procs", "w") as f:
             f.write(str(pid))
-
-    def write(self, rel, content, mode=0o644):
-        path = f"{self.root}/{rel}"
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path + ".tmp", "w") as f:
-            f.write(content if isinstance(content, str) else json.dumps(content))
-        os.chmod(path + ".tmp", mode)
-        os.rename(path + ".tmp", path)
-        return path
-
-    def add_netns(self, name):
-        subprocess.run(["ip", "netns", "add", name], check=True)
-        self.netns.append(name)
-        return os.stat(f"/run/netns/{name}").st_ino
-
-    def bind_netns(self, name, rel):
-        """The namespace NAME bind-mounted at rel below the host root."""
-        path = f"{self.root}/{rel}"
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        open(path, "w").close()
-        subprocess.run(["mount", "--bind", f"/run/netns/{name}", path], check=True)
-        self.mounts.append(path)
-
-    def cleanup(self):
-        for p in self.procs:
-            p.kill()
-            p.wait()
-        for m in self.mounts:
-            subprocess.run(["umount", m])
-        for n in self.netns:
-            subprocess.run(["ip", "netns", "del", n], stderr=subprocess.DEVNULL)
-        for d in reversed(self.dirs):
-            for _ in range(50):
-                try:
-                    os.rmdir(d)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class Probe:
@@ -199,17 +123,13 @@ def docker(ident, name, sandbox_key=""):
 
 # a probe that cannot open file handles (no CAP_DAC_READ_SEARCH)
 WALK_ONLY = ["setpriv", "--bounding-set", "-dac_read_search", "--inh-caps", "-all"]
-CTRD = "run/containerd/io.containerd.runtime.v2.task/k8s.io/{}/config.json"
-CRIO = "run/containers/storage/overlay-containers/{}/userdata/config.json"
-DOCKER = "var/lib/docker/containers/{}/config.v2.json"
 
 
 def cgroup_cases(fx):
     """Each runtime's cgroup and metadata: [(what, cgroup id, expected fields)]."""
     cases = []
     u1, i1, s1 = str(uuid.uuid4()), cid(), cid()
-    pod1 = ("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
-            f"{u1.replace('-', '_')}.slice")
+    pod1 = kubepods_slice("besteffort", u1)
     fx.write(CTRD.format(i1), containerd("web", "web-1", "shop", u1))
     fx.write(CTRD.format(s1), containerd("", "web-1", "shop", u1, "sandbox"))
     fx.pod1 = (f"{pod1}/cri-containerd-{i1}.scope", f"{pod1}/cri-containerd-{s1}.scope", u1)
@@ -219,8 +139,7 @@ def cgroup_cases(fx):
     u2, i2 = str(uuid.uuid4()), cid()
     fx.write(CRIO.format(i2), crio("api", "api-7d9f", "shop", u2))
     cases.append(("kubelet systemd driver + CRI-O", fx.cgroup(
-        "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
-        f"{u2.replace('-', '_')}.slice/crio-{i2}.scope"),
+        f"{kubepods_slice('burstable', u2)}/crio-{i2}.scope"),
         dict(namespace="shop", pod="api-7d9f", pod_uid=u2, container="api", container_id=i2,
              label="shop/api-7d9f")))
     u3, i3 = str(uuid.uuid4()), cid()
@@ -459,8 +378,7 @@ def main():
     left = [d for d in fx.dirs if os.path.exists(d)]
     check(not left, f"every cgroup removed ({len(left)} left)")
     check(not os.path.exists(fx.root), "the host root removed")
-    print(f"identity_test: {'FAIL' if failures else 'ok'} ({failures} failure(s))")
-    sys.exit(1 if failures else 0)
+    finish("identity_test")
 
 
 if __name__ == "__main__":

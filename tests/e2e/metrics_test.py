@@ -13,14 +13,9 @@ import sys
 import tempfile
 import time
 
+from sflib import check, finish
+
 SYNFIN = sys.argv[1]
-failures = 0
-
-
-def check(ok, what):
-    global failures
-    print(("ok   " if ok else "FAIL ") + what, flush=True)
-    failures += not ok
 
 
 def start_watch(port, *extra):
@@ -236,4 +231,4 @@ with tempfile.TemporaryDirectory() as tmp:
 test_pipelined()
 test_one_client()
 test_slowloris()
-sys.exit(1 if failures else 0)
+finish("metrics_test")

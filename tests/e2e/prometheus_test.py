@@ -23,8 +23,10 @@ import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 import uuid
+
+from sflib import (Buildup, cgroup2_mount, check, cid, finish, http_get, in_cgroup,
+                   kubepods_slice, make_host_root, rmdirs)
 
 SYNFIN, OUT = sys.argv[1:3]
 ROOT = os.path.realpath(os.path.join(sys.path[0], "../.."))
@@ -33,26 +35,11 @@ PROM = "http://127.0.0.1:9490"
 TW_PORT, CW_PORT, RST_PORT = 9482, 9483, 9484
 N_TW, N_CW, MORE_CW, N_RST = 300, 40, 40, 3
 POD_NS, POD = "shop", "web-1"
-NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures += 1
-    return cond
-
-
-def get(url, timeout=5):
-    with NO_PROXY.open(url, timeout=timeout) as r:
-        return r.read().decode()
 
 
 def query(expr):
     """The instant vector of expr: a list of (labels, value)."""
-    body = json.loads(get(f"{PROM}/api/v1/query?" + urllib.parse.urlencode({"query": expr})))
+    body = json.loads(http_get(f"{PROM}/api/v1/query?" + urllib.parse.urlencode({"query": expr})))
     if body["status"] != "success":
         raise RuntimeError(f"{expr}: {body}")
     return [(r["metric"], float(r["value"][1])) for r in body["data"]["result"]]
@@ -78,7 +65,7 @@ def wait_value(expr, want, seconds):
 def wait_url(url, seconds):
     for _ in range(int(seconds * 10)):
         try:
-            return get(url, timeout=1)
+            return http_get(url, timeout=1)
         except OSError:
             time.sleep(0.1)
     return None
@@ -93,44 +80,18 @@ class Pod:
         uid = str(uuid.uuid4())
         self.root = os.path.join(tmp, "host")
         os.makedirs(f"{self.root}/var/log/pods/{POD_NS}_{POD}_{uid}")
-        os.symlink("/proc", f"{self.root}/proc")
-        os.symlink("/sys", f"{self.root}/sys")
-        os.symlink("/run", f"{self.root}/var/run")
+        make_host_root(self.root)
         self.dirs = []
-        path = self.cgroup2()
-        for part in ("kubepods.slice", "kubepods-besteffort.slice",
-                     f"kubepods-besteffort-pod{uid.replace('-', '_')}.slice",
-                     f"cri-containerd-{os.urandom(32).hex()}.scope"):
+        path = cgroup2_mount(mount=True)
+        for part in (*kubepods_slice("besteffort", uid).split("/"),
+                     f"cri-containerd-{cid()}.scope"):
             path = f"{path}/{part}"
             os.mkdir(path)
             self.dirs.append(path)
         self.cg = path
 
-    @staticmethod
-    def cgroup2():
-        with open("/proc/self/mounts") as f:
-            mounts = [line.split()[1] for line in f if line.split()[2] == "cgroup2"]
-        for m in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
-            if m in mounts:
-                return m
-        subprocess.run(["mount", "-t", "cgroup2", "cgroup2", "/sys/fs/cgroup"], check=True)
-        return "/sys/fs/cgroup"
-
-    def run(self, argv, **kw):
-        """argv started inside the pod's cgroup."""
-        return subprocess.Popen(["sh", "-c", f'echo $$ > "{self.cg}/cgroup.procs" && exec "$@"',
-                                 "sh", *argv], **kw)
-
     def cleanup(self):
-        for d in reversed(self.dirs):
-            for _ in range(50):
-                try:
-                    os.rmdir(d)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
+        rmdirs(self.dirs)
 
 
 def start_synfin(pod):
@@ -170,30 +131,12 @@ def lint_metrics():
           f"promtool check metrics: no lint problem {r.stdout.strip()} {r.stderr.strip()}")
 
 
-class Buildup:
-    def __init__(self, pod):
-        self.p = pod.run([sys.executable, os.path.join(ROOT, "tests/e2e/buildup.py"),
-                          str(TW_PORT), str(CW_PORT), str(N_TW), str(N_CW)],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.p.stdout.readline()
-
-    def cmd(self, line):
-        self.p.stdin.write(line + "\n")
-        self.p.stdin.flush()
-        self.p.stdout.readline()
-
-    def stop(self):
-        self.p.stdin.write("exit\n")
-        self.p.stdin.flush()
-        self.p.wait(10)
-
-
 def series(state, port):
     return f'synfin_sockets{{job="synfin",state="{state}",port="{port}"}}'
 
 
 def check_rules():
-    body = json.loads(get(f"{PROM}/api/v1/rules?type=alert"))
+    body = json.loads(http_get(f"{PROM}/api/v1/rules?type=alert"))
     rules = [r for g in body["data"]["groups"] for r in g["rules"]]
     with open(os.path.join(ROOT, "docs/prometheus-alerts.yml")) as f:
         shipped = re.findall(r"^\s*- alert: (\S+)", f.read(), re.M)
@@ -306,7 +249,7 @@ def run(tmp):
         check(wait_url(f"{PROM}/-/ready", 30) is not None, "Prometheus is ready")
         check(wait_value('up{job="synfin"}', 1, 20) == 1, "Prometheus scrapes synfin (up == 1)")
         check_rules()
-        buildup = Buildup(pod)
+        buildup = Buildup(TW_PORT, CW_PORT, N_TW, N_CW, in_cgroup(pod.cg))
         resets = linger0_resets()
         rise(buildup)
         check_labels()
@@ -328,15 +271,15 @@ def run(tmp):
 def main():
     for tool in ("prometheus", "promtool", "ss"):
         if not shutil.which(tool):
-            print(f"FAIL: {tool} is not installed")
-            return 1
+            check(False, f"{tool} is not installed")
+            finish("prometheus_test")
     os.makedirs(OUT, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="synfin-prometheus.")
     try:
         run(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if failures else 0
+    finish("prometheus_test")
 
 
-sys.exit(main())
+main()

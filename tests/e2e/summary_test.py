@@ -18,24 +18,19 @@ import subprocess
 import sys
 import tempfile
 
+from sflib import check, finish, synfin_runner
+
 SYNFIN, SCEN, OUT, MERMAID = sys.argv[1:5]
 SCEN = os.path.relpath(SCEN)  # as a CI job would write it, in the summary's command line
 SUMMARY = os.path.join(OUT, "summary.md")
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures += 1
+run = synfin_runner(SYNFIN, 60)
 
 
 def synfin_check(expects, command):
-    args = [SYNFIN, "check", "--netns-new", "--summary", SUMMARY]
+    args = ["check", "--netns-new", "--summary", SUMMARY]
     for e in expects:
         args += ["--expect", e]
-    r = subprocess.run(args + ["--"] + command, capture_output=True, text=True, timeout=60)
+    r = run(*args, "--", *command)
     # exit 1 is also a run that went wrong: that one says why on stderr
     check("synfin check:" not in r.stderr, f"no error from synfin check {r.stderr.strip()}")
     return r.returncode
@@ -176,7 +171,7 @@ def main():
         first = page_result(os.path.join(OUT, "summary.html"), "#first")
         if first and not first.get("errors"):
             screenshot("summary-first.png", first.get("height", 2000), "#first")
-    return 1 if failures else 0
+    finish("summary_test")
 
 
-sys.exit(main())
+main()

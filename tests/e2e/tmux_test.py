@@ -12,18 +12,11 @@ import subprocess
 import sys
 import time
 
+from sflib import Buildup, check, finish, netns_add
+
 SYNFIN = os.path.realpath(sys.argv[1])
-HERE = os.path.dirname(os.path.realpath(__file__))
 NS = f"synfin-tmux-{os.getpid()}"
 SESSION = f"synfin-tmux-{os.getpid()}"
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures += 1
 
 
 def tmux(*args):
@@ -46,13 +39,11 @@ def wait_screen(pred, seconds=15):
 
 
 def main():
-    subprocess.run(["ip", "netns", "add", NS], check=True)
-    subprocess.run(["ip", "-n", NS, "link", "set", "lo", "up"], check=True)
-    holder = subprocess.Popen(["ip", "netns", "exec", NS, sys.executable, f"{HERE}/buildup.py",
-                               "9700", "9701", "3", "6"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    netns_add(NS)
+    holder = None
     try:
-        pid = int(holder.stdout.readline().split()[1])
+        holder = Buildup(9700, 9701, 3, 6, ["ip", "netns", "exec", NS])
+        pid = holder.pid
         cmd = (f"{shlex.quote(SYNFIN)} watch --netns /run/netns/{NS} --interval 0.3 "
                "--alert 'port=9701 close_wait>3'")
         tmux("new-session", "-d", "-s", SESSION, "-x", "230", "-y", "40", cmd)
@@ -69,9 +60,7 @@ def main():
         check("ALERTS FIRING (1)" in still, "redraws keep the panel")
         row = [x for x in still.splitlines() if x.startswith("9701 ")]
         check(row and f"{pid}/python3" in row[0], f"the row names the CLOSE_WAIT owner: {row}")
-        holder.stdin.write("close\n")
-        holder.stdin.flush()
-        holder.stdout.readline()
+        holder.cmd("close")
         ok, text = wait_screen(lambda t: "no alert firing" in t)
         check(ok, "the panel empties when the alert clears")
         tmux("send-keys", "-t", SESSION, "C-c")
@@ -81,11 +70,10 @@ def main():
         check(tmux("has-session", "-t", SESSION).returncode != 0, "Ctrl-C ends watch")
     finally:
         tmux("kill-session", "-t", SESSION)
-        holder.stdin.close()
-        holder.wait(10)
+        if holder:
+            holder.stop()
         subprocess.run(["ip", "netns", "del", NS])
-    print(f"tmux_test: {failures} failures")
-    sys.exit(1 if failures else 0)
+    finish("tmux_test")
 
 
 if __name__ == "__main__":

@@ -5,73 +5,29 @@ namespace (ip netns exec): everything here talks to 127.0.0.1 only.
 Usage: watch_test.py SYNFIN
 """
 import ctypes
-import json
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
+
+from sflib import Buildup, check, finish, http_get, json_lines, metric_values, synfin_runner
 
 SYNFIN = sys.argv[1]
-HERE = sys.path[0]
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures += 1
-
-
-class Buildup:
-    def __init__(self, tw, cw, n_tw, n_cw):
-        self.p = subprocess.Popen([sys.executable, f"{HERE}/buildup.py", str(tw), str(cw),
-                                   str(n_tw), str(n_cw)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
-        self.pid = int(self.p.stdout.readline().split()[1])
-
-    def cmd(self, line):
-        self.p.stdin.write(line + "\n")
-        self.p.stdin.flush()
-        self.p.stdout.readline()
-
-    def stop(self):
-        self.p.stdin.write("exit\n")
-        self.p.stdin.flush()
-        self.p.wait(10)
+run = synfin_runner(SYNFIN, 60)
 
 
 def groups(lines):
     return {(g["port"], g["state"]): g for g in lines if g.get("type") == "group"}
 
 
-def run(args, **kw):
-    return subprocess.run([SYNFIN] + args, capture_output=True, text=True, timeout=60, **kw)
-
-
-NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
 def scrape(port):
-    with NO_PROXY.open(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        text = r.read().decode()
-    vals = {}
-    for line in text.splitlines():
-        if line.startswith("synfin_sockets{"):
-            labels, v = line.rsplit(" ", 1)
-            vals[labels] = float(v)
-    return text, vals
-
-
-def json_lines(text):
-    return [json.loads(x) for x in text.splitlines() if x.startswith("{")]
+    return metric_values(http_get(f"http://127.0.0.1:{port}/metrics"), "synfin_sockets{")
 
 
 # 300 TIME_WAIT on port 9500 (client side) and 20 CLOSE_WAIT on 9501, made before synfin starts
 b = Buildup(9500, 9501, 300, 20)
 
-r = run(["snapshot", "--json", "-p"])
+r = run("snapshot", "--json", "-p")
 check(r.returncode == 0, f"snapshot runs ({r.stderr.strip()})")
 g = groups(json_lines(r.stdout))
 check(g.get((9500, "TIME_WAIT"), {}).get("count") == 300, "snapshot: 300 TIME_WAIT on port 9500")
@@ -82,7 +38,7 @@ check([p["pid"] for p in g.get((9501, "CLOSE_WAIT"), {}).get("pids") or []] == [
       "snapshot -p: the CLOSE_WAIT sockets belong to the process holding them")
 check(g.get((9500, "TIME_WAIT"), {}).get("oldest_s") is not None,
       "snapshot: TIME_WAIT ages are known")
-r = run(["snapshot"])
+r = run("snapshot")
 check("9500    TIME_WAIT         300" in r.stdout, "snapshot table shows the count")
 
 # watch's first view counts what existed before it started
@@ -100,15 +56,15 @@ check(fg.get(9500, {}).get("counts", {}).get("time_wait") == 300, "watch first v
 check(fg.get(9501, {}).get("counts", {}).get("close_wait") == 20, "watch first view: 20 CLOSE_WAIT")
 
 # --once: exit 3 with the alert naming the port and the pid, 0 without one
-r = run(["watch", "--once", "--json", "--alert", "close_wait>10"])
+r = run("watch", "--once", "--json", "--alert", "close_wait>10")
 alerts = [x for x in json_lines(r.stdout) if x["type"] == "alert"]
 check(r.returncode == 3, f"--once exits 3 when an alert fires (got {r.returncode})")
 check(len(alerts) == 1 and alerts[0]["port"] == 9501 and alerts[0]["state"] == "firing",
       "--once: the alert names port 9501")
 check(alerts and [p["pid"] for p in alerts[0]["pids"]] == [b.pid], "--once: the alert names the pid")
-r = run(["watch", "--once", "--alert", "close_wait>100", "--alert", "port=9500 time_wait>300"])
+r = run("watch", "--once", "--alert", "close_wait>100", "--alert", "port=9500 time_wait>300")
 check(r.returncode == 0, f"--once exits 0 when no alert fires (got {r.returncode})")
-r = run(["watch", "--once", "--alert", "close_wait>10"])
+r = run("watch", "--once", "--alert", "close_wait>10")
 check(f"held by {b.pid}/python3" in r.stdout, "--once text names the holder")
 
 # an alert with 'for' fires after the hold and clears with hysteresis; /metrics follows
@@ -116,19 +72,19 @@ w = subprocess.Popen([SYNFIN, "watch", "--json", "--interval", "0.2", "--snapsho
                       "--alert", "port=9501 close_wait>=30 for 2s", "--metrics", "9465"],
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 time.sleep(1.5)
-_, m = scrape(9465)
+m = scrape(9465)
 check(m.get('synfin_sockets{state="close_wait",port="9501"}') == 20, "/metrics: 20 CLOSE_WAIT")
 t_up = time.monotonic()
 b.cmd("cw 15")  # 35 >= 30
 time.sleep(0.6)
-_, m = scrape(9465)
+m = scrape(9465)
 check(m.get('synfin_sockets{state="close_wait",port="9501"}') == 35, "/metrics: the gauge rises to 35")
 time.sleep(2.5)
 b.cmd("close 6")  # 29: below 30 but within the 10% margin, so it stays firing
 time.sleep(1.5)
 b.cmd("close")  # 0
 time.sleep(1.5)
-_, m = scrape(9465)
+m = scrape(9465)
 check(m.get('synfin_sockets{state="close_wait",port="9501"}') == 0,
       "/metrics: the gauge is back to 0 after they close")
 w.send_signal(2)
@@ -152,17 +108,17 @@ check(fire_after_start is not None and fire_after_start >= 1.5 + 2.0 - 0.4,
       f"the alert waited for its 2 s hold ({fire_after_start})")
 
 # bad input: exit 2 with a clear line
-r = run(["watch", "--alert", "close_wiat>10"])
+r = run("watch", "--alert", "close_wiat>10")
 check(r.returncode == 2 and "unknown metric 'close_wiat'" in r.stderr, "malformed alert: exit 2")
-r = run(["watch", "--alert", "close_wait>ten"])
+r = run("watch", "--alert", "close_wait>ten")
 check(r.returncode == 2 and "invalid value 'ten'" in r.stderr, "bad alert value: exit 2")
 busy = socket.socket()
 busy.bind(("127.0.0.1", 9466))
 busy.listen()
-r = run(["watch", "--metrics", "9466"])
+r = run("watch", "--metrics", "9466")
 check(r.returncode == 2 and "Address already in use" in r.stderr, "metrics port in use: exit 2")
 busy.close()
-r = run(["watch", "--interval", "10ms"])
+r = run("watch", "--interval", "10ms")
 check(r.returncode == 2 and "--interval 10ms is out of range" in r.stderr,
       f"an interval under 50ms: exit 2, the option named ({r.stderr.strip()})")
 
@@ -177,11 +133,11 @@ cli = socket.create_connection(("127.0.0.1", 9502))
 acc, _ = srv.accept()
 cli.close()  # acc, held here, waits in CLOSE_WAIT
 time.sleep(0.2)
-r = run(["snapshot", "--json", "-p"])
+r = run("snapshot", "--json", "-p")
 g = groups(json_lines(r.stdout))
 check([p["comm"] for p in g.get((9502, "CLOSE_WAIT"), {}).get("pids") or []] == ["sf\x01holder"],
       "snapshot --json -p: a control character in a process name is escaped, not dropped")
-r = run(["watch", "--once", "--json", "--alert", "port=9502 close_wait>0\t"])
+r = run("watch", "--once", "--json", "--alert", "port=9502 close_wait>0\t")
 try:
     alerts = [x for x in json_lines(r.stdout) if x["type"] == "alert"]
 except ValueError as e:
@@ -226,10 +182,9 @@ out, err = w.communicate(timeout=30)
 fired = [x["rule"] for x in json_lines(out) if x["type"] == "alert" and x["state"] == "firing"]
 check(fired == ["port=9510 reason=linger0 resets_per_s>2"],
       f"reason=linger0 fired on linger0 resets, reason=unread-data did not: {fired} {err.strip()}")
-r = run(["watch", "--alert", "close_wait>1 reason=linger0"])
+r = run("watch", "--alert", "close_wait>1 reason=linger0")
 check(r.returncode == 2 and "reason= applies to closes_per_s and resets_per_s" in r.stderr,
       f"a reason on a state count: exit 2 ({r.stderr.strip()})")
 
 b.stop()
-print(f"watch: {failures} failures")
-sys.exit(1 if failures else 0)
+finish("watch")

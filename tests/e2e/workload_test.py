@@ -14,48 +14,26 @@ Usage: workload_test.py SYNFIN
 """
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 import uuid
 
+from sflib import (CRIO, CTRD, DOCKER, Buildup, HostFixture, check, cid, finish, in_cgroup,
+                   json_lines, kubepods_slice, metric_values, synfin_runner, wait_metrics)
+
 SYNFIN = os.path.realpath(sys.argv[1])
-HERE = os.path.dirname(os.path.realpath(__file__))
 PY = sys.executable
 TW, CW = 9650, 9651  # service ports of the buildup, in every namespace
 TAG = f"sfwl{os.getpid()}"
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures += 1
-
-
-def cgroup2_mount():
-    with open("/proc/self/mounts") as f:
-        mounts = [line.split()[1] for line in f if line.split()[2] == "cgroup2"]
-    for m in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
-        if m in mounts:
-            return m
-    sys.exit(f"workload_test: no cgroup2 at /sys/fs/cgroup(/unified): {mounts}")
-
-
-def cid():
-    return os.urandom(32).hex()
+run = synfin_runner(SYNFIN, 120)
 
 
 def oci(annotations):
     return {"ociVersion": "1.1.0", "annotations": annotations}
 
 
-class Workload:
+class Workload(Buildup):
     """A network namespace, a cgroup, and buildup.py holding sockets in both."""
 
     def __init__(self, fx, name, cgroup, n_tw, n_cw):
@@ -64,123 +42,38 @@ class Workload:
         self.inum = fx.add_netns(self.ns) if name != "unit" else os.stat("/proc/self/ns/net").st_ino
         self.cg = fx.mkcg(cgroup)
         enter = [] if name == "unit" else ["nsenter", f"--net=/run/netns/{self.ns}"]
-        self.p = subprocess.Popen(
-            ["sh", "-c", f'echo $$ > "{self.cg}/cgroup.procs" && exec "$@"', "sh", *enter, PY,
-             f"{HERE}/buildup.py", str(TW), str(CW),
-             str(n_tw), str(n_cw)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        super().__init__(TW, CW, n_tw, n_cw, in_cgroup(self.cg) + enter)
         fx.procs.append(self.p)
-        self.pid = int(self.p.stdout.readline().split()[1])
-
-    def cmd(self, line):
-        self.p.stdin.write(line + "\n")
-        self.p.stdin.flush()
-        self.p.stdout.readline()
-
-
-class Fixture:
-    def __init__(self):
-        self.cgroot = cgroup2_mount()
-        self.base = f"{self.cgroot}/synfin-wl.{os.getpid()}"
-        self.root = tempfile.mkdtemp(prefix="synfin-hostroot.")
-        self.dirs, self.procs, self.netns, self.mounts = [], [], [], []
-        os.symlink("/proc", f"{self.root}/proc")
-        os.symlink("/sys", f"{self.root}/sys")
-        os.makedirs(f"{self.root}/var")
-        os.symlink("/run", f"{self.root}/var/run")
-        os.mkdir(self.base)
-        self.dirs.append(self.base)
-
-    def mkcg(self, rel):
-        path = self.base
-        for part in rel.split("/"):
-            path = f"{path}/{part}"
-            if not os.path.isdir(path):
-                os.mkdir(path)
-                self.dirs.append(path)
-        return path
-
-    def write(self, rel, content):
-        path = f"{self.root}/{rel}"
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(content if isinstance(content, str) else json.dumps(content))
-        return path
-
-    def add_netns(self, name):
-        subprocess.run(["ip", "netns", "add", name], check=True)
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-        self.netns.append(name)
-        return os.stat(f"/run/netns/{name}").st_ino
-
-    def bind_netns(self, name, rel):
-        path = f"{self.root}/{rel}"
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        open(path, "w").close()
-        subprocess.run(["mount", "--bind", f"/run/netns/{name}", path], check=True)
-        self.mounts.append(path)
-
-    def cleanup(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-        for m in self.mounts:
-            subprocess.run(["umount", m])
-        for n in self.netns:
-            subprocess.run(["ip", "netns", "del", n], stderr=subprocess.DEVNULL)
-        for d in reversed(self.dirs):
-            for _ in range(50):
-                try:
-                    os.rmdir(d)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def make_workloads(fx):
     """Pod web-1 (kubelet systemd driver, containerd), pod api-0 (cgroupfs driver,
     CRI-O), container cache (Docker, systemd driver), unit synfin-e2e.service."""
     u1, i1 = str(uuid.uuid4()), cid()
-    fx.write(f"run/containerd/io.containerd.runtime.v2.task/k8s.io/{i1}/config.json",
+    fx.write(CTRD.format(i1),
              oci({"io.kubernetes.cri.container-type": "container",
                   "io.kubernetes.cri.container-name": "web",
                   "io.kubernetes.cri.sandbox-name": "web-1",
                   "io.kubernetes.cri.sandbox-namespace": "shop",
                   "io.kubernetes.cri.sandbox-uid": u1}))
-    web = Workload(fx, "web", "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
-                   f"{u1.replace('-', '_')}.slice/cri-containerd-{i1}.scope", 40, 12)
+    web = Workload(fx, "web", f"{kubepods_slice('besteffort', u1)}/cri-containerd-{i1}.scope",
+                   40, 12)
     u2, i2 = str(uuid.uuid4()), cid()
-    fx.write(f"run/containers/storage/overlay-containers/{i2}/userdata/config.json",
+    fx.write(CRIO.format(i2),
              oci({"io.kubernetes.container.name": "api", "io.kubernetes.pod.name": "api-0",
                   "io.kubernetes.pod.namespace": "shop", "io.kubernetes.pod.uid": u2}))
     api = Workload(fx, "api", f"kubepods/burstable/pod{u2}/crio-{i2}", 25, 7)
     i3 = cid()
-    fx.write(f"var/lib/docker/containers/{i3}/config.v2.json",
+    fx.write(DOCKER.format(i3),
              {"ID": i3, "Name": "/cache", "Config": {"Labels": {}}})
     cache = Workload(fx, "cache", f"system.slice/docker-{i3}.scope", 10, 5)
     fx.bind_netns(cache.ns, f"run/docker/netns/{os.urandom(6).hex()}")
     unit = Workload(fx, "unit", "system.slice/synfin-e2e.service", 0, 4)
     # a container whose metadata is broken: one warning, its name stays null
     i4 = cid()
-    fx.bad_meta = fx.write(f"var/lib/docker/containers/{i4}/config.v2.json", '{"Name": "/x", ')
+    fx.bad_meta = fx.write(DOCKER.format(i4), '{"Name": "/x", ')
     bad = Workload(fx, "bad", f"system.slice/docker-{i4}.scope", 0, 2)
     return web, api, cache, unit, bad, (i1, i2, i3, i4)
-
-
-def run(*args, timeout=120):
-    return subprocess.run([SYNFIN, *args], capture_output=True, text=True, timeout=timeout)
-
-
-def lines(text):
-    out = []
-    for x in text.splitlines():
-        if x.startswith("{"):
-            out.append(json.loads(x))
-    return out
 
 
 def by_netns(groups, inum):
@@ -192,7 +85,7 @@ def test_snapshot(fx, wls, ids):
     web, api, cache, unit, bad, _ = wls + (None,)
     r = run("snapshot", "--json", "--host-root", fx.root)
     check(r.returncode == 0, f"host-wide snapshot runs ({r.returncode})")
-    g = [x for x in lines(r.stdout) if x["type"] == "group"]
+    g = [x for x in json_lines(r.stdout) if x["type"] == "group"]
     for w, pod, ns, ctr in ((web, "web-1", "shop", "web"), (api, "api-0", "shop", "api"),
                             (cache, None, None, "cache")):
         mine = by_netns(g, w.inum)
@@ -216,7 +109,7 @@ def test_snapshot(fx, wls, ids):
     check(len(warn) == 1 and len(r.stderr.splitlines()) == 1,
           f"snapshot: one line for the malformed file: {r.stderr.strip()!r}")
     r = run("snapshot", "--json", "--host-root", fx.root, "--unit", "synfin-e2e.service")
-    g = [x for x in lines(r.stdout) if x["type"] == "group"]
+    g = [x for x in json_lines(r.stdout) if x["type"] == "group"]
     cw = [x for x in g if (x["port"], x["state"]) == (CW, "CLOSE_WAIT")]
     check(r.returncode == 0 and g and all(x["unit"] == "synfin-e2e.service" for x in g)
           and len(cw) == 1 and cw[0]["count"] == unit.n_cw,
@@ -233,7 +126,7 @@ def test_watch_first_view(fx, wls):
     web, api, cache = wls[:3]
     r = run("watch", "--json", "--interval", "0.5", "--duration", "1", "--host-root", fx.root)
     first = []
-    for x in lines(r.stdout):
+    for x in json_lines(r.stdout):
         if x["type"] == "tick":
             break
         first.append(x)
@@ -248,7 +141,7 @@ def test_watch_first_view(fx, wls):
               f"container {ctr}")
     unit = wls[3]
     r = run("watch", "--json", "--once", "--unit", "synfin-e2e.service", "--host-root", fx.root)
-    g = {x["port"]: x for x in lines(r.stdout) if x["type"] == "group"}
+    g = {x["port"]: x for x in json_lines(r.stdout) if x["type"] == "group"}
     check(set(g) == {TW, CW} and g[CW]["counts"]["close_wait"] == unit.n_cw
           and all(x["unit"] == "synfin-e2e.service" for x in g.values()),
           f"watch --unit: the unit's two ports on the host's namespace ({sorted(g)})")
@@ -262,23 +155,9 @@ def scrape(port, *args):
     w = subprocess.Popen([SYNFIN, "watch", "--json", "--metrics", f"127.0.0.1:{port}",
                           "--duration", "4", *args], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    text = ""
-    for _ in range(60):
-        time.sleep(0.2)
-        try:
-            text = opener.open(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
-        except OSError:
-            continue
-        if "synfin_sockets{" in text:
-            break
+    text = wait_metrics(port, "synfin_sockets{", w, 60, 0.2)
     w.wait(30)
-    vals = {}
-    for line in text.splitlines():
-        if line.startswith("synfin_sockets{") or line.startswith("synfin_connections_closed"):
-            labels, v = line.rsplit(" ", 1)
-            vals[labels] = float(v)
-    return vals
+    return metric_values(text, "synfin_sockets{", "synfin_connections_closed")
 
 
 def test_metrics(fx, wls):
@@ -300,7 +179,7 @@ def test_alerts(fx, wls):
     web, api = wls[:2]
     r = run("watch", "--once", "--json", "--host-root", fx.root, "--alert",
             f"port={CW} close_wait>10")
-    a = [x for x in lines(r.stdout) if x["type"] == "alert"]
+    a = [x for x in json_lines(r.stdout) if x["type"] == "alert"]
     check(r.returncode == 3, f"watch --once: an alert fires, exit 3 ({r.returncode})")
     check(len(a) == 1 and a[0]["pod"] == "web-1" and a[0]["namespace"] == "shop"
           and a[0]["container"] == "web" and a[0]["netns"] == web.inum
@@ -311,7 +190,7 @@ def test_alerts(fx, wls):
           "watch --once text: the alert names the pod and the holder")
     r = run("watch", "--once", "--json", "--host-root", fx.root, "--alert",
             "pod=api-0 close_wait>3")
-    a = [x for x in lines(r.stdout) if x["type"] == "alert"]
+    a = [x for x in json_lines(r.stdout) if x["type"] == "alert"]
     check(r.returncode == 3 and len(a) == 1 and a[0]["pod"] == "api-0"
           and a[0]["value"] == api.n_cw,
           f"a pod= rule fires only for that pod ({[(x['pod'], x['value']) for x in a]})")
@@ -335,7 +214,7 @@ def traced(fx, wls, *args):
     p.send_signal(2)
     out, err = p.communicate(timeout=30)
     fx.live = out
-    return [x for x in lines(out) if x["type"] == "connection"], err
+    return [x for x in json_lines(out) if x["type"] == "connection"], err
 
 
 def test_trace(fx, wls):
@@ -346,7 +225,7 @@ def test_trace(fx, wls):
     check(r.stdout == fx.live and '"pod":"web-1"' in r.stdout,
           "replay of the recording names the workloads as the live run did (FILE.names)")
     r = run("replay", "--json", "--port", str(CW), "--pod", "api-0", rec)
-    check(len([x for x in lines(r.stdout) if x["type"] == "connection"]) == 2,
+    check(len([x for x in json_lines(r.stdout) if x["type"] == "connection"]) == 2,
           "replay --pod api-0: its connection's two ends")
     want = {web.inum: ("web-1", "shop", "web", None), api.inum: ("api-0", "shop", "api", None),
             cache.inum: (None, None, "cache", None)}
@@ -371,7 +250,7 @@ def test_check(fx, wls):
             "pod=api-0 count=0", "--expect", "namespace=shop role=client time_wait=yes", "--",
             "nsenter", f"--net=/run/netns/{web.ns}", "sh", "-c",
             f"{PY} -c \"{server}\" & sleep 0.3; {PY} -c \"{client}\"; wait")
-    out = lines(r.stdout)
+    out = json_lines(r.stdout)
     conns = [x for x in out if x["type"] == "connection"]
     check(r.returncode == 0, f"check: the pod= expectations hold ({r.returncode}: "
           f"{r.stderr.strip()} {[x for x in out if x['type'] == 'expectation']})")
@@ -451,7 +330,7 @@ def main():
         sys.exit("workload_test: needs root")
     if os.stat("/proc/self/ns/net").st_ino != os.stat("/proc/2/ns/net").st_ino:
         sys.exit("workload_test: run in the host's network namespace")
-    fx = Fixture()
+    fx = HostFixture("synfin-wl")
     try:
         *wls, ids = make_workloads(fx)
         test_snapshot(fx, tuple(wls), ids)
@@ -466,8 +345,7 @@ def main():
         fx.cleanup()
     left = [d for d in fx.dirs if os.path.exists(d)]
     check(not left, f"every cgroup removed ({len(left)} left)")
-    print(f"workload_test: {failures} failures")
-    sys.exit(1 if failures else 0)
+    finish("workload_test")
 
 
 if __name__ == "__main__":
