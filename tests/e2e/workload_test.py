@@ -14,6 +14,7 @@ Usage: workload_test.py SYNFIN
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -153,9 +154,11 @@ def test_watch_first_view(fx, wls):
 def scrape(port, *args):
     """synfin_sockets series of a watch serving metrics: {labels: value}."""
     w = subprocess.Popen([SYNFIN, "watch", "--json", "--metrics", f"127.0.0.1:{port}",
-                          "--duration", "4", *args], stdout=subprocess.DEVNULL,
+                          "--duration", "30", *args], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
-    text = wait_metrics(port, "synfin_sockets{", w, 60, 0.2)
+    # the first figures can take seconds on a loaded host: wait for them, then stop
+    text = wait_metrics(port, "synfin_sockets{", w, 150, 0.2)
+    w.send_signal(signal.SIGINT)
     w.wait(30)
     return metric_values(text, "synfin_sockets{", "synfin_connections_closed")
 
