@@ -35,15 +35,16 @@ static void kstr_or_null(struct sf_sb *b, const char *key, const char *s, size_t
 /* Whether w names nothing sf_who_json prints: the common case, written as one literal. */
 static bool names_nothing(const struct sf_workload *w)
 {
-	return !w || (!w->ns[0] && !w->pod[0] && !w->container[0] && !w->container_id[0] &&
-		      !w->unit[0]);
+	return !w ||
+	       (!w->ns[0] && !w->pod[0] && !w->container[0] && !w->container_id[0] && !w->unit[0]);
 }
 
 void sf_who_json(struct sf_sb *b, const struct sf_workload *w)
 {
 	if (names_nothing(w)) {
 		sf_json_knull(b, "namespace");
-		sf_sb_puts(b, ",\"pod\":null,\"container\":null,\"container_id\":null,\"unit\":null");
+		sf_sb_puts(b,
+			   ",\"pod\":null,\"container\":null,\"container_id\":null,\"unit\":null");
 		return;
 	}
 	kstr_or_null(b, "namespace", w ? w->ns : NULL, SIZE_MAX);
