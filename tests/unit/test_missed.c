@@ -17,46 +17,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "json.h"
-#include "record.h"
 #include "report.h"
 #include "summary.h"
-#include "tracker.h"
 
 #define MAX_LC 16
-
-struct collected {
-	struct sf_lifecycle lc[MAX_LC];
-	size_t n;
-};
-
-static void collect(const struct sf_lifecycle *lc, void *ctx)
-{
-	struct collected *c = ctx;
-
-	assert_true(c->n < MAX_LC);
-	c->lc[c->n++] = *lc;
-}
-
-static struct sf_event state(uint64_t ts, uint64_t sk, int old, int new)
-{
-	struct sf_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.kind = SF_EV_STATE;
-	e.family = 2;
-	e.ts_ns = ts;
-	e.skaddr = sk;
-	e.cookie = sk;
-	e.oldstate = old;
-	e.newstate = new;
-	e.sport = (uint16_t)(1000 + sk % 50000);
-	e.dport = 80;
-	e.saddr[0] = 127;
-	e.saddr[3] = 1;
-	e.daddr[0] = 127;
-	e.daddr[3] = 2;
-	return e;
-}
+#include "testlib.h"
 
 static struct sf_event marker(uint8_t kind, uint64_t ts, uint64_t total, uint8_t flags)
 {
@@ -73,11 +38,11 @@ static struct sf_event marker(uint8_t kind, uint64_t ts, uint64_t total, uint8_t
 /* An active open and close from start to end, at ts .. ts + 4. */
 static size_t client_life(struct sf_event *out, uint64_t ts, uint64_t sk)
 {
-	out[0] = state(ts, sk, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
-	out[1] = state(ts + 1, sk, SF_TCP_SYN_SENT, SF_TCP_ESTABLISHED);
-	out[2] = state(ts + 2, sk, SF_TCP_ESTABLISHED, SF_TCP_FIN_WAIT1);
-	out[3] = state(ts + 3, sk, SF_TCP_FIN_WAIT1, SF_TCP_FIN_WAIT2);
-	out[4] = state(ts + 4, sk, SF_TCP_FIN_WAIT2, SF_TCP_CLOSE);
+	out[0] = ev(ts, sk, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+	out[1] = ev(ts + 1, sk, SF_TCP_SYN_SENT, SF_TCP_ESTABLISHED);
+	out[2] = ev(ts + 2, sk, SF_TCP_ESTABLISHED, SF_TCP_FIN_WAIT1);
+	out[3] = ev(ts + 3, sk, SF_TCP_FIN_WAIT1, SF_TCP_FIN_WAIT2);
+	out[4] = ev(ts + 4, sk, SF_TCP_FIN_WAIT2, SF_TCP_CLOSE);
 	return 5;
 }
 

@@ -12,48 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "record.h"
 #include "report.h"
-#include "tracker.h"
-
-#define MAX_LC 1024
-
-struct collected {
-	struct sf_lifecycle lc[MAX_LC];
-	size_t n;
-	struct tracker_stats st;
-};
-
-static void collect(const struct sf_lifecycle *lc, void *ctx)
-{
-	struct collected *c = ctx;
-
-	assert_true(c->n < MAX_LC);
-	c->lc[c->n++] = *lc;
-}
+#include "testlib.h"
 
 static struct collected *replay(const char *name)
 {
 	struct collected *c = calloc(1, sizeof(*c));
-	struct tracker_ops ops = { collect, NULL, c };
-	struct sf_rec_header hdr;
-	struct reader *rd = NULL;
-	struct tracker *t = NULL;
-	const struct sf_event *e;
-	char path[256], err[256];
-	int ret;
 
 	assert_non_null(c);
-	snprintf(path, sizeof(path), "%s/%s", SF_TEST_DATA, name);
-	assert_int_equal(reader__open(&rd, path, &hdr, err, sizeof(err)), 0);
-	assert_int_equal(tracker__new(&t, NULL, &ops), 0);
-	while ((ret = reader__next(rd, &e, err, sizeof(err))) == 1)
-		assert_int_equal(tracker__feed(t, e), 0);
-	assert_int_equal(ret, 0);
-	tracker__stats(t, &c->st);
+	replay_into(name, c);
 	assert_int_equal(c->st.live, 0);
-	tracker__free(t);
-	reader__close(rd);
 	return c;
 }
 
@@ -366,27 +334,6 @@ static void test_lost(void **state)
 }
 
 /* ---- synthetic streams ---- */
-
-static struct sf_event ev(uint64_t ts, uint64_t sk, int old, int new)
-{
-	struct sf_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.kind = SF_EV_STATE;
-	e.family = 2;
-	e.ts_ns = ts;
-	e.skaddr = sk;
-	e.cookie = sk;
-	e.oldstate = old;
-	e.newstate = new;
-	e.sport = (uint16_t)(1000 + sk % 50000);
-	e.dport = 80;
-	e.saddr[0] = 127;
-	e.saddr[3] = 1;
-	e.daddr[0] = 127;
-	e.daddr[3] = 2;
-	return e;
-}
 
 static struct tracker *new_tracker(struct collected *c, size_t max)
 {

@@ -26,56 +26,19 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
-#include "record.h"
-#include "tracker.h"
-
 #define MAX_LC 8
-
-struct collected {
-	struct sf_lifecycle lc[MAX_LC];
-	size_t n;
-};
-
-static void collect(const struct sf_lifecycle *lc, void *ctx)
-{
-	struct collected *c = ctx;
-
-	assert_true(c->n < MAX_LC);
-	c->lc[c->n++] = *lc;
-}
-
-static void replay(const char *name, struct collected *c, struct tracker_stats *st)
-{
-	struct tracker_ops ops = { collect, NULL, c };
-	struct sf_rec_header hdr;
-	struct reader *rd = NULL;
-	struct tracker *t = NULL;
-	const struct sf_event *e;
-	char path[256], err[256];
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/%s", SF_TEST_DATA, name);
-	assert_int_equal(reader__open(&rd, path, &hdr, err, sizeof(err)), 0);
-	assert_int_equal(tracker__new(&t, NULL, &ops), 0);
-	while ((ret = reader__next(rd, &e, err, sizeof(err))) == 1)
-		assert_int_equal(tracker__feed(t, e), 0);
-	assert_int_equal(ret, 0);
-	tracker__stats(t, st);
-	tracker__free(t);
-	reader__close(rd);
-}
+#include "testlib.h"
 
 static void test_twin_listener_closed(void **state)
 {
 	struct collected *c = calloc(1, sizeof(*c));
-	struct tracker_stats st;
 	size_t servers = 0;
 
 	(void)state;
 	assert_non_null(c);
-	replay("ipv6-twin-listener-closed.sfr", c, &st);
-	assert_int_equal(st.discarded, 1);
-	assert_int_equal(st.live, 0);
+	replay_into("ipv6-twin-listener-closed.sfr", c);
+	assert_int_equal(c->st.discarded, 1);
+	assert_int_equal(c->st.live, 0);
 	assert_int_equal(c->n, 2);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct sf_lifecycle *lc = &c->lc[i];
