@@ -171,7 +171,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory unit-san
 	$(Q)$(MAKE) --no-print-directory e2e
 
-FORMAT_FILES := src/*/*.[ch] include/*.h bpf/*.[ch] tests/unit/*.c tests/e2e/*.c tests/fuzz/*.c \
+FORMAT_FILES := src/*/*.[ch] include/*.h bpf/*.[ch] tests/unit/*.[ch] tests/e2e/*.c tests/fuzz/*.c \
 	tests/vm/*.c bench/*.c
 
 check-format:
