@@ -90,12 +90,20 @@ static bool parse_line(const char *s, const char *end, struct answer *a)
 	char *f[] = { a->w.ns, a->w.pod, a->w.container, a->w.container_id, a->w.unit };
 	const size_t lens[] = { sizeof(a->w.ns), sizeof(a->w.pod), sizeof(a->w.container),
 				sizeof(a->w.container_id), sizeof(a->w.unit) };
+	const char *tab = memchr(s, '\t', (size_t)(end - s));
+	size_t hlen = (size_t)((tab ? tab : end) - s);
 	unsigned long long cg, ts;
+	char head[80];
 	unsigned int ns;
 	int used = 0;
 
 	memset(a, 0, sizeof(*a));
-	if (sscanf(s, "%llu %u %llu%n", &cg, &ns, &ts, &used) != 3)
+	/* the numbers on their own: the line is not NUL-terminated, sscanf needs it */
+	if (hlen >= sizeof(head))
+		return false;
+	memcpy(head, s, hlen);
+	head[hlen] = 0;
+	if (sscanf(head, "%llu %u %llu%n", &cg, &ns, &ts, &used) != 3 || (size_t)used != hlen)
 		return false;
 	a->cgroup_id = cg;
 	a->netns = ns;

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "who.h"
 #include "wholog.h"
@@ -57,7 +59,8 @@ static void test_select(void **state)
 static void test_wholog(void **state)
 {
 	struct sf_workload a = pod("shop", "web-1", "ng\tinx\\"), b = pod("shop", "web-1", "new");
-	char text[3 * SF_WHOLOG_LINE_MAX], err[128];
+	char text[3 * SF_WHOLOG_LINE_MAX], err[128], *exact;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	struct wholog *l = NULL;
 	size_t n;
 
@@ -75,6 +78,15 @@ static void test_wholog(void **state)
 	assert_int_equal(wholog__parse(&l, text, n - 3, err, sizeof(err)), 0);
 	assert_string_equal(wholog__at(l, 42, 7, 200)->container, "ng\tinx\\");
 	wholog__free(l);
+	/* exactly its bytes, as a file is read, and a page no one may read right after them */
+	exact = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(exact != MAP_FAILED && n < page);
+	assert_int_equal(mprotect(exact + page, page, PROT_NONE), 0);
+	memcpy(exact + page - n, text, n);
+	assert_int_equal(wholog__parse(&l, exact + page - n, n, err, sizeof(err)), 0);
+	assert_string_equal(wholog__at(l, 42, 7, 200)->container, "new");
+	wholog__free(l);
+	munmap(exact, 2 * page);
 	text[strlen(SF_WHOLOG_MAGIC)] = 'x';
 	assert_int_equal(wholog__parse(&l, text, n, err, sizeof(err)), -EINVAL);
 	assert_int_equal(wholog__parse(&l, "junk", 4, err, sizeof(err)), -EINVAL);
