@@ -135,6 +135,26 @@ static void print_ladders(const struct lc_vec *lcs)
  * can drop all of its own. It plays the scenario on "go", reports, then holds
  * the capture and any leaked socket until "go" closes.
  */
+/*
+ * tcpdump drops what it has not read yet when interrupted, and writes each
+ * packet as it reads it (-U): wait until its file has not grown for 300 ms
+ * (5 s at most), however slow a loaded machine makes it.
+ */
+static void await_capture(const char *path)
+{
+	off_t last = -1;
+	int quiet = 0;
+
+	for (int waited = 0; quiet < 300 && waited < 5000; waited += 50) {
+		struct stat st;
+		off_t size = stat(path, &st) ? -1 : st.st_size;
+
+		quiet = size == last ? quiet + 50 : 0;
+		last = size;
+		usleep(50000);
+	}
+}
+
 static int workload_main(void *ctx, int go, int report)
 {
 	struct attempt *a = ctx;
@@ -155,10 +175,9 @@ static int workload_main(void *ctx, int go, int report)
 		sf_write_full(report, &rep, sizeof(rep));
 	}
 	spawn_await_close(go);
-	/* the capture ends with the trace, before the leaked socket is let go; tcpdump
-	 * drops what it has not read yet when interrupted, so let it catch up */
+	/* the capture ends with the trace, before the leaked socket is let go */
 	if (dump > 0) {
-		usleep(300000);
+		await_capture(a->r->pcap);
 		kill(dump, SIGINT);
 		waitpid(dump, NULL, 0);
 	}
