@@ -40,6 +40,20 @@ wait_for() { # FILE PATTERN: wait up to 10 s for PATTERN in FILE
 	return 1
 }
 
+# capture_settles FILE: tcpdump drops what it has not read when interrupted and
+# writes each packet as it reads it (-U): wait until FILE has not grown for 0.3 s
+# (5 s at most), as repro --pcap does
+capture_settles() {
+	local last=-1 size quiet=0 waited=0
+	while [ $quiet -lt 6 ] && [ $waited -lt 100 ]; do
+		size=$(stat -c %s "$1" 2>/dev/null || echo -1)
+		if [ "$size" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0; fi
+		last=$size
+		waited=$((waited + 1))
+		sleep 0.05
+	done
+}
+
 report_case() { # NAME RC
 	if [ "$2" = 0 ]; then
 		pass=$((pass + 1))
@@ -71,7 +85,7 @@ run_case() {
 	[ "$fam" = 6 ] && sflag=-6
 	ip netns exec "$NS" "$SCEN" "$scen" "$port" $sflag 2>"$dir/scen.err"
 	local rc=$?
-	sleep 0.3
+	capture_settles "$dir/cap.pcap"
 	kill -INT "$DUMP_PID"; wait "$DUMP_PID" 2>/dev/null
 	kill -INT "$TRACE_PID"; wait "$TRACE_PID"
 	local trc=$?
