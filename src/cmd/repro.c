@@ -135,12 +135,6 @@ static void print_ladders(const struct lc_vec *lcs)
 }
 
 /*
- * The workload: the capture and the scenario, with the privileges they need
- * (nftables, CPU pinning, tcpdump), in a process of its own so the tracing one
- * can drop all of its own. It plays the scenario on "go", reports, then holds
- * the capture and any leaked socket until "go" closes.
- */
-/*
  * tcpdump drops what it has not read yet when interrupted, and writes each
  * packet as it reads it (-U): wait until its file has not grown for 300 ms
  * (5 s at most), however slow a loaded machine makes it.
@@ -160,6 +154,12 @@ static void await_capture(const char *path)
 	}
 }
 
+/*
+ * The workload: the capture and the scenario, with the privileges they need
+ * (nftables, CPU pinning, tcpdump), in a process of its own so the tracing one
+ * can drop all of its own. It plays the scenario on "go", reports, then holds
+ * the capture and any leaked socket until "go" closes.
+ */
 static int workload_main(void *ctx, int go, int report)
 {
 	struct attempt *a = ctx;
