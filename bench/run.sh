@@ -56,10 +56,25 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$NS" && ip -n "$NS" link set lo up || die "cannot create a network namespace"
 ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
-# BPF run time statistics for as long as the bench runs, whatever else on the
-# machine does with the kernel.bpf_stats_enabled sysctl meanwhile
-"$FLOOR" --stats 2>/dev/null &
-STATS_PID=$!
+# stats_on: BPF run time statistics from now until stats_off, whatever else on
+# the machine does with the kernel.bpf_stats_enabled sysctl meanwhile
+stats_on() {
+	"$FLOOR" --stats 2>"$OUT/stats.err" &
+	STATS_PID=$!
+	for _ in $(seq 50); do
+		grep -q 'statistics on' "$OUT/stats.err" && return
+		sleep 0.1
+	done
+	die "cannot keep BPF statistics on: $(cat "$OUT/stats.err")"
+}
+# stats_off: statistics cost two clock reads around every program run (about
+# 50 ns per event here), which a host running synfin does not pay
+stats_off() {
+	kill "$STATS_PID"
+	wait "$STATS_PID"
+	STATS_PID=
+}
+stats_on
 
 # prog_stats PID: run_time_ns and run_cnt summed over the BPF programs the
 # process holds, from its descriptors: other tracers on the machine do not count
@@ -153,6 +168,20 @@ one_round() {
 	CLOSE=client
 }
 
+# production_round R: the churn ratios as a host pays them, statistics off.
+# The untraced run comes before and after the traced ones; each ratio is to
+# their mean, so drift within the round falls out of it too
+production_round() {
+	local r=$1
+	stats_off
+	measure "prod-baseline.r$r"
+	SINK=/dev/null measure "prod-trace.r$r" "$SYNFIN" trace --json
+	measure "prod-floor.r$r" "$FLOOR"
+	SINK=/dev/null measure "prod-watch.r$r" "$SYNFIN" watch --json --netns "/run/netns/$NS"
+	measure "prod-baseline-after.r$r"
+	stats_on
+}
+
 # bench_replay: a recording of the churn, replayed three times on one core.
 # Writes $OUT/replay.res: the recording's events, then each run's events/s
 bench_replay() {
@@ -216,6 +245,7 @@ echo "bench: churn for ${DUR}s per configuration, $ROUNDS rounds ($(nproc) CPUs)
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 for r in $(seq "$ROUNDS"); do
 	one_round "$r"
+	production_round "$r"
 	bench_memory "$r"
 done
 [ "$REPLAY_SECONDS" != 0 ] && bench_replay
