@@ -23,12 +23,49 @@ NS=synfin-e2e-$$
 pass=0
 fail=0
 
+WITNESS=/sys/kernel/tracing/instances/synfin-e2e-$$
+
 cleanup() {
 	[ -n "${TRACE_PID:-}" ] && kill "$TRACE_PID" 2>/dev/null
 	[ -n "${DUMP_PID:-}" ] && kill "$DUMP_PID" 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
+	[ -d "$WITNESS" ] && rmdir "$WITNESS"
 }
 trap cleanup EXIT
+
+# The kernel of this project's machine kind runs no BPF program while the CPU's
+# current task is a thread of PID 1 (the VM's agent), softirq work done on top
+# of it included, and counts no miss. A tracefs instance on the same tracepoint
+# still sees those transitions, with the interrupted task's thread group. A run
+# in which one of the scenario's transitions happened there cannot be judged:
+# it is retried, as a lost timing race is, and never passed.
+witness_start() { # PORT
+	mkdir "$WITNESS" 2>/dev/null || return 0
+	echo 1 >"$WITNESS/options/record-tgid"
+	echo "sport == $1 || dport == $1" >"$WITNESS/events/sock/inet_sock_set_state/filter"
+	echo 1 >"$WITNESS/events/sock/inet_sock_set_state/enable"
+}
+
+# witness_blind DIR: keeps what the witness saw in DIR/witness.txt; true when a
+# transition ran on a thread of PID 1 ("comm-tid (tgid) [cpu] ...")
+witness_blind() {
+	[ -d "$WITNESS" ] || return 1
+	echo 0 >"$WITNESS/events/sock/inet_sock_set_state/enable"
+	cat "$WITNESS/trace" >"$1/witness.txt"
+	rmdir "$WITNESS"
+	grep -q '^ *[^ ].*-[0-9]* *( *1) \[[0-9]*\] .* inet_sock_set_state:' "$1/witness.txt"
+}
+
+# judged DIR RC: RC, or 3 (retry) when RC is a failure and the witness shows a
+# transition that no BPF program ran for
+judged() {
+	witness_blind "$1" && [ "$2" != 0 ] && {
+		echo "a transition ran on a thread of PID 1, where this kernel runs no BPF program: retry" \
+			>>"$1/result"
+		return 3
+	}
+	return "$2"
+}
 
 wait_for() { # FILE PATTERN: wait up to 10 s for PATTERN in FILE
 	for _ in $(seq 100); do
@@ -107,7 +144,9 @@ run_case() {
 case_() {
 	local name=$1 tries=1 rc
 	while :; do
+		witness_start "$4"
 		run_case "$@"
+		judged "$OUT/$name" $?
 		rc=$?
 		[ $rc = 3 ] && [ $tries -lt 3 ] && { tries=$((tries + 1)); continue; }
 		break
@@ -148,24 +187,29 @@ repro_case() { # NAME SCENARIO [--ipv6]
 	"$PYTHON" tests/e2e/check.py "$scen" 8080 "$dir" >"$dir/result" 2>&1
 }
 
-for s in handshake four-way three-way server-first simultaneous reset refused half-close \
-	time-wait close-wait-leak; do
-	repro_case "repro-$s" "$s"
-	report_case "repro-$s" $?
-done
-repro_case repro-four-way-v6 four-way --ipv6
-report_case repro-four-way-v6 $?
-# the ends of issue 12: timers, resets, Fast Open, crossed SYNs, full queues
-for s in fastopen simultaneous-open shutdown-close unread-data abort-on-data user-timeout \
-	syn-timeout keepalive-timeout fin-wait2-timeout listener-closed accept-queue-full; do
-	tries=1
+# repro_tries NAME SCENARIO [--ipv6]: retries as case_ does
+repro_tries() {
+	local tries=1 rc
 	while :; do
-		repro_case "repro-$s" "$s"
+		witness_start 8080
+		repro_case "$@"
+		judged "$OUT/$1" $?
 		rc=$?
 		[ $rc = 3 ] && [ $tries -lt 3 ] && { tries=$((tries + 1)); continue; }
 		break
 	done
-	report_case "repro-$s" $rc
+	report_case "$1" $rc
+}
+
+for s in handshake four-way three-way server-first simultaneous reset refused half-close \
+	time-wait close-wait-leak; do
+	repro_tries "repro-$s" "$s"
+done
+repro_tries repro-four-way-v6 four-way --ipv6
+# the ends of issue 12: timers, resets, Fast Open, crossed SYNs, full queues
+for s in fastopen simultaneous-open shutdown-close unread-data abort-on-data user-timeout \
+	syn-timeout keepalive-timeout fin-wait2-timeout listener-closed accept-queue-full; do
+	repro_tries "repro-$s" "$s"
 done
 
 # Filters: only the traffic of one cgroup, and only IPv6 on one port, must show.
