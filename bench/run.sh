@@ -67,8 +67,8 @@ stats_on() {
 	done
 	die "cannot keep BPF statistics on: $(cat "$OUT/stats.err")"
 }
-# stats_off: statistics cost two clock reads around every program run (about
-# 50 ns per event here), which a host running synfin does not pay
+# stats_off: statistics cost two clock reads around every program run (most of
+# the floor's ~60 ns per event), which a host running synfin does not pay
 stats_off() {
 	kill "$STATS_PID"
 	wait "$STATS_PID"
