@@ -5,8 +5,10 @@ Usage: check.py SCENARIO PORT DIR   (DIR holds live.json, replay.json, cap.txt)
 Exit 0: synfin agrees with tcpdump; 1: it does not; 3: the traffic itself did
 not come out as the scenario intends (a lost timing race: the caller retries).
 """
+import collections
 import json
 import os
+import re
 import struct
 import sys
 
@@ -67,6 +69,33 @@ def load(d):
     with open(os.path.join(d, "replay.json")) as f:
         replay = f.read()
     return live, replay, read_pcap(os.path.join(d, "cap.pcap"))
+
+
+# a tracefs line with record-tgid: "comm-tid (tgid) [cpu] flags ts: inet_sock_set_state: ..."
+WITNESS_LINE = re.compile(r"\((?P<tgid>[^)]*)\) \[\d+\] .* inet_sock_set_state: .*"
+                          r" sport=(?P<sport>\d+) dport=(?P<dport>\d+) .*"
+                          r" oldstate=TCP_(?P<old>\w+) newstate=TCP_(?P<new>\w+)")
+
+
+def witnessed(d):
+    """The transitions the tracepoint fired on the case's port (a tracefs instance
+    beside synfin), without those run on a thread of PID 1, where this machine
+    kind's kernel runs no BPF program; None without a witness"""
+    path = os.path.join(d, "witness.txt")
+    if not os.path.exists(path):
+        return None
+    seen = collections.Counter()
+    for m in map(WITNESS_LINE.search, open(path)):
+        if m and m["tgid"].strip() != "1":
+            seen[(int(m["sport"]), int(m["dport"]), m["old"], m["new"])] += 1
+    return seen
+
+
+def recorded(d):
+    """synfin's transitions, from replay --states --json of its recording"""
+    rows = [json.loads(line) for line in open(os.path.join(d, "states.json"))]
+    return collections.Counter((r["lport"], r["rport"], r["old"], r["new"])
+                               for r in rows if r["type"] == "state")
 
 
 def wave_matches(conn, w, s):
@@ -237,6 +266,11 @@ def main():
         check(live == replay, "synfin replay --json differs byte for byte from the live JSON")
         check(summary.get("type") == "summary", "the last line is not the summary")
         check(summary.get("connections") == len(conns), "summary connections count is wrong")
+        seen = witnessed(d)
+        if seen is not None:
+            have = recorded(d)
+            check(seen == have, f"the tracepoint fired {dict(seen - have)} that synfin did not "
+                  f"record; synfin recorded {dict(have - seen)} that it did not fire")
     check(summary.get("lost") == 0, f"events were lost: {summary}")
     check(len(segs) > 0, "tcpdump captured nothing")
     if scen in ENDS:
