@@ -9,6 +9,7 @@
 # PROFILE_SECONDS sets each churn (8); everything lands in build/profile/.
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 SYNFIN=$(realpath "${SYNFIN:-./synfin}")
 LOADGEN=$(realpath build/loadgen)
 SECS=${PROFILE_SECONDS:-8}
@@ -38,11 +39,8 @@ load() { ip netns exec "$NS" "$LOADGEN" --duration "$SECS" >/dev/null; }
 start_trace() {
 	"$SYNFIN" trace --json "$@" >/dev/null 2>"$OUT/trace.err" &
 	TOOL_PID=$!
-	for _ in $(seq 100); do
-		grep -q "tracing TCP" "$OUT/trace.err" && return
-		sleep 0.1
-	done
-	die "synfin trace did not start: $(cat "$OUT/trace.err")"
+	await_line "$OUT/trace.err" "tracing TCP" ||
+		die "synfin trace did not start: $(cat "$OUT/trace.err")"
 }
 stop_trace() {
 	kill -INT "$TOOL_PID"

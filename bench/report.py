@@ -127,7 +127,7 @@ PROD = {
 
 def prod_figures(name):
     """statistics off: ratios to the mean of the round's untraced runs before
-    and after; stats_leaked when the programs were timed all the same"""
+    and after; leaked when the programs were timed all the same"""
     rate, ratio, cpu, leaked = [], [], [], False
     for r in ROUNDS:
         x = run("%s.r%d" % (name, r))

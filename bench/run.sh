@@ -11,6 +11,7 @@
 #   BENCH_PEERS=0      leave out libbpf-tools' tcpstates and tcplife
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 SYNFIN=$(realpath "${SYNFIN:-./synfin}")
 LOADGEN=$(realpath build/loadgen)
 FLOOR=$(realpath build/floor)
@@ -61,11 +62,8 @@ ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
 stats_on() {
 	"$FLOOR" --stats 2>"$OUT/stats.err" &
 	STATS_PID=$!
-	for _ in $(seq 50); do
-		grep -q 'statistics on' "$OUT/stats.err" && return
-		sleep 0.1
-	done
-	die "cannot keep BPF statistics on: $(cat "$OUT/stats.err")"
+	await_line "$OUT/stats.err" 'statistics on' ||
+		die "cannot keep BPF statistics on: $(cat "$OUT/stats.err")"
 }
 # stats_off: statistics cost two clock reads around every program run (most of
 # the floor's ~60 ns per event), which a host running synfin does not pay

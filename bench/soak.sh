@@ -5,6 +5,7 @@
 # minute 1. A benchmark, not a test: it takes the whole machine for ten minutes.
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 SYNFIN=$(realpath "${SYNFIN:-./synfin}")
 LOADGEN=$(realpath build/loadgen)
 SECONDS_TOTAL=${SOAK_SECONDS:-600}
@@ -35,10 +36,7 @@ TRACE=$!
 "$SYNFIN" watch --json --netns "/run/netns/$NS" --interval 5 >/dev/null 2>"$OUT/watch.err" &
 WATCH=$!
 PIDS+=("$TRACE" "$WATCH")
-for _ in $(seq 100); do
-	grep -q "tracing TCP" "$OUT/trace.err" && break
-	sleep 0.1
-done
+await_line "$OUT/trace.err" "tracing TCP" || die "synfin trace did not start: $(cat "$OUT/trace.err")"
 sleep 2
 ip netns exec "$NS" "$LOADGEN" --duration "$SECONDS_TOTAL" >"$OUT/load.out" 2>&1 &
 PIDS+=($!)
