@@ -8,9 +8,10 @@ not come out as the scenario intends (a lost timing race: the caller retries).
 import collections
 import json
 import os
-import re
 import struct
 import sys
+
+from witness import witnessed
 
 FLAG_BITS = {0x01: "FIN", 0x02: "SYN", 0x04: "RST", 0x10: "ACK"}
 
@@ -69,26 +70,6 @@ def load(d):
     with open(os.path.join(d, "replay.json")) as f:
         replay = f.read()
     return live, replay, read_pcap(os.path.join(d, "cap.pcap"))
-
-
-# a tracefs line with record-tgid: "comm-tid (tgid) [cpu] flags ts: inet_sock_set_state: ..."
-WITNESS_LINE = re.compile(r"\((?P<tgid>[^)]*)\) \[\d+\] .* inet_sock_set_state: .*"
-                          r" sport=(?P<sport>\d+) dport=(?P<dport>\d+) .*"
-                          r" oldstate=TCP_(?P<old>\w+) newstate=TCP_(?P<new>\w+)")
-
-
-def witnessed(d):
-    """The transitions the tracepoint fired on the case's port (a tracefs instance
-    beside synfin), without those run on a thread of PID 1, where this machine
-    kind's kernel runs no BPF program; None without a witness"""
-    path = os.path.join(d, "witness.txt")
-    if not os.path.exists(path):
-        return None
-    seen = collections.Counter()
-    for m in map(WITNESS_LINE.search, open(path)):
-        if m and m["tgid"].strip() != "1":
-            seen[(int(m["sport"]), int(m["dport"]), m["old"], m["new"])] += 1
-    return seen
 
 
 def recorded(d):
@@ -266,9 +247,9 @@ def main():
         check(live == replay, "synfin replay --json differs byte for byte from the live JSON")
         check(summary.get("type") == "summary", "the last line is not the summary")
         check(summary.get("connections") == len(conns), "summary connections count is wrong")
-        seen = witnessed(d)
-        if seen is not None:
-            have = recorded(d)
+        w = witnessed(d)
+        if w is not None:
+            seen, have = w[0], recorded(d)
             check(seen == have, f"the tracepoint fired {dict(seen - have)} that synfin did not "
                   f"record; synfin recorded {dict(have - seen)} that it did not fire")
     check(summary.get("lost") == 0, f"events were lost: {summary}")
