@@ -136,15 +136,16 @@ static void print_ladders(const struct lc_vec *lcs)
 
 /*
  * tcpdump drops what it has not read yet when interrupted, and writes each
- * packet as it reads it (-U): wait until its file has not grown for 300 ms
- * (5 s at most), however slow a loaded machine makes it.
+ * packet as it reads it (-U): wait until its file has not grown for 1 s (5 s
+ * at most), however slow a loaded machine makes it. With 300 ms, under ASan
+ * on two busy CPUs, the last ACK (which synfin saw) was once missing.
  */
 static void await_capture(const char *path)
 {
 	off_t last = -1;
 	int quiet = 0;
 
-	for (int waited = 0; quiet < 300 && waited < 5000; waited += 50) {
+	for (int waited = 0; quiet < 1000 && waited < 5000; waited += 50) {
 		struct stat st;
 		off_t size = stat(path, &st) ? -1 : st.st_size;
 

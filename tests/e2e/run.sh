@@ -83,11 +83,11 @@ wait_for() { # FILE PATTERN: wait up to 10 s for PATTERN in FILE
 }
 
 # capture_settles FILE: tcpdump drops what it has not read when interrupted and
-# writes each packet as it reads it (-U): wait until FILE has not grown for 0.3 s
+# writes each packet as it reads it (-U): wait until FILE has not grown for 1 s
 # (5 s at most), as repro --pcap does
 capture_settles() {
 	local last=-1 size quiet=0 waited=0
-	while [ $quiet -lt 6 ] && [ $waited -lt 100 ]; do
+	while [ $quiet -lt 20 ] && [ $waited -lt 100 ]; do
 		size=$(stat -c %s "$1" 2>/dev/null || echo -1)
 		if [ "$size" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0; fi
 		last=$size
