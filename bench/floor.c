@@ -3,6 +3,7 @@
  * Attaches bench/floor.bpf.c until SIGINT or SIGTERM: the bench's floor.
  *
  *   floor            the empty program on synfin's tracepoint
+ *   floor --clock    a program on it that only reads the clock
  *   floor --stats    attach nothing: keep BPF run-time statistics on while it
  *                    runs (BPF_ENABLE_STATS). Unlike the kernel.bpf_stats_enabled
  *                    sysctl, which is one global switch, each holder keeps them
@@ -10,6 +11,7 @@
  *                    writing 0 to the sysctl does not stop them.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,15 +51,26 @@ static int hold_stats(void)
 
 int main(int argc, char **argv)
 {
+	bool with_clock = argc > 1 && !strcmp(argv[1], "--clock");
 	struct floor_bpf *skel;
 	int ret = 1;
 
 	if (argc > 1 && !strcmp(argv[1], "--stats"))
 		return hold_stats();
-	skel = floor_bpf__open_and_load();
+	if (argc > 1 && !with_clock) {
+		fprintf(stderr, "floor: unknown option %s (--clock, --stats)\n", argv[1]);
+		return 2;
+	}
+	skel = floor_bpf__open();
 	if (!skel) {
-		fprintf(stderr, "floor: cannot load: %d\n", -errno);
+		fprintf(stderr, "floor: cannot open: %d\n", -errno);
 		return 1;
+	}
+	bpf_program__set_autoload(skel->progs.floor_state, !with_clock);
+	bpf_program__set_autoload(skel->progs.floor_clock, with_clock);
+	if (floor_bpf__load(skel)) {
+		fprintf(stderr, "floor: cannot load: %d\n", -errno);
+		goto cleanup;
 	}
 	if (floor_bpf__attach(skel)) {
 		fprintf(stderr, "floor: cannot attach: %d\n", -errno);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: synfin against the untraced baseline, the floor (an empty program
-# on the same tracepoint) and libbpf-tools' tcpstates and tcplife, on the same
-# loopback churn in a private network namespace, in one run; then replay
+# on the same tracepoint), the clock floor (one that only reads the clock) and
+# libbpf-tools' tcpstates and tcplife, on the same loopback churn in a private
+# network namespace, in one run; then replay
 # throughput, memory per tracked endpoint, and ring buffer headroom. Needs root.
 #   --quick            tiny sizes, one round: checks that the bench runs
 #   BENCH_SECONDS      churn per configuration (5)
@@ -147,9 +148,11 @@ one_round() {
 	local r=$1 v
 	measure "baseline.r$r"
 	SINK=/dev/null measure "synfin-trace.r$r" "$SYNFIN" trace --json
-	# floors: an empty program on the same tracepoint, and synfin filtering
-	# every event out in the kernel after a few reads
+	# floors: an empty program on the same tracepoint, one that only reads the
+	# clock (which every recorded event needs), and synfin filtering every
+	# event out in the kernel after a few reads
 	measure "floor.r$r" "$FLOOR"
+	measure "clock.r$r" "$FLOOR" --clock
 	SINK=/dev/null measure "synfin-filtered.r$r" "$SYNFIN" trace --json --port 1
 	SINK=/dev/null measure "synfin-watch.r$r" "$SYNFIN" watch --json --netns "/run/netns/$NS"
 	for v in ${BENCH_VARIANTS:-}; do
