@@ -595,7 +595,9 @@ static int run_command(struct check *c)
 		await_command(c);
 	check_cgroup(c);
 	/* what is still open after --settle is reported as open */
-	session__settle(c->sess, 0, sf_clock_ns(CLOCK_MONOTONIC) + c->settle_ns, &cli_stop);
+	if (session__settle(c->sess, 0, sf_clock_ns(CLOCK_MONOTONIC) + c->settle_ns, &cli_stop, err,
+			    sizeof(err)))
+		return cli_error(CMD, "%s", err);
 	if (session__finish(c->sess, err, sizeof(err)))
 		cli_error(CMD, "%s", err);
 	return 0;

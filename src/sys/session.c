@@ -114,8 +114,15 @@ int session__poll(struct session *s, int timeout_ms)
 	return 0;
 }
 
+/* A ring left undrained means events missing from what is reported. */
+static int ring_error(int ret, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "reading the ring buffer: %s", strerror(-ret));
+	return ret;
+}
+
 int session__settle(struct session *s, uint64_t max_live, uint64_t deadline_ns,
-		    const volatile sig_atomic_t *stop)
+		    const volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
 	struct tracker_stats st;
 
@@ -123,7 +130,7 @@ int session__settle(struct session *s, uint64_t max_live, uint64_t deadline_ns,
 		int ret = session__poll(s, SETTLE_POLL_MS);
 
 		if (ret < 0)
-			return ret;
+			return ring_error(ret, err, errlen);
 		tracker__stats(s->trk, &st);
 		if (st.live <= max_live || (stop && *stop) ||
 		    sf_clock_ns(CLOCK_MONOTONIC) >= deadline_ns)
@@ -134,14 +141,14 @@ int session__settle(struct session *s, uint64_t max_live, uint64_t deadline_ns,
 int session__finish(struct session *s, char *err, size_t errlen)
 {
 	uint64_t now;
-	int ret = 0;
+	int drained, ret = 0;
 
 	if (s->finished)
 		return 0;
 	s->finished = true;
 	/* nothing arrives after this, so the lost and missed totals below are final */
 	tracer__detach(s->tracer);
-	tracer__poll(s->tracer, 0);
+	drained = tracer__poll(s->tracer, 0);
 	now = sf_clock_ns(CLOCK_MONOTONIC);
 	check_lost(s, now);
 	feed_marker(s, SF_EV_END, now, s->lost, 0);
@@ -153,6 +160,8 @@ int session__finish(struct session *s, char *err, size_t errlen)
 		if (ret)
 			snprintf(err, errlen, "writing %s: %s", s->record, strerror(-ret));
 	}
+	if (drained < 0 && !ret)
+		ret = ring_error(drained, err, errlen);
 	return ret;
 }
 

@@ -30,13 +30,14 @@ int session__poll(struct session *s, int timeout_ms);
 /*
  * Traces until at most max_live endpoints are open, deadline_ns on
  * CLOCK_MONOTONIC passes, or *stop (unless NULL) is set: what is closing gets
- * to finish. Returns 0, or the session's -errno.
+ * to finish. Returns 0, or -errno with one line in err.
  */
 int session__settle(struct session *s, uint64_t max_live, uint64_t deadline_ns,
-		    const volatile sig_atomic_t *stop);
+		    const volatile sig_atomic_t *stop, char *err, size_t errlen);
 /*
  * Detaches the programs, drains the ring buffer and ends the trace: every open
- * lifecycle is produced.
+ * lifecycle is produced. Returns 0, or -errno with one line in err (the
+ * recording could not be written, or the ring could not be drained).
  */
 int session__finish(struct session *s, char *err, size_t errlen);
 void session__stats(const struct session *s, struct tracker_stats *st);
