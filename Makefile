@@ -116,15 +116,10 @@ $(OUTPUT)/identity_probe: tests/e2e/identity_probe.c $(OUTPUT)/sys/identity.o $(
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(SYS_INC) $(CPPFLAGS) $(CFLAGS) $^ $(LDFLAGS) -ljson-c -lm -o $@
 
-e2e: synfin $(OUTPUT)/scen $(OUTPUT)/loadgen $(OUTPUT)/floor $(OUTPUT)/pingpong \
-		$(OUTPUT)/identity_probe
+e2e: synfin $(OUTPUT)/scen $(OUTPUT)/loadgen $(OUTPUT)/floor $(OUTPUT)/identity_probe
 	$(Q)tests/e2e/run.sh
 
 $(OUTPUT)/loadgen: bench/loadgen.c | $(OUTPUT)
-	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
-
-$(OUTPUT)/pingpong: bench/pingpong.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
 
@@ -140,15 +135,14 @@ $(OUTPUT)/floor: bench/floor.c $(OUTPUT)/floor.skel.h | $(OUTPUT)
 	$(Q)$(CC) -I$(OUTPUT) $(CPPFLAGS) $(CFLAGS) $< $(LDFLAGS) $(LIBBPF_LIBS) -o $@
 
 # speed and memory against the alternatives: not a test, no thresholds (root)
-bench: synfin $(OUTPUT)/loadgen $(OUTPUT)/floor $(OUTPUT)/pingpong
+bench: synfin $(OUTPUT)/loadgen $(OUTPUT)/floor
 	$(Q)bench/run.sh
 
 soak: synfin $(OUTPUT)/loadgen
 	$(Q)bench/soak.sh
 
 # the end-to-end suite with synfin built with ASan and UBSan
-e2e-san: $(OUTPUT)/scen $(OUTPUT)/loadgen $(OUTPUT)/floor $(OUTPUT)/pingpong \
-		$(OUTPUT)/identity_probe
+e2e-san: $(OUTPUT)/scen $(OUTPUT)/loadgen $(OUTPUT)/floor $(OUTPUT)/identity_probe
 	$(Q)$(MAKE) --no-print-directory SAN=1 OUTPUT=$(OUTPUT)/san BINARY=$(OUTPUT)/san/synfin \
 		$(OUTPUT)/san/synfin
 	$(Q)SYNFIN=$(OUTPUT)/san/synfin E2E_OUT=$(OUTPUT)/e2e-san tests/e2e/run.sh

@@ -182,19 +182,6 @@ def headline():
                                                 spread(fl["ratio"], "%.3f")))
 
 
-def line_cost_line():
-    """the cross-CPU line cost around each round's trace run, beside its BPF cost"""
-    out = []
-    for r in ROUNDS:
-        p, x = os.path.join(OUT, "trace.r%d.line" % r), run("synfin-trace.r%d" % r)
-        if os.path.exists(p) and x and x["bpf_cnt"]:
-            out.append("%s ns (trace %.0f)" % ("/".join(open(p).read().split()),
-                                               bpf_per_event(x)))
-    if out:
-        print("cross-CPU cache line, one way, before/after trace's run in each round: "
-              + ", ".join(out))
-
-
 def replay_line():
     p = os.path.join(OUT, "replay.res")
     if not os.path.exists(p):
@@ -246,7 +233,6 @@ churn_table()
 print()
 production_table()
 headline()
-line_cost_line()
 print(replay_line())
 print(memory_line())
 print()

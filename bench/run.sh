@@ -16,7 +16,6 @@ cd "$(dirname "$0")/.."
 SYNFIN=$(realpath "${SYNFIN:-./synfin}")
 LOADGEN=$(realpath build/loadgen)
 FLOOR=$(realpath build/floor)
-PINGPONG=$(realpath build/pingpong)
 PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 QUICK=0
 [ "${1:-}" = --quick ] && QUICK=1
@@ -35,15 +34,14 @@ NS=synfin-bench-$$
 OUT=build/bench
 CLK_TCK=$(getconf CLK_TCK)
 mkdir -p "$OUT"
-rm -f "$OUT"/*.res "$OUT"/*.err "$OUT"/*.mem "$OUT"/*.line "$OUT"/replay.*
+rm -f "$OUT"/*.res "$OUT"/*.err "$OUT"/*.mem "$OUT"/replay.*
 
 die() {
 	echo "bench: $*" >&2
 	exit 1
 }
 [ "$(id -u)" = 0 ] || die "needs root (BPF, network namespaces)"
-[ -x "$SYNFIN" ] && [ -x "$LOADGEN" ] && [ -x "$FLOOR" ] && [ -x "$PINGPONG" ] ||
-	die "build first (make bench does)"
+[ -x "$SYNFIN" ] && [ -x "$LOADGEN" ] && [ -x "$FLOOR" ] || die "build first (make bench does)"
 if [ $QUICK = 0 ] && [ "${BENCH_PEERS:-1}" = 1 ] && ! command -v tcpstates >/dev/null; then
 	echo "bench: installing libbpf-tools (tcpstates, tcplife) to compare with"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libbpf-tools >/dev/null ||
@@ -145,18 +143,11 @@ measure() {
 	echo "$(rate_of "$OUT/$name.load") $((t1 - t0)) $((n1 - n0)) $((c1 - c0))" >"$OUT/$name.res"
 }
 
-# line_cost: ns one cache line takes between the first and the last CPU just
-# now. A guest's vCPUs move between nearby and distant host cores, and what
-# synfin's shared ring buffer costs per event follows
-line_cost() { "$PINGPONG" 2>/dev/null || echo -; }
-
 # one_round R: every configuration once, in turn
 one_round() {
-	local r=$1 v line
+	local r=$1 v
 	measure "baseline.r$r"
-	line=$(line_cost)
 	SINK=/dev/null measure "synfin-trace.r$r" "$SYNFIN" trace --json
-	echo "$line $(line_cost)" >"$OUT/trace.r$r.line"
 	# floors: an empty program on the same tracepoint, one that only reads the
 	# clock (which every recorded event needs), and synfin filtering every
 	# event out in the kernel after a few reads
