@@ -49,16 +49,17 @@ def spread(v, fmt):
 
 
 def reported(path):
-    """(events, lost) from synfin's closing line on stderr, or None"""
+    """(events, lost, missed) from synfin's closing line on stderr, or None"""
     for line in open(path) if os.path.exists(path) else []:
-        m = re.match(r"synfin: (\d+) events, (\d+) lost", line)
+        m = re.match(r"synfin: (\d+) events, (\d+) lost, (\d+) missed", line)
         if m:
-            return int(m.group(1)), int(m.group(2))
+            return int(m.group(1)), int(m.group(2)), int(m.group(3))
     return None
 
 
 def run(name):
-    """one dict per file NAME.res: rate, bpf_ns, bpf_cnt, cpu_ns, events, lost
+    """one dict per file NAME.res: rate, bpf_ns, bpf_cnt, cpu_ns, events, lost,
+    missed (runs of its programs the kernel skipped)
 
     events: what the tool reported (synfin's closing line) or, when more, what
     its programs ran on during the churn (a tool that reports nothing, or a
@@ -69,7 +70,8 @@ def run(name):
     rate, t, c, cpu = open(p).read().split()
     rep = reported(os.path.join(OUT, name + ".err"))
     return {"rate": float(rate), "bpf_ns": int(t), "bpf_cnt": int(c), "cpu_ns": int(cpu),
-            "events": max(rep[0] if rep else 0, int(c)), "lost": rep[1] if rep else None}
+            "events": max(rep[0] if rep else 0, int(c)), "lost": rep[1] if rep else None,
+            "missed": rep[2] if rep else None}
 
 
 def per_round(name):
@@ -98,13 +100,14 @@ def figures(name):
             "cpu": [x["cpu_ns"] / x["events"] for x, _, _ in runs
                     if x["cpu_ns"] and x["events"]],
             "evs": [x["bpf_cnt"] / (SECS if not QUICK else 1) for x, _, _ in runs],
-            "lost": [x["lost"] for x, _, _ in runs if x["lost"] is not None]}
+            "lost": [x["lost"] for x, _, _ in runs if x["lost"] is not None],
+            "missed": [x["missed"] for x, _, _ in runs if x["missed"] is not None]}
     return runs, rows
 
 
 def churn_table():
     print("| configuration | conn/s | vs untraced | BPF ns/event | vs floor "
-          "| CPU ns/event | events/s | lost |")
+          "| CPU ns/event | events/s | lost (missed) |")
     print("|---|---|---|---|---|---|---|---|")
     for name, label in LABELS.items():
         runs, f = figures(name)
@@ -116,7 +119,7 @@ def churn_table():
             spread(f["bpf"], "%.0f"), spread(f["floor"], "%.1fx") if name != "floor" else
             ("1.0x" if f["bpf"] else "-"), spread(f["cpu"], "%.0f"),
             "%.0f" % median(f["evs"]) if f["bpf"] else "-",
-            sum(f["lost"]) if f["lost"] else "-"))
+            "%d (%d)" % (sum(f["lost"]), sum(f["missed"])) if f["lost"] else "-"))
 
 
 PROD = {
@@ -210,14 +213,15 @@ def memory_line():
 
 
 def headroom_table():
-    print("| ring buffer headroom | churn | lost |")
+    print("| ring buffer headroom | churn | lost (missed) |")
     print("|---|---|---|")
     for size in ("64K", "1M", "16M"):
         x = run("ring-" + size)
         if x:
-            print("| %s%s | %.0f conn/s | %s events lost |" % (
+            print("| %s%s | %.0f conn/s | %s events lost (%s missed) |" % (
                 size, " (default)" if size == "16M" else "", x["rate"],
-                "?" if x["lost"] is None else x["lost"]))
+                "?" if x["lost"] is None else x["lost"],
+                "?" if x["missed"] is None else x["missed"]))
 
 
 def machine_line():
