@@ -9,7 +9,7 @@
 # PROFILE_SECONDS sets each churn (8); everything lands in build/profile/.
 set -u
 cd "$(dirname "$0")/.."
-. bench/lib.sh
+. scripts/lib.sh
 SYNFIN=$(realpath "${SYNFIN:-./synfin}")
 LOADGEN=$(realpath build/loadgen)
 SECS=${PROFILE_SECONDS:-8}

@@ -12,7 +12,7 @@
 #   BENCH_PEERS=0      leave out libbpf-tools' tcpstates and tcplife
 set -u
 cd "$(dirname "$0")/.."
-. bench/lib.sh
+. scripts/lib.sh
 SYNFIN=$(realpath "${SYNFIN:-./synfin}")
 LOADGEN=$(realpath build/loadgen)
 FLOOR=$(realpath build/floor)

@@ -5,7 +5,7 @@
 # minute 1. A benchmark, not a test: it takes the whole machine for ten minutes.
 set -u
 cd "$(dirname "$0")/.."
-. bench/lib.sh
+. scripts/lib.sh
 SYNFIN=$(realpath "${SYNFIN:-./synfin}")
 LOADGEN=$(realpath build/loadgen)
 SECONDS_TOTAL=${SOAK_SECONDS:-600}

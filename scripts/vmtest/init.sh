@@ -5,6 +5,7 @@
 # the outputs of failed checks after it as "VMTEST | ..." lines (and a failed
 # repro's recording as "VMTEST sfr NAME ..." lines), then "VMTEST DONE". No kernel config file is readable here, as in most containers.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+. /lib.sh # scripts/lib.sh, which initramfs.sh puts there
 T=/tmp/vmtest
 TW_PORT=7001 # sockhold: N TIME_WAIT here
 CW_PORT=7002 # and M CLOSE_WAIT here
@@ -94,14 +95,6 @@ want() {
 	return 1
 }
 
-# wait_line FILE TEXT: up to 10 s for TEXT to appear in FILE
-wait_line() {
-	for _ in $(seq 100); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # libbpf's two places for the kernel config: snapshot and watch must do without
 check_no_config() {
@@ -120,7 +113,7 @@ check_counts() {
 	local hold
 	sockhold $TW_PORT $TW_N $CW_PORT $CW_M >$T/hold.out 2>&1 &
 	hold=$!
-	if ! wait_line $T/hold.out ready; then
+	if ! await_line $T/hold.out ready; then
 		fail snapshot "sockhold did not get its sockets ready" $T/hold.out
 		kill "$hold"
 		return
@@ -171,7 +164,7 @@ check_watch_live() {
 	local w out=$T/watch-live.out live tw
 	synfin watch --json -v --duration 6s --snapshot-interval 1s >$out 2>$T/watch-live.err &
 	w=$!
-	wait_line $out '"type":"tick"' && scen four-way $LIVE_PORT >$T/scen.err 2>&1
+	await_line $out '"type":"tick"' && scen four-way $LIVE_PORT >$T/scen.err 2>&1
 	if ! wait "$w"; then
 		fail watch-live "$(why watch-live)" $T/watch-live.err
 		return
@@ -195,7 +188,7 @@ check_trace() {
 	local name="trace-$1" tracer played
 	synfin trace --json -v --attach "$1" >"$T/$name.out" 2>"$T/$name.err" &
 	tracer=$!
-	if ! wait_line "$T/$name.err" "tracing TCP"; then
+	if ! await_line "$T/$name.err" "tracing TCP"; then
 		kill "$tracer" 2>/dev/null
 		wait "$tracer"
 		fail "$name" "$(why "$name")" "$T/$name.err"

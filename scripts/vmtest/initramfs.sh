@@ -97,6 +97,7 @@ for b in synfin scen sockhold; do
 	cp "$bins/$b" "$root/bin/$b"
 done
 cp scripts/vmtest/init.sh "$root/init"
+cp scripts/lib.sh "$root/lib.sh"
 add_nft
 add_modules
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"

@@ -9,6 +9,7 @@
 # Needs root.
 set -u
 cd "$(dirname "$0")/../.."
+. scripts/lib.sh
 # pins keep the programs readable after their tracer exits: in a bpffs of a
 # private mount namespace, so they vanish with it, whatever happens
 if [ -z "${MISSED_PRIVATE_MNT:-}" ]; then
@@ -35,10 +36,7 @@ cleanup() {
 trap cleanup EXIT
 
 wait_for() { # FILE PATTERN
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
+	await_line "$1" "$2" 20 && return 0
 	echo "timed out waiting for '$2' in $1"
 	exit 1
 }

@@ -3,6 +3,7 @@
 # synfin and captured by tcpdump; check.py compares the two. Needs root.
 set -u
 cd "$(dirname "$0")/../.."
+. scripts/lib.sh
 SYNFIN=${SYNFIN:-./synfin}
 SCEN=${SCEN:-build/scen}
 LOADGEN=${LOADGEN:-build/loadgen}
@@ -73,10 +74,7 @@ judged() {
 }
 
 wait_for() { # FILE PATTERN: wait up to 10 s for PATTERN in FILE
-	for _ in $(seq 100); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
+	await_line "$1" "$2" && return 0
 	echo "timed out waiting for '$2' in $1" >&2
 	cat "$1" >&2
 	return 1
