@@ -58,8 +58,9 @@ def reported(path):
 
 
 def run(name):
-    """one dict per file NAME.res: rate, bpf_ns, bpf_cnt, cpu_ns, events, lost,
-    missed (runs of its programs the kernel skipped)
+    """one dict per file NAME.res: rate, bpf_ns, bpf_cnt, cpu_ns, twin_ns (of
+    bpf_ns, synfin's twins that record the runs the kernel skipped), events,
+    lost, missed (runs of its programs the kernel skipped and no twin recorded)
 
     events: what the tool reported (synfin's closing line) or, when more, what
     its programs ran on during the churn (a tool that reports nothing, or a
@@ -67,9 +68,10 @@ def run(name):
     p = os.path.join(OUT, name + ".res")
     if not os.path.exists(p):
         return None
-    rate, t, c, cpu = open(p).read().split()
+    rate, t, c, cpu, twin = open(p).read().split()
     rep = reported(os.path.join(OUT, name + ".err"))
     return {"rate": float(rate), "bpf_ns": int(t), "bpf_cnt": int(c), "cpu_ns": int(cpu),
+            "twin_ns": int(twin),
             "events": max(rep[0] if rep else 0, int(c)), "lost": rep[1] if rep else None,
             "missed": rep[2] if rep else None}
 
@@ -95,6 +97,7 @@ def figures(name):
     rows = {"rate": [x["rate"] for x, _, _ in runs],
             "ratio": [x["rate"] / b["rate"] for x, b, _ in runs if b["rate"]],
             "bpf": [bpf_per_event(x) for x, _, _ in runs if x["bpf_cnt"]],
+            "twin": [x["twin_ns"] / x["bpf_cnt"] for x, _, _ in runs if x["bpf_cnt"]],
             "floor": [bpf_per_event(x) / bpf_per_event(f) for x, _, f in runs
                       if x["bpf_cnt"] and f and f["bpf_cnt"]],
             "cpu": [x["cpu_ns"] / x["events"] for x, _, _ in runs
@@ -172,9 +175,10 @@ def headline():
     print("floor: %s BPF ns/event (an empty tp_btf program on inet_sock_set_state); "
           "reading the clock alone: %s, %s the floor"
           % (spread(fl["bpf"], "%.0f"), spread(ck["bpf"], "%.0f"), spread(ck["floor"], "%.1fx")))
-    print("synfin trace --json: %s BPF ns/event, %s the floor; %s ns user+system CPU per "
+    print("synfin trace --json: %s BPF ns/event (of which %s in the twins that record "
+          "skipped runs), %s the floor; %s ns user+system CPU per "
           "event; %s of the untraced connection rate (watch --json: %s)"
-          % (spread(tr["bpf"], "%.0f"), spread(tr["floor"], "%.1fx"),
+          % (spread(tr["bpf"], "%.0f"), spread(tr["twin"], "%.0f"), spread(tr["floor"], "%.1fx"),
              spread(tr["cpu"], "%.0f"), spread(tr["ratio"], "%.3f"),
              spread(wa["ratio"], "%.3f")))
     tr, wa, fl = (prod_figures(n) for n in ("prod-trace", "prod-watch", "prod-floor"))

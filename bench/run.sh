@@ -76,12 +76,21 @@ stats_off() {
 stats_on
 
 # prog_stats PID: run_time_ns and run_cnt summed over the BPF programs the
-# process holds, from its descriptors: other tracers on the machine do not count
+# process holds, from its descriptors: other tracers on the machine do not
+# count. synfin's twins (rescue_*, bpf/rescue.bpf.h) run on every event their
+# first program runs on: their time counts, their runs do not, and their time
+# is also given alone (the third figure)
 prog_stats() {
+	local twins
+	twins=$(bpftool prog show 2>/dev/null | awk '/ name rescue_/ { sub(":", "", $1); print $1 }')
 	# every fdinfo starts with pos:; a program's gives its prog_id, then its statistics
-	cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '/^pos:/ { id = "" } /^prog_id:/ { id = $2 }
+	{
+		echo "$twins" | sed 's/^/twin /'
+		cat /proc/"$1"/fdinfo/* 2>/dev/null
+	} | awk '$1 == "twin" { twin[$2] = 1 } /^pos:/ { id = "" } /^prog_id:/ { id = $2 }
 		/^run_time_ns:/ { t[id] = $2 } /^run_cnt:/ { c[id] = $2 }
-		END { for (i in t) { T += t[i]; C += c[i] }; printf "%.0f %.0f\n", T, C }'
+		END { for (i in t) { T += t[i]; if (i in twin) R += t[i]; else C += c[i] }
+		      printf "%.0f %.0f %.0f\n", T, C, R }'
 }
 # prog_count PID: BPF programs the process holds
 prog_count() { cat /proc/"$1"/fdinfo/* 2>/dev/null | grep -c '^prog_id:'; }
@@ -118,10 +127,10 @@ start_tool() {
 
 # measure NAME [COMMAND...]: start the tool, run the churn, stop it. Writes
 # $OUT/NAME.res: conn/s, the BPF run time (ns) and run count of the tool's
-# programs over the churn, and the tool's CPU time (ns) over the churn and the
-# drain that follows it
+# programs over the churn, the tool's CPU time (ns) over the churn and the
+# drain that follows it, and the part of that run time synfin's twins took
 measure() {
-	local name=$1 s0="0 0" s1="0 0" c0=0 c1=0
+	local name=$1 s0="0 0 0" s1="0 0 0" c0=0 c1=0
 	shift
 	TOOL_PID=
 	[ $# -gt 0 ] && start_tool "$name" "$@"
@@ -138,9 +147,10 @@ measure() {
 		wait "$TOOL_PID"
 		TOOL_PID=
 	fi
-	read -r t0 n0 <<<"$s0"
-	read -r t1 n1 <<<"$s1"
-	echo "$(rate_of "$OUT/$name.load") $((t1 - t0)) $((n1 - n0)) $((c1 - c0))" >"$OUT/$name.res"
+	read -r t0 n0 r0 <<<"$s0"
+	read -r t1 n1 r1 <<<"$s1"
+	echo "$(rate_of "$OUT/$name.load") $((t1 - t0)) $((n1 - n0)) $((c1 - c0)) $((r1 - r0))" \
+		>"$OUT/$name.res"
 }
 
 # one_round R: every configuration once, in turn

@@ -12,6 +12,7 @@
 #include "core_fixes.bpf.h"
 #include <bpf/bpf_tracing.h>
 #include "tracer.h"
+#include "rescue.bpf.h"
 
 /* Filters; zero means "any". Port filters pass events whose port is not known yet. */
 const volatile __u32 targ_netns = 0;
@@ -348,35 +349,92 @@ static __always_inline int handle_synack(struct sock *lsk, struct request_sock *
 	return 0;
 }
 
+/* The socket and both states name a state change; see rescue.bpf.h. */
+#define STATE_PAIR(oldstate, newstate) (((__u64)(__u32)(oldstate) << 32) | (__u32)(newstate))
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(btf_state, struct sock *sk, int oldstate, int newstate)
 {
+	run_note(ctx, (__u64)sk, STATE_PAIR(oldstate, newstate));
 	return handle_state(sk, oldstate, newstate, true);
 }
 
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(btf_send_reset, struct sock *sk, struct sk_buff *skb)
 {
+	run_note(ctx, (__u64)sk, (__u64)skb);
 	return handle_sk_event(sk, SF_EV_RESET_TX, SF_TH_RST, true);
 }
 
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(btf_receive_reset, struct sock *sk)
 {
+	run_note(ctx, (__u64)sk, 0);
 	return handle_sk_event(sk, SF_EV_RESET_RX, SF_TH_RST, true);
 }
 
-SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(btf_retransmit, struct sock *sk, struct sk_buff *skb)
+static __always_inline int btf_retransmit_body(void *ctx, struct sock *sk, struct sk_buff *skb)
 {
 	if (retransmit_failed(ctx, true))
 		return 0;
 	return handle_retrans(sk, skb, true);
 }
 
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(btf_retransmit, struct sock *sk, struct sk_buff *skb)
+{
+	run_note(ctx, (__u64)sk, (__u64)skb);
+	return btf_retransmit_body(ctx, sk, skb);
+}
+
 SEC("tp_btf/tcp_retransmit_synack")
 int BPF_PROG(btf_retransmit_synack, struct sock *sk, struct request_sock *req)
 {
+	run_note(ctx, (__u64)sk, (__u64)req);
+	return handle_synack(sk, req, true);
+}
+
+/*
+ * The twins of the tp_btf programs (rescue.bpf.h): the loader attaches each
+ * after its first program, and they record only what the kernel skipped it for.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(rescue_state, struct sock *sk, int oldstate, int newstate)
+{
+	if (!run_skipped(ctx, SF_RUN_STATE, (__u64)sk, STATE_PAIR(oldstate, newstate)))
+		return 0;
+	return handle_state(sk, oldstate, newstate, true);
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(rescue_tx_rst, struct sock *sk, struct sk_buff *skb)
+{
+	if (!run_skipped(ctx, SF_RUN_SEND_RESET, (__u64)sk, (__u64)skb))
+		return 0;
+	return handle_sk_event(sk, SF_EV_RESET_TX, SF_TH_RST, true);
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(rescue_rx_rst, struct sock *sk)
+{
+	if (!run_skipped(ctx, SF_RUN_RECEIVE_RESET, (__u64)sk, 0))
+		return 0;
+	return handle_sk_event(sk, SF_EV_RESET_RX, SF_TH_RST, true);
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(rescue_retrans, struct sock *sk, struct sk_buff *skb)
+{
+	if (!run_skipped(ctx, SF_RUN_RETRANSMIT, (__u64)sk, (__u64)skb))
+		return 0;
+	return btf_retransmit_body(ctx, sk, skb);
+}
+
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(rescue_synack, struct sock *sk, struct request_sock *req)
+{
+	if (!run_skipped(ctx, SF_RUN_RETRANSMIT_SYNACK, (__u64)sk, (__u64)req))
+		return 0;
 	return handle_synack(sk, req, true);
 }
 

@@ -50,6 +50,19 @@ enum sf_kind {
 	SF_EV_END = 18, /* tracing stopped at ts_ns; lost_seq is the final lost total */
 };
 
+/*
+ * The tracepoints, as the tracer counts the runs its second programs recorded
+ * for the first ones the kernel skipped (rescued[] in bpf/rescue.bpf.h).
+ */
+enum sf_run {
+	SF_RUN_STATE, /* inet_sock_set_state */
+	SF_RUN_SEND_RESET,
+	SF_RUN_RECEIVE_RESET,
+	SF_RUN_RETRANSMIT,
+	SF_RUN_RETRANSMIT_SYNACK,
+	SF_RUN_N,
+};
+
 enum sf_flag {
 	/* the socket lock was owned: the current task is the socket's caller */
 	SF_F_PROC = 1 << 0,

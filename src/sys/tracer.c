@@ -118,25 +118,48 @@ static int ensure_tracefs(const char **root, char *err, size_t errlen)
 	return 0;
 }
 
-/* Enable exactly one flavour of each program. */
+/* Each tracepoint's programs: two flavours, and the tp_btf one's twin (bpf/rescue.bpf.h). */
+struct tracepoint_progs {
+	struct bpf_program *btf_prog, *rescue_prog, *tp_prog;
+	struct bpf_link **rescue_link;
+	const char *category, *name;
+	bool required;
+};
+
+#define TRACEPOINT_PROGS(skel, btf, rescue, tp, cat, tp_name, req)        \
+	((struct tracepoint_progs){ .btf_prog = (skel)->progs.btf,        \
+				    .rescue_prog = (skel)->progs.rescue,  \
+				    .rescue_link = &(skel)->links.rescue, \
+				    .tp_prog = (skel)->progs.tp,          \
+				    .category = (cat),                    \
+				    .name = (tp_name),                    \
+				    .required = (req) })
+
+static void tracepoint_progs(struct tracer_bpf *skel, struct tracepoint_progs out[SF_RUN_N])
+{
+	out[SF_RUN_STATE] = TRACEPOINT_PROGS(skel, btf_state, rescue_state, tp_state, "sock",
+					     "inet_sock_set_state", true);
+	out[SF_RUN_SEND_RESET] = TRACEPOINT_PROGS(skel, btf_send_reset, rescue_tx_rst,
+						  tp_send_reset, "tcp", "tcp_send_reset", false);
+	out[SF_RUN_RECEIVE_RESET] = TRACEPOINT_PROGS(skel, btf_receive_reset, rescue_rx_rst,
+						     tp_receive_reset, "tcp", "tcp_receive_reset",
+						     false);
+	out[SF_RUN_RETRANSMIT] = TRACEPOINT_PROGS(skel, btf_retransmit, rescue_retrans,
+						  tp_retransmit, "tcp", "tcp_retransmit_skb",
+						  false);
+	out[SF_RUN_RETRANSMIT_SYNACK] = TRACEPOINT_PROGS(skel, btf_retransmit_synack, rescue_synack,
+							 tp_retransmit_synack, "tcp",
+							 "tcp_retransmit_synack", false);
+}
+
+/*
+ * Enable exactly one flavour of each program, and the tp_btf one's twin with
+ * it; the twin is attached by hand, after every first program.
+ */
 static int choose_programs(struct tracer_bpf *skel, enum tracer_attach attach,
 			   const struct btf *vmlinux, char *err, size_t errlen)
 {
-	const struct {
-		struct bpf_program *btf_prog, *tp_prog;
-		const char *category, *name;
-		bool required;
-	} progs[] = {
-		{ skel->progs.btf_state, skel->progs.tp_state, "sock", "inet_sock_set_state",
-		  true },
-		{ skel->progs.btf_send_reset, skel->progs.tp_send_reset, "tcp", "tcp_send_reset" },
-		{ skel->progs.btf_receive_reset, skel->progs.tp_receive_reset, "tcp",
-		  "tcp_receive_reset" },
-		{ skel->progs.btf_retransmit, skel->progs.tp_retransmit, "tcp",
-		  "tcp_retransmit_skb" },
-		{ skel->progs.btf_retransmit_synack, skel->progs.tp_retransmit_synack, "tcp",
-		  "tcp_retransmit_synack" },
-	};
+	struct tracepoint_progs progs[SF_RUN_N];
 	const char *root = NULL;
 	int ret;
 
@@ -145,7 +168,8 @@ static int choose_programs(struct tracer_bpf *skel, enum tracer_attach attach,
 		if (ret)
 			return ret;
 	}
-	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+	tracepoint_progs(skel, progs);
+	for (int i = 0; i < SF_RUN_N; i++) {
 		bool use_btf = attach == TRACER_ATTACH_TP_BTF && btf_has_tp(vmlinux, progs[i].name);
 		bool use_tp = attach == TRACER_ATTACH_TRACEPOINT &&
 			      tracepoint_exists(root, progs[i].category, progs[i].name);
@@ -156,6 +180,8 @@ static int choose_programs(struct tracer_bpf *skel, enum tracer_attach attach,
 			return -ENOENT;
 		}
 		bpf_program__set_autoload(progs[i].btf_prog, use_btf);
+		bpf_program__set_autoload(progs[i].rescue_prog, use_btf);
+		bpf_program__set_autoattach(progs[i].rescue_prog, false);
 		bpf_program__set_autoload(progs[i].tp_prog, use_tp);
 	}
 	return 0;
@@ -227,6 +253,46 @@ static int set_options(struct tracer_bpf *skel, const struct tracer_opts *o, cha
 	return ret;
 }
 
+/*
+ * THREAD_SIZE, for the twins to tell a task's stack from the interrupt stack
+ * (bpf/rescue.bpf.h). x86's IRQ stack has that size, and its struct is in
+ * BTF; arm64's stacks are 16 KiB or a page if larger, twice that with KASAN
+ * (arch/arm64/include/asm/memory.h).
+ */
+static uint64_t task_stack_size(const struct btf *vmlinux)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t size = page > 16384 ? (uint64_t)page : 16384;
+	int id = btf__find_by_name_kind(vmlinux, "irq_stack", BTF_KIND_STRUCT);
+
+	if (id > 0)
+		return (uint64_t)btf__resolve_size(vmlinux, id);
+	if (btf__find_by_name_kind(vmlinux, "kasan_report", BTF_KIND_FUNC) > 0)
+		size *= 2;
+	return size;
+}
+
+/*
+ * The twins of the tp_btf programs, each after its first program: a tracepoint
+ * calls its programs in the order they were attached, and the twin must look
+ * after the first has pushed. The first programs push once this is done.
+ */
+static int attach_rescues(struct tracer_bpf *skel)
+{
+	struct tracepoint_progs progs[SF_RUN_N];
+
+	tracepoint_progs(skel, progs);
+	for (int i = 0; i < SF_RUN_N; i++) {
+		if (!bpf_program__autoload(progs[i].rescue_prog))
+			continue;
+		*progs[i].rescue_link = bpf_program__attach(progs[i].rescue_prog);
+		if (!*progs[i].rescue_link)
+			return -errno;
+	}
+	skel->bss->rescue_on = 1;
+	return 0;
+}
+
 static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum tracer_attach attach,
 			const struct btf *vmlinux, char *err, size_t errlen)
 {
@@ -245,8 +311,10 @@ static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum trac
 	if (ret)
 		goto cleanup;
 	/* without it, tp_btf reads the cookie if one was assigned, as tracepoint does */
-	if (attach == TRACER_ATTACH_TP_BTF)
+	if (attach == TRACER_ATTACH_TP_BTF) {
 		skel->rodata->have_cookie_helper = tp_btf_has_cookie_helper(vmlinux);
+		skel->rodata->task_stack_size = task_stack_size(vmlinux);
+	}
 	ret = tracer_bpf__load(skel);
 	if (ret) {
 		if (ret == -EPERM)
@@ -263,6 +331,8 @@ static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum trac
 		goto cleanup;
 	}
 	ret = tracer_bpf__attach(skel);
+	if (!ret)
+		ret = attach_rescues(skel);
 	if (ret) {
 		snprintf(err, errlen, "cannot attach the BPF programs (%s): %s",
 			 attach == TRACER_ATTACH_TP_BTF ? "tp_btf" : "tracepoint", strerror(-ret));
@@ -380,29 +450,57 @@ static int prog_missed(int prog_fd, uint64_t *missed)
 	return 0;
 }
 
+/*
+ * Runs skipped and not recorded: each first program's recursion misses less
+ * what its twin recorded instead. The misses are read first: a twin records
+ * right after the kernel counts the skip, so by the time the counts below are
+ * read, the twins have recorded all the skips read here (a skip counted after
+ * that may make the difference too small for a moment, never too large).
+ */
 int tracer__missed(struct tracer *t, uint64_t *total, uint64_t *silent)
 {
-	struct bpf_program *prog = NULL;
-	uint64_t missed;
+	struct tracepoint_progs progs[SF_RUN_N];
+	uint64_t missed[SF_RUN_N], rescued;
+	struct bpf_program *prog;
 	int ret;
 
-	*total = *silent = 0;
-	while ((prog = bpf_object__next_program(t->skel->obj, prog))) {
+	tracepoint_progs(t->skel, progs);
+	for (int i = 0; i < SF_RUN_N; i++) {
 		/* the flavour not chosen was never loaded: it has no fd */
+		prog = bpf_program__fd(progs[i].btf_prog) >= 0 ? progs[i].btf_prog :
+								 progs[i].tp_prog;
+		missed[i] = 0;
 		if (bpf_program__fd(prog) < 0)
 			continue;
-		ret = prog_missed(bpf_program__fd(prog), &missed);
+		ret = prog_missed(bpf_program__fd(prog), &missed[i]);
 		if (ret)
 			return ret;
-		*total += missed;
-		if (prog != t->skel->progs.btf_state && prog != t->skel->progs.tp_state)
-			*silent += missed;
+	}
+	*total = *silent = 0;
+	for (int i = 0; i < SF_RUN_N; i++) {
+		rescued = __atomic_load_n(&t->skel->bss->rescued[i], __ATOMIC_RELAXED);
+		if (missed[i] <= rescued)
+			continue;
+		*total += missed[i] - rescued;
+		if (i != SF_RUN_STATE)
+			*silent += missed[i] - rescued;
 	}
 	return 0;
 }
 
+/*
+ * The twins first: a twin left alone would take every event for a skipped
+ * one and count it as recorded, hiding real misses from the final count.
+ */
 void tracer__detach(struct tracer *t)
 {
+	struct tracepoint_progs progs[SF_RUN_N];
+
+	tracepoint_progs(t->skel, progs);
+	for (int i = 0; i < SF_RUN_N; i++) {
+		bpf_link__destroy(*progs[i].rescue_link);
+		*progs[i].rescue_link = NULL;
+	}
 	tracer_bpf__detach(t->skel);
 }
 
