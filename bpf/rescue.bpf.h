@@ -72,13 +72,20 @@ const volatile __u64 task_stack_size = 16384;
 
 static __always_inline int run_ctx(void *ctx)
 {
-	__u64 stack;
+	__u64 stack, end;
 
 	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
 		stack = (__u64)bpf_get_current_task_btf()->stack;
 	else
 		stack = (__u64)BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), stack);
-	return (__u64)ctx - stack < task_stack_size ? RUN_TASK : RUN_IRQ;
+	/*
+	 * Two comparisons, not one subtraction: verifiers before 6.18 refuse
+	 * arithmetic on the context pointer, and the barrier keeps the compiler
+	 * from folding the range check back into one.
+	 */
+	end = stack + task_stack_size;
+	barrier_var(end);
+	return (__u64)ctx >= stack && (__u64)ctx < end ? RUN_TASK : RUN_IRQ;
 }
 
 /* This CPU's slot for the run's context, or NULL. */
