@@ -10,8 +10,8 @@
  *
  * - the first program notes the invocation in its CPU's slot for the stack
  *   it runs on (its task's, or the CPU's interrupt stack) before anything else;
- * - the twin finds it there, or else the first program was skipped, and the
- *   twin records the event itself.
+ * - the twin finds it in one of the slots, or else the first program was
+ *   skipped, and the twin records the event itself.
  *
  * The tracepoint calls its programs one after the other, so the two are never
  * both running on a CPU. A skipped run is a softirq's, on the interrupt stack,
@@ -88,25 +88,28 @@ static __always_inline int run_ctx(void *ctx)
 	return (__u64)ctx >= stack && (__u64)ctx < end ? RUN_TASK : RUN_IRQ;
 }
 
-/* This CPU's slot for the run's context, or NULL. */
-static __always_inline struct run_id *run_slot(void *ctx, struct run_slots **slots)
+/* This CPU's slots, once the twins are attached. */
+static __always_inline struct run_slots *run_slots(void)
 {
 	__u32 zero = 0;
 
-	if (!rescue_on)
-		return NULL;
-	*slots = bpf_map_lookup_elem(&runs, &zero);
-	return *slots ? &(*slots)->at[run_ctx(ctx)] : NULL;
+	return rescue_on ? bpf_map_lookup_elem(&runs, &zero) : NULL;
+}
+
+static __always_inline bool run_is(const struct run_id *r, void *ctx, __u64 arg0, __u64 arg1)
+{
+	return r->ctx == (__u64)ctx && r->arg0 == arg0 && r->arg1 == arg1;
 }
 
 /* The first program: this invocation is being handled. */
 static __always_inline void run_note(void *ctx, __u64 arg0, __u64 arg1)
 {
-	struct run_slots *slots = NULL;
-	struct run_id *r = run_slot(ctx, &slots);
+	struct run_slots *slots = run_slots();
+	struct run_id *r;
 
-	if (!r)
+	if (!slots)
 		return;
+	r = &slots->at[run_ctx(ctx)];
 	r->ctx = (__u64)ctx;
 	r->arg0 = arg0;
 	r->arg1 = arg1;
@@ -115,18 +118,20 @@ static __always_inline void run_note(void *ctx, __u64 arg0, __u64 arg1)
 
 /*
  * The twin: whether the first program was skipped for this invocation, which
- * the twin then records (counted in rescued[run]).
+ * the twin then records (counted in rescued[run]). It need not ask which
+ * stack it is on: an argument array's address lies on one of them only.
  */
 static __always_inline bool run_skipped(void *ctx, enum sf_run run, __u64 arg0, __u64 arg1)
 {
-	struct run_slots *slots = NULL;
-	struct run_id *r = run_slot(ctx, &slots);
+	struct run_slots *slots = run_slots();
 
-	if (!r || !slots->armed)
+	if (!slots || !slots->armed)
 		return false;
-	if (r->ctx == (__u64)ctx && r->arg0 == arg0 && r->arg1 == arg1) {
+	for (int c = 0; c < RUN_CTXS; c++) {
+		if (!run_is(&slots->at[c], ctx, arg0, arg1))
+			continue;
 		/* a later invocation with the same name must not pass for this one */
-		r->ctx = 0;
+		slots->at[c].ctx = 0;
 		return false;
 	}
 	__sync_fetch_and_add(&rescued[run], 1);

@@ -44,7 +44,8 @@ enum sf_kind {
 	SF_EV_LOST = 16, /* lost_seq carries the new total of lost events */
 	/*
 	 * lost_seq carries the new total of program runs the kernel skipped
-	 * (recursion_misses): an event of any socket may be missing
+	 * (recursion_misses) and no twin recorded: an event of any socket may
+	 * be missing
 	 */
 	SF_EV_MISSED = 17,
 	SF_EV_END = 18, /* tracing stopped at ts_ns; lost_seq is the final lost total */

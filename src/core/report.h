@@ -37,7 +37,7 @@ struct outcome {
 	const char *notes; /* extra observations, or NULL */
 	double seconds;
 	uint64_t lost;
-	uint64_t missed; /* tracer runs the kernel skipped */
+	uint64_t missed; /* tracer runs the kernel skipped and no twin recorded */
 };
 
 /* Returns the number of failed expectations. */

@@ -182,7 +182,7 @@ struct tracker_opts {
 struct tracker_stats {
 	uint64_t events; /* kernel events fed */
 	uint64_t lost; /* events the kernel could not queue */
-	uint64_t missed; /* program runs the kernel skipped (recursion_misses) */
+	uint64_t missed; /* runs the kernel skipped and no twin recorded (recursion_misses) */
 	uint64_t connections; /* lifecycles produced */
 	uint64_t live; /* endpoints tracked now */
 	uint64_t untracked; /* events dropped because the connection table was full */

@@ -650,8 +650,9 @@ void watch_view_metrics(struct sf_sb *b, const struct watch_frame *f, size_t max
 		     "\n",
 		     f->lost);
 	sf_sb_printf(b,
-		     "# HELP synfin_events_missed_total Tracer runs the kernel skipped: events "
-		     "never seen.\n# TYPE synfin_events_missed_total counter\n"
+		     "# HELP synfin_events_missed_total Tracer runs the kernel skipped and no "
+		     "twin program recorded: events never seen.\n"
+		     "# TYPE synfin_events_missed_total counter\n"
 		     "synfin_events_missed_total %" PRIu64 "\n",
 		     f->missed);
 	sf_sb_printf(b,

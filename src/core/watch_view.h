@@ -67,7 +67,7 @@ struct watch_frame {
 	size_t nprocs;
 	size_t top; /* rows of the table */
 	uint64_t lost; /* events the kernel could not queue */
-	uint64_t missed; /* program runs the kernel skipped (recursion_misses) */
+	uint64_t missed; /* runs the kernel skipped and no twin recorded (recursion_misses) */
 	size_t firing; /* alerts firing */
 	const struct watch_reconcile *rec;
 	/* the live terminal view (tty) only: the alerts firing, and CLOSE_WAIT owners per row */

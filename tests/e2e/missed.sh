@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Program runs the kernel skips: a tracer's program that fires again on a CPU
 # where it is already running (a softirq interrupting it) is not run, and the
-# kernel counts a recursion miss; its twin records the event instead
-# (bpf/rescue.bpf.h). Eight tracers of one network namespace under loopback
-# churn make such misses happen. Runs must have been skipped and rescued; each
-# tracer's summary must report as missed exactly the misses bpftool reads for
-# its first programs less what its twins recorded (their .bss); every tracer
-# that missed nothing must have seen the same events and endpoints as the
-# others; no endpoint that may have lost an event must be classified; and the
-# recording must replay to the same output. Prints nothing when all holds.
+# kernel counts a recursion miss. With tp_btf, its twin records the event
+# instead (bpf/rescue.bpf.h); classic tracepoint programs have no twins. Four
+# tracers of each kind watch one network namespace under loopback churn, which
+# makes such misses happen in both. Each tracer's summary must report as missed
+# exactly the misses bpftool reads for its first programs less what its twins
+# recorded (their .bss). The tp_btf tracers must have had runs skipped and
+# recorded, must miss none, and must all have seen the same events and
+# endpoints; the tracepoint ones must have missed runs. No endpoint that may
+# have lost an event may be classified, and both kinds' recordings must replay
+# to their live output. Prints nothing when all holds.
 # Needs root.
 set -u
 cd "$(dirname "$0")/../.."
@@ -23,12 +25,13 @@ LOADGEN=${LOADGEN:-build/loadgen}
 OUT=${OUT:-build/e2e/missed}
 PYTHON=${PYTHON:-python3}
 TRACERS=8
+TWINS=4 # tracers 1-4 attach tp_btf, with twins; 5-8 classic tracepoints
 ROUNDS=5
 NS=synfin-missed-$$
 PINS=$OUT/bpffs
 pids=()
 mkdir -p "$PINS"
-rm -f "$OUT"/*.json "$OUT"/*.err "$OUT"/kernel* "$OUT"/progs* "$OUT"/loadgen "$OUT"/rec.sfr
+rm -f "$OUT"/*.json "$OUT"/*.err "$OUT"/kernel* "$OUT"/rescued* "$OUT"/loadgen "$OUT"/rec*.sfr
 mount -t bpf bpf "$PINS" || exit 1
 
 cleanup() {
@@ -87,9 +90,10 @@ print(sum(next(v["rescued"] for v in bss if "rescued" in v)))'
 
 ip netns add "$NS" && ip -n "$NS" link set lo up || exit 1
 for i in $(seq "$TRACERS"); do
-	rec=()
-	[ "$i" = 1 ] && rec=(--record "$OUT/rec.sfr")
-	"$SYNFIN" trace --json --netns "/run/netns/$NS" "${rec[@]}" >"$OUT/live$i.json" \
+	args=(--attach tp_btf)
+	[ "$i" -gt "$TWINS" ] && args=(--attach tracepoint)
+	[ "$i" = 1 ] || [ "$i" = $((TWINS + 1)) ] && args+=(--record "$OUT/rec$i.sfr")
+	"$SYNFIN" trace --json --netns "/run/netns/$NS" "${args[@]}" >"$OUT/live$i.json" \
 		2>"$OUT/trace$i.err" &
 	pids+=($!)
 done
@@ -97,14 +101,15 @@ for i in $(seq "$TRACERS"); do
 	wait_for "$OUT/trace$i.err" "tracing TCP"
 	pin_tracer "$i" "${pids[$((i - 1))]}"
 done
-# churn until the kernel has skipped runs of some tracer (the first round nearly always does)
+# churn until the kernel has skipped runs of both kinds (the first round nearly always does)
 for round in $(seq "$ROUNDS"); do
 	ip netns exec "$NS" "$LOADGEN" --duration 2 --threads 4 >>"$OUT/loadgen" || exit 1
-	total=0
+	btf=0 tp=0
 	for i in $(seq "$TRACERS"); do
-		total=$((total + $(kernel_misses "$PINS/t$i")))
+		n=$(kernel_misses "$PINS/t$i")
+		if [ "$i" -le "$TWINS" ]; then btf=$((btf + n)); else tp=$((tp + n)); fi
 	done
-	[ "$total" -gt 0 ] && break
+	[ "$btf" -gt 0 ] && [ "$tp" -gt 0 ] && break
 done
 echo "$round" >"$OUT/rounds"
 for p in "${pids[@]}"; do kill -INT "$p"; done
@@ -117,19 +122,27 @@ for i in $(seq "$TRACERS"); do
 	rescued "$i" >"$OUT/rescued$i"
 done
 
-TZ=UTC "$SYNFIN" replay --json "$OUT/rec.sfr" >"$OUT/replay.json" 2>"$OUT/replay.err"
-cmp -s "$OUT/live1.json" "$OUT/replay.json" || echo "the recording does not replay to the live output"
-tail -n1 "$OUT/trace1.err" | cmp -s - <(tail -n1 "$OUT/replay.err") ||
-	echo "replay's summary line differs: $(tail -n1 "$OUT/replay.err")"
+for i in 1 $((TWINS + 1)); do
+	TZ=UTC "$SYNFIN" replay --json "$OUT/rec$i.sfr" >"$OUT/replay$i.json" 2>"$OUT/replay$i.err"
+	cmp -s "$OUT/live$i.json" "$OUT/replay$i.json" ||
+		echo "tracer $i: the recording does not replay to the live output"
+	tail -n1 "$OUT/trace$i.err" | cmp -s - <(tail -n1 "$OUT/replay$i.err") ||
+		echo "tracer $i: replay's summary line differs: $(tail -n1 "$OUT/replay$i.err")"
+done
 
-"$PYTHON" - "$OUT" "$TRACERS" <<'PY'
+"$PYTHON" - "$OUT" "$TRACERS" "$TWINS" <<'PY'
 import json, re, sys
 from collections import Counter
 
-out, n = sys.argv[1], int(sys.argv[2])
-skipped = saved = 0
-complete = {}
+out, n, twins = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+skipped = {"tp_btf": 0, "tracepoint": 0}
+saved = 0
+seen = {}
 for i in range(1, n + 1):
+    kind = "tp_btf" if i <= twins else "tracepoint"
+    err = open(f"{out}/trace{i}.err").read().splitlines()
+    if f"({kind})" not in err[0]:
+        print(f"tracer {i}: not attached as {kind}: {err[0]}")
     lines = [json.loads(l) for l in open(f"{out}/live{i}.json")]
     summary = lines[-1]
     if summary.get("type") != "summary" or "missed" not in summary:
@@ -138,25 +151,29 @@ for i in range(1, n + 1):
     missed = summary["missed"]
     kernel = int(open(f"{out}/kernel{i}").read())
     rescued = int(open(f"{out}/rescued{i}").read())
-    skipped += kernel
+    skipped[kind] += kernel
     saved += rescued
     if missed != kernel - rescued:
         print(f"tracer {i}: the summary says {missed} missed; bpftool reads {kernel} skipped "
               f"and {rescued} recorded by the twins")
-    err = open(f"{out}/trace{i}.err").read().splitlines()[-1]
-    if not re.search(rf"\b{missed} missed\b", err):
-        print(f"tracer {i}: the stderr summary does not say {missed} missed: {err}")
+    if not re.search(rf"\b{missed} missed\b", err[-1]):
+        print(f"tracer {i}: the stderr summary does not say {missed} missed: {err[-1]}")
     conns = [x for x in lines if x["type"] == "connection"]
     bad = [c for c in conns if "lost" in c["gaps"] and (c["close"] != "incomplete" or c["time_wait"])]
     if bad:
         print(f"tracer {i}: {len(bad)} endpoints that may miss an event classified anyway")
-    if missed == 0:
-        complete[i] = (summary["events"], Counter(c["close"] for c in conns))
-if len(set(map(repr, complete.values()))) > 1:
-    print("tracers that missed nothing saw different events or endpoints: %s" %
-          "; ".join(f"tracer {i}: {e} events, {dict(c)}" for i, (e, c) in complete.items()))
-if skipped == 0 or saved == 0:
-    rounds = open(f"{out}/rounds").read().strip()
-    print(f"{skipped} runs skipped and {saved} recorded by twins in {rounds} rounds of churn: "
-          "nothing shows that skipped runs are recorded")
+    if kind == "tp_btf":
+        if missed:
+            print(f"tracer {i}: {missed} skipped runs that no twin recorded")
+        seen[i] = (summary["events"], Counter(c["close"] for c in conns))
+if len(set(map(repr, seen.values()))) > 1:
+    print("the tp_btf tracers saw different events or endpoints: %s" %
+          "; ".join(f"tracer {i}: {e} events, {dict(c)}" for i, (e, c) in seen.items()))
+rounds = open(f"{out}/rounds").read().strip()
+if skipped["tp_btf"] == 0 or saved == 0:
+    print(f"tp_btf: {skipped['tp_btf']} runs skipped and {saved} recorded by twins in {rounds} "
+          "rounds of churn: nothing shows that skipped runs are recorded")
+if skipped["tracepoint"] == 0:
+    print(f"tracepoint: no run skipped in {rounds} rounds of churn: nothing shows that misses "
+          "are reported")
 PY

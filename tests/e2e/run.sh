@@ -383,8 +383,9 @@ PY
 lost_test
 report_case lost-events $?
 
-# eight tracers under churn: the runs the kernel skipped are reported exactly
-# (bpftool's recursion_misses) and taint what they may have touched
+# eight tracers under churn: the twins record the runs the kernel skipped, what
+# they did not is reported exactly (bpftool's recursion_misses less the twins'
+# counts) and taints what it may have touched
 mkdir -p "$OUT/missed"
 SYNFIN=$SYNFIN LOADGEN=$LOADGEN OUT=$OUT/missed tests/e2e/missed.sh >"$OUT/missed/result" 2>&1 &&
 	[ ! -s "$OUT/missed/result" ]
