@@ -36,6 +36,8 @@ static struct {
 
 static atomic_ulong done;
 static atomic_bool stop;
+/* with --conns: when the last connection closed (the main loop wakes up to 10 ms later) */
+static double done_at;
 static int lfd;
 
 static double now_s(void)
@@ -100,9 +102,10 @@ static void *client(void *arg)
 			while (read(fd, buf, sizeof(buf)) > 0)
 				;
 		close(fd);
-		if (opt.conns && atomic_fetch_add(&done, 1) + 1 >= opt.conns)
+		if (opt.conns && atomic_fetch_add(&done, 1) + 1 == opt.conns) {
+			done_at = now_s();
 			atomic_store(&stop, true);
-		else if (!opt.conns)
+		} else if (!opt.conns)
 			atomic_fetch_add(&done, 1);
 	}
 	return NULL;
@@ -236,17 +239,19 @@ int main(int argc, char **argv)
 	}
 	if (opt.hold)
 		return hold();
+	/* before the threads: with --conns, they may be done before the last starts */
+	start = now_s();
 	for (int i = 0; i < opt.threads; i++) {
 		pthread_create(&th[n++], NULL, server, NULL);
 		pthread_create(&th[n++], NULL, client, (void *)(unsigned long)(i * 1000003));
 	}
-	start = now_s();
 	while (!atomic_load(&stop)) {
 		usleep(10000);
 		if (!opt.conns && now_s() - start >= opt.duration)
 			atomic_store(&stop, true);
 	}
-	secs = now_s() - start;
+	/* done_at was written before stop was set */
+	secs = (done_at ? done_at : now_s()) - start;
 	/* wake the servers blocked in accept() */
 	shutdown(lfd, SHUT_RDWR);
 	for (int i = 0; i < n; i++)

@@ -506,11 +506,17 @@ ecosystem_tests() {
 ecosystem_tests
 
 # the bench still runs (100 connections, no figures judged): its rows, the
-# clock floor's among them, synfin's lost and missed counts, and memory
+# clock floor's among them, synfin's lost and missed counts, the twins' share,
+# memory, and an untraced rate that is a rate (loadgen once timed 100
+# connections from after its threads had made them: 1.1 billion a second)
 mkdir -p "$OUT/bench"
 if bench/run.sh --quick >"$OUT/bench/result" 2>&1 &&
 	grep -Eq '^\| synfin trace --json > /dev/null \|.* \| [0-9]+ \([0-9]+\) \|$' "$OUT/bench/result" &&
 	grep -q '^| a program that only reads the clock' "$OUT/bench/result" &&
+	grep -Eq '^synfin trace --json: [0-9]+ BPF ns/event \(of which [0-9]+ in the twins' \
+		"$OUT/bench/result" &&
+	awk -F'|' '$2 == " untraced " { ok = $3 + 0 > 0 && $3 + 0 < 1000000 } END { exit !ok }' \
+		"$OUT/bench/result" &&
 	grep -q '^memory: 100 connections' "$OUT/bench/result"; then
 	report_case bench 0
 else
