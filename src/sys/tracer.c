@@ -274,8 +274,9 @@ static uint64_t task_stack_size(const struct btf *vmlinux)
 
 /*
  * The twins of the tp_btf programs, each after its first program: a tracepoint
- * calls its programs in the order they were attached, and the twin must look
- * after the first has pushed. The first programs push once this is done.
+ * calls its programs in the order they were attached, and a twin must look
+ * for the note its first program leaves. The first programs leave notes once
+ * this is done (rescue_on).
  */
 static int attach_rescues(struct tracer_bpf *skel)
 {
