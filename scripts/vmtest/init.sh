@@ -95,7 +95,6 @@ want() {
 	return 1
 }
 
-
 # libbpf's two places for the kernel config: snapshot and watch must do without
 check_no_config() {
 	local f

@@ -261,12 +261,14 @@ static int set_options(struct tracer_bpf *skel, const struct tracer_opts *o, cha
  */
 static uint64_t task_stack_size(const struct btf *vmlinux)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	uint64_t size = page > 16384 ? (uint64_t)page : 16384;
 	int id = btf__find_by_name_kind(vmlinux, "irq_stack", BTF_KIND_STRUCT);
+	long page;
+	uint64_t size;
 
 	if (id > 0)
 		return (uint64_t)btf__resolve_size(vmlinux, id);
+	page = sysconf(_SC_PAGESIZE);
+	size = page > 16384 ? (uint64_t)page : 16384;
 	if (btf__find_by_name_kind(vmlinux, "kasan_report", BTF_KIND_FUNC) > 0)
 		size *= 2;
 	return size;
