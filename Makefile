@@ -34,7 +34,7 @@ APP_OBJS := $(CORE_OBJS) $(patsubst src/%.c,$(OUTPUT)/%.o,$(SYS_SRCS) $(CMD_SRCS
 CORE_INC := -Iinclude -Isrc/core
 SYS_INC := $(CORE_INC) -Isrc/sys -I$(OUTPUT)
 CMD_INC := $(SYS_INC) -Isrc/cmd
-UNIT_TESTS := test_tracker test_record test_expect test_alert test_output test_parse test_fdio test_workload test_missed test_twin6 test_watch test_who
+UNIT_TESTS := test_tracker test_merge test_record test_expect test_alert test_output test_parse test_fdio test_workload test_missed test_twin6 test_watch test_who
 
 ifeq ($(V),1)
 Q =
