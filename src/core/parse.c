@@ -108,3 +108,37 @@ int sf_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+/* One number of a CPU list: digits only, below span. */
+static const char *cpu_number(const char *s, unsigned int span, unsigned long *n)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return NULL;
+	*n = strtoul(s, &end, 10);
+	return *n < span ? end : NULL;
+}
+
+int sf_parse_cpu_list(const char *s, bool *set, unsigned int span, unsigned int *count)
+{
+	unsigned long a, b;
+
+	*count = 0;
+	for (;;) {
+		s = cpu_number(s, span, &a);
+		b = a;
+		if (s && *s == '-')
+			s = cpu_number(s + 1, span, &b);
+		if (!s || a > b)
+			return -EINVAL;
+		for (unsigned long i = a; i <= b; i++) {
+			*count += !set[i];
+			set[i] = true;
+		}
+		if (*s != ',')
+			break;
+		s++;
+	}
+	return *s == 0 || (*s == '\n' && s[1] == 0) ? 0 : -EINVAL;
+}

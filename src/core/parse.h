@@ -3,6 +3,7 @@
 #ifndef SYNFIN_PARSE_H
 #define SYNFIN_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,5 +30,10 @@ int sf_parse_addr(const char *s, uint8_t *family, uint8_t addr[16]);
 int sf_parse_duration(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t *ns);
 /* A byte count with an optional K, M or G suffix (powers of 1024), within [min, max]. */
 int sf_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/*
+ * A CPU list as the kernel writes it ("0-3,8\n"): set[i] for each CPU in it,
+ * each below span, *count of them.
+ */
+int sf_parse_cpu_list(const char *s, bool *set, unsigned int span, unsigned int *count);
 
 #endif

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* The parsers every option goes through: durations, sizes, ports. */
+/* The parsers every option goes through (durations, sizes, ports), and the kernel's CPU lists. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 #include "json.h"
 #include "parse.h"
@@ -57,6 +58,29 @@ static void test_sizes(void **state)
 	assert_int_equal(sf_parse_size("99999999999999999999999G", 0, UINT64_MAX, &v), -EINVAL);
 }
 
+/* CPU lists as /sys/devices/system/cpu/online gives them; anything else is refused. */
+static void test_cpu_list(void **state)
+{
+	static const char *const bad[] = { "",	 "\n", "4", "0-4", "3-1",  "-1",
+					   "0,", "0-", "a", "0 1", "0\n1", "1-2,x" };
+	bool set[4];
+	unsigned int n;
+
+	(void)state;
+	memset(set, 0, sizeof(set));
+	assert_int_equal(sf_parse_cpu_list("0-1,3\n", set, 4, &n), 0);
+	assert_int_equal(n, 3);
+	assert_true(set[0] && set[1] && !set[2] && set[3]);
+	memset(set, 0, sizeof(set));
+	assert_int_equal(sf_parse_cpu_list("2", set, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(set[2] && !set[0]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(set, 0, sizeof(set));
+		assert_int_equal(sf_parse_cpu_list(bad[i], set, 4, &n), -EINVAL);
+	}
+}
+
 /* Every JSON string is escaped alike: controls and bytes from 0x7f as \u00XX. */
 static void test_json_escaping(void **state)
 {
@@ -107,7 +131,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_durations),     cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_json_escaping), cmocka_unit_test(test_sb_bounded),
-		cmocka_unit_test(test_text_safe),
+		cmocka_unit_test(test_text_safe),     cmocka_unit_test(test_cpu_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
