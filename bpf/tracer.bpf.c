@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * synfin tracer: one fixed-size event per TCP state transition, reset and
- * retransmitted SYN/FIN, queued into a ring buffer.
+ * retransmitted SYN/FIN, queued into the ring buffer of the CPU it ran on.
  *
  * Two attachment flavours share one body: tp_btf programs read the socket
  * through BTF pointers (cheap direct loads), the classic tracepoint programs,
@@ -23,8 +23,8 @@ const volatile __u16 targ_lport = 0;
 const volatile __u16 targ_rport = 0;
 
 /*
- * Wake the reader once per this much data queued, a power of two dividing the
- * ring's size (the loader makes it half the ring): a wakeup per event costs
+ * Wake the reader once per this much data queued in a CPU's ring, a power of
+ * two dividing the ring's size (the loader makes it half the ring): a wakeup per event costs
  * more than the event. The reader also polls on a timer, so nothing waits long.
  */
 const volatile __u32 wakeup_bytes = 8 << 20;
@@ -45,9 +45,30 @@ const volatile bool have_cookie_helper = true;
  */
 __u64 lost_seq = 0;
 
-struct {
+/*
+ * One ring buffer per CPU (the loader creates them and fills this array): a
+ * ring shared by every CPU has its lock, its positions and its records' lines
+ * written by all of them at every event, and when the host places this
+ * guest's vCPUs apart each of those lines costs several times more (trace 680
+ * against 380 ns per event, docs/performance.md). User space merges the
+ * CPUs' streams back into time order.
+ */
+/*
+ * What the rings are: the kernel compares type, flags and key and value sizes
+ * of the maps put in the array (since 5.10, not the size). The size here
+ * only makes the template libbpf creates at load: 64 KiB is a whole number
+ * of pages of 4 KiB and of 64 KiB.
+ */
+struct ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20);
+	__uint(max_entries, 64 << 10);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct ring);
 } events SEC(".maps");
 
 /* An event's footprint in the ring: the record plus its header, rounded up to 8 bytes. */
@@ -61,7 +82,7 @@ struct {
  * the reader keeps writing). Records lie in the ring's data pages in the order
  * they were queued, the pages mapped twice in a row so that one wrapping around
  * stays contiguous, and the ring's size is a multiple of wakeup_bytes: their
- * addresses cross a multiple once per wakeup_bytes queued, from any CPU. The
+ * addresses cross a multiple once per wakeup_bytes queued in that ring. The
  * origin only shifts where: any fixed address does, and the verifier turns a
  * difference of two pointers, not a pointer, into a number.
  */
@@ -75,10 +96,14 @@ static __always_inline void submit(struct sf_event *e)
 
 static __always_inline struct sf_event *reserve(void)
 {
-	struct sf_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u32 cpu = bpf_get_smp_processor_id();
+	void *ring = bpf_map_lookup_elem(&events, &cpu);
+	struct sf_event *e = ring ? bpf_ringbuf_reserve(ring, sizeof(*e), 0) : NULL;
 
-	if (e)
+	if (e) {
+		e->cpu = cpu; /* the ring it is in, for the merge */
 		return e;
+	}
 	__sync_fetch_and_add(&lost_seq, 1);
 	return NULL;
 }
@@ -135,7 +160,6 @@ static __always_inline void fill_common(struct sf_event *e, struct sock *sk, __u
 	e->skaddr = (__u64)sk;
 	e->kind = kind;
 	e->family = family;
-	e->cpu = bpf_get_smp_processor_id();
 	e->lost_seq = lost_seq;
 	e->pid = (__u32)id;
 	e->tgid = id >> 32;

@@ -35,7 +35,7 @@ int session__poll(struct session *s, int timeout_ms);
 int session__settle(struct session *s, uint64_t max_live, uint64_t deadline_ns,
 		    const volatile sig_atomic_t *stop, char *err, size_t errlen);
 /*
- * Detaches the programs, drains the ring buffer and ends the trace: every open
+ * Detaches the programs, drains the ring buffers and ends the trace: every open
  * lifecycle is produced. Returns 0, or -errno with one line in err (the
  * recording could not be written, or the ring could not be drained).
  */

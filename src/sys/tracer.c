@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "fdio.h"
 #include "loader.h"
+#include "rings.h"
 #include "tracer.skel.h"
 
 #ifndef CAP_PERFMON
@@ -24,12 +25,16 @@
 #endif
 
 #define DEFAULT_RINGBUF (16u << 20)
+/* the least a CPU's ring gets by default, on hosts with more than 16 CPUs */
+#define DEFAULT_CPU_RING (1u << 20)
 #define TRACEFS "/sys/kernel/tracing"
 #define DEBUGFS_TRACING "/sys/kernel/debug/tracing"
 
 struct tracer {
 	struct tracer_bpf *skel;
-	struct ring_buffer *rb;
+	struct rings *rings;
+	bool *online; /* the CPUs that have a ring, of span */
+	unsigned int span, ncpus;
 	tracer_event_fn fn;
 	void *ctx;
 	enum tracer_attach attach;
@@ -218,20 +223,25 @@ static bool tp_btf_has_cookie_helper(const struct btf *vmlinux)
 	return true;
 }
 
-static int handle_event(void *ctx, void *data, size_t size)
+/*
+ * Each online CPU's ring: an equal share of the size asked for, a power of two
+ * and at least a page; by default 16 MiB over all CPUs, at least 1 MiB each.
+ */
+static size_t cpu_ring_size(const struct tracer_opts *o, unsigned int ncpus)
 {
-	struct tracer *t = ctx;
+	size_t total = o->ringbuf_size ? o->ringbuf_size : DEFAULT_RINGBUF;
+	size_t least = o->ringbuf_size ? (size_t)sysconf(_SC_PAGESIZE) : DEFAULT_CPU_RING;
+	size_t size = least;
 
-	if (size < sizeof(struct sf_event))
-		return 0;
-	return t->fn(t->ctx, data);
+	while (size * 2 <= total / ncpus)
+		size *= 2;
+	return size;
 }
 
-/* The filters and the ring buffer's size, before load. */
-static int set_options(struct tracer_bpf *skel, const struct tracer_opts *o, char *err,
-		       size_t errlen)
+/* The filters and the rings' size, before load. */
+static int set_options(struct tracer_bpf *skel, const struct tracer_opts *o, size_t ring_size,
+		       unsigned int span, char *err, size_t errlen)
 {
-	size_t size = o->ringbuf_size ? o->ringbuf_size : DEFAULT_RINGBUF;
 	int ret;
 
 	skel->rodata->targ_netns = o->netns;
@@ -241,13 +251,13 @@ static int set_options(struct tracer_bpf *skel, const struct tracer_opts *o, cha
 	skel->rodata->targ_lport = o->lport;
 	skel->rodata->targ_rport = o->rport;
 	/*
-	 * Wake the reader when half the ring waits: each wakeup is an interrupt
-	 * and a context switch, and the reader's timer drains the ring long
+	 * Wake the reader when half a ring waits: each wakeup is an interrupt
+	 * and a context switch, and the reader's timer drains the rings long
 	 * before that at any rate below the peak (docs/performance.md: 74% fewer
 	 * context switches than at 256 KiB, nothing lost)
 	 */
-	skel->rodata->wakeup_bytes = size / 2;
-	ret = bpf_map__set_max_entries(skel->maps.events, size);
+	skel->rodata->wakeup_bytes = ring_size / 2;
+	ret = bpf_map__set_max_entries(skel->maps.events, span);
 	if (ret)
 		snprintf(err, errlen, "invalid ring buffer size: %s", strerror(-ret));
 	return ret;
@@ -299,6 +309,7 @@ static int attach_rescues(struct tracer_bpf *skel)
 static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum tracer_attach attach,
 			const struct btf *vmlinux, char *err, size_t errlen)
 {
+	size_t ring_size = cpu_ring_size(o, t->ncpus);
 	struct tracer_bpf *skel;
 	int ret;
 
@@ -308,7 +319,7 @@ static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum trac
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return ret;
 	}
-	ret = set_options(skel, o, err, errlen);
+	ret = set_options(skel, o, ring_size, t->span, err, errlen);
 	if (!ret)
 		ret = choose_programs(skel, attach, vmlinux, err, errlen);
 	if (ret)
@@ -333,6 +344,14 @@ static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum trac
 				strerror(-ret));
 		goto cleanup;
 	}
+	/* the rings before the programs run: a CPU without one loses its events */
+	ret = rings__new(&t->rings, bpf_map__fd(skel->maps.events), t->online, t->span, ring_size,
+			 t->fn, t->ctx);
+	if (ret) {
+		snprintf(err, errlen, "cannot create the ring buffers (%u x %zu bytes): %s",
+			 t->ncpus, ring_size, strerror(-ret));
+		goto cleanup;
+	}
 	ret = tracer_bpf__attach(skel);
 	if (!ret)
 		ret = attach_rescues(skel);
@@ -345,6 +364,8 @@ static int load_flavour(struct tracer *t, const struct tracer_opts *o, enum trac
 	t->attach = attach;
 	return 0;
 cleanup:
+	rings__free(t->rings);
+	t->rings = NULL;
 	tracer_bpf__destroy(skel);
 	return ret;
 }
@@ -376,6 +397,13 @@ int tracer__open(struct tracer **out, const struct tracer_opts *o, tracer_event_
 		return -ENOMEM;
 	t->fn = fn;
 	t->ctx = ctx;
+	ret = sf_cpus_online(&t->online, &t->span, &t->ncpus);
+	if (ret) {
+		snprintf(err, errlen,
+			 "cannot read the online CPUs (/sys/devices/system/cpu/online): %s",
+			 strerror(-ret));
+		goto cleanup;
+	}
 	vmlinux = btf__load_vmlinux_btf();
 	if (o->attach == TRACER_ATTACH_TRACEPOINT) {
 		ret = load_flavour(t, o, TRACER_ATTACH_TRACEPOINT, vmlinux, err, errlen);
@@ -391,12 +419,6 @@ int tracer__open(struct tracer **out, const struct tracer_opts *o, tracer_event_
 	}
 	if (ret)
 		goto cleanup;
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_event, t, NULL);
-	if (!t->rb) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
-		goto cleanup;
-	}
 	btf__free(vmlinux);
 	*out = t;
 	return 0;
@@ -408,15 +430,7 @@ cleanup:
 
 int tracer__poll(struct tracer *t, int timeout_ms)
 {
-	int n = ring_buffer__poll(t->rb, timeout_ms), more;
-
-	if (n < 0 && n != -EINTR)
-		return n;
-	/* events below the wakeup threshold raise no epoll event: take them now */
-	more = ring_buffer__consume(t->rb);
-	if (more < 0)
-		return more;
-	return (n > 0 ? n : 0) + more;
+	return rings__poll(t->rings, timeout_ms);
 }
 
 int tracer__lost(struct tracer *t, uint64_t *total)
@@ -505,6 +519,7 @@ void tracer__detach(struct tracer *t)
 		*progs[i].rescue_link = NULL;
 	}
 	tracer_bpf__detach(t->skel);
+	rings__seal(t->rings);
 }
 
 const char *tracer__attach_name(const struct tracer *t)
@@ -516,7 +531,8 @@ void tracer__close(struct tracer *t)
 {
 	if (!t)
 		return;
-	ring_buffer__free(t->rb);
+	rings__free(t->rings);
 	tracer_bpf__destroy(t->skel);
+	free(t->online);
 	free(t);
 }

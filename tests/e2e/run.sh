@@ -391,6 +391,13 @@ SYNFIN=$SYNFIN LOADGEN=$LOADGEN OUT=$OUT/missed tests/e2e/missed.sh >"$OUT/misse
 	[ ! -s "$OUT/missed/result" ]
 report_case missed $?
 
+# a ring buffer per online CPU, sized from --ringbuf-size, and a recording of
+# churn on both CPUs whose events are in time order
+mkdir -p "$OUT/rings"
+SYNFIN=$SYNFIN LOADGEN=$LOADGEN OUT=$OUT/rings tests/e2e/rings.sh >"$OUT/rings/result" 2>&1 &&
+	[ ! -s "$OUT/rings/result" ]
+report_case rings $?
+
 # a flood of half-open connections: with --max-conns the table, and so memory,
 # stays flat; the endpoints past it are counted as untracked
 flood_test() {
