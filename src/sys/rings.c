@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -20,23 +22,27 @@
 #include <bpf/libbpf.h>
 #include "clock.h"
 #include "fdio.h"
-#include "parse.h"
 #include "merge.h"
+#include "parse.h"
 #include "rings.h"
 
 /*
  * A CPU whose ring was found empty queues nothing stamped before the time read
- * before that look: a program stamps an event after reserving its record. This
- * much is kept in hand for the reader's clock and the programs'
- * (bpf_ktime_get_ns()) to disagree by.
+ * before that look (rings_now()): a program stamps an event after reserving
+ * its record. This much is kept in hand for the reader's clock and the
+ * programs' (bpf_ktime_get_ns()) to disagree by.
  */
 #define EMPTY_SLACK_NS 100000ull
 #define TRIM_NS 1000000000ull
 /* events read from a ring at a time, before what they let through leaves */
 #define SLICE 64
+/* a record's footprint in a ring */
+#define RECORD_SIZE ((BPF_RINGBUF_HDR_SZ + sizeof(struct sf_event) + 7) & ~7ul)
+/* milliseconds the last poll waits for runs caught filling a record at detach */
+#define SEAL_TRIES 100
 /* an event's record spans this many cache lines, read this far ahead */
-#define RECORD_LINES ((BPF_RINGBUF_HDR_SZ + sizeof(struct sf_event) + 63) / 64)
-#define PREFETCH_AHEAD (8 * (BPF_RINGBUF_HDR_SZ + sizeof(struct sf_event)))
+#define RECORD_LINES ((RECORD_SIZE + 63) / 64)
+#define PREFETCH_AHEAD (8 * RECORD_SIZE)
 
 struct cpu_ring {
 	uint64_t *cons; /* the consumer position, which the kernel reads */
@@ -58,6 +64,10 @@ struct rings {
 	int epfd;
 	size_t page, size;
 	uint64_t trimmed_at;
+	uint64_t before; /* the time read before the last look at the rings */
+	uint64_t timens_ns; /* CLOCK_MONOTONIC's offset in this time namespace */
+	unsigned int online; /* CPUs with a ring */
+	bool behind; /* the last poll left events to read */
 	bool sealed;
 	tracer_event_fn fn;
 	void *ctx;
@@ -115,6 +125,9 @@ int sf_cpus_online(bool **online, unsigned int *span, unsigned int *count)
 	possible = libbpf_num_possible_cpus();
 	if (n < 0 || possible < 0)
 		return n < 0 ? (int)n : possible;
+	/* a list that filled the buffer may go on past it */
+	if ((size_t)n == sizeof(buf) - 1)
+		return -E2BIG;
 	buf[n] = 0;
 	*online = calloc((size_t)possible, sizeof(**online));
 	if (!*online)
@@ -126,6 +139,32 @@ int sf_cpus_online(bool **online, unsigned int *span, unsigned int *count)
 		*online = NULL;
 	}
 	return ret;
+}
+
+/*
+ * How far this time namespace shifts CLOCK_MONOTONIC (Linux 5.6 on; none
+ * before): the monotonic line of /proc/self/timens_offsets, seconds and
+ * nanoseconds.
+ */
+static int64_t timens_offset(void)
+{
+	int fd = open("/proc/self/timens_offsets", O_RDONLY | O_CLOEXEC);
+	long long sec = 0, nsec = 0;
+	char buf[256];
+	const char *line;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = sf_read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	line = strstr(buf, "monotonic");
+	if (!line || sscanf(line, "monotonic %lld %lld", &sec, &nsec) != 2)
+		return 0;
+	return (int64_t)(sec * 1000000000ll + nsec);
 }
 
 int rings__new(struct rings **out, int outer_fd, const bool *online, unsigned int span, size_t size,
@@ -140,6 +179,7 @@ int rings__new(struct rings **out, int outer_fd, const bool *online, unsigned in
 	r->ctx = ctx;
 	r->page = (size_t)sysconf(_SC_PAGESIZE);
 	r->size = size;
+	r->timens_ns = (uint64_t)timens_offset();
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	r->cpu = calloc(span, sizeof(*r->cpu));
 	r->ready = calloc(span, sizeof(*r->ready));
@@ -159,6 +199,7 @@ int rings__new(struct rings **out, int outer_fd, const bool *online, unsigned in
 			r->ncpus++;
 			goto cleanup;
 		}
+		r->online++;
 	}
 	*out = r;
 	return 0;
@@ -211,13 +252,20 @@ static bool ring_peek(struct cpu_ring *c, uint64_t *least)
 		if (record_full(len))
 			break;
 	}
+	/*
+	 * The runs nested in its run reserved their records before it was
+	 * filled: now that it is, the producer position read again covers them
+	 */
+	prod = __atomic_load_n(c->prod, __ATOMIC_ACQUIRE);
 	*least = record_event(c, c->read)->ts_ns;
 	for (at = c->read + footprint(len); at < prod; at += footprint(len)) {
 		uint64_t ts;
 
 		len = record_len(c, at);
-		if ((len & BPF_RINGBUF_BUSY_BIT) || !record_full(len))
+		if (len & BPF_RINGBUF_BUSY_BIT)
 			break;
+		if (!record_full(len))
+			continue;
 		ts = record_event(c, at)->ts_ns;
 		if (ts >= record_event(c, c->read)->ts_ns)
 			break;
@@ -234,7 +282,7 @@ static bool ring_peek(struct cpu_ring *c, uint64_t *least)
  * had been filled: a run nested in another fills its record before the other
  * goes on), and when the ring is empty past the time read before the look.
  */
-static void ring_look(struct rings *r, unsigned int i, uint64_t before)
+static void ring_look(struct rings *r, unsigned int i)
 {
 	struct cpu_ring *c = &r->cpu[i];
 	uint64_t bound = c->last_ts;
@@ -243,14 +291,14 @@ static void ring_look(struct rings *r, unsigned int i, uint64_t before)
 	if (c->more) {
 		bound = c->bound;
 	} else if (c->read == __atomic_load_n(c->prod, __ATOMIC_ACQUIRE) &&
-		   before > EMPTY_SLACK_NS && before - EMPTY_SLACK_NS > bound) {
-		bound = before - EMPTY_SLACK_NS;
+		   r->before > EMPTY_SLACK_NS && r->before - EMPTY_SLACK_NS > bound) {
+		bound = r->before - EMPTY_SLACK_NS;
 	}
 	sf_merge__advance(r->merge, i, bound);
 }
 
 /* Up to SLICE events of CPU i into the merge, in place. Returns 0 or -errno. */
-static int ring_slice(struct rings *r, unsigned int i, uint64_t before)
+static int ring_slice(struct rings *r, unsigned int i)
 {
 	struct cpu_ring *c = &r->cpu[i];
 	uint64_t prod = __atomic_load_n(c->prod, __ATOMIC_ACQUIRE);
@@ -264,8 +312,9 @@ static int ring_slice(struct rings *r, unsigned int i, uint64_t before)
 			break;
 		if (!record_full(len))
 			continue;
-		/* the lines of records further on, while this one is handled */
-		for (size_t l = 0; l < RECORD_LINES; l++)
+		/* the lines of records further on, while this one is handled; not
+		 * those a producer is yet to write, which would move them here */
+		for (size_t l = 0; c->read + PREFETCH_AHEAD < prod && l < RECORD_LINES; l++)
 			__builtin_prefetch(c->data +
 					   ((c->read + PREFETCH_AHEAD + 64 * l) & c->mask));
 		ret = sf_merge__push(r->merge, i, e->ts_ns, c->read);
@@ -275,7 +324,7 @@ static int ring_slice(struct rings *r, unsigned int i, uint64_t before)
 			c->last_ts = e->ts_ns;
 		n++;
 	}
-	ring_look(r, i, before);
+	ring_look(r, i);
 	return 0;
 }
 
@@ -303,59 +352,124 @@ static void rings_give_back(struct rings *r)
 }
 
 /*
- * Releases, then reads a slice of the CPU whose events hold the others back,
- * until every ring is read up to a record being filled or its end: the
- * events leave warm from the read, and the merge holds little.
+ * The clock the programs stamp with (bpf_ktime_get_ns()): CLOCK_MONOTONIC as
+ * the kernel keeps it, which a time namespace would otherwise shift.
  */
-static int rings_merge(struct rings *r, uint64_t before)
+static uint64_t rings_now(const struct rings *r)
 {
+	return sf_clock_ns(CLOCK_MONOTONIC) - r->timens_ns;
+}
+
+/* Looks again at the rings (those with nothing waiting, with blocked_only) with the time now. */
+static void rings_look(struct rings *r, bool blocked_only)
+{
+	r->before = rings_now(r);
+	for (unsigned int i = 0; i < r->ncpus; i++)
+		if (r->cpu[i].data && !(blocked_only && r->cpu[i].more))
+			ring_look(r, i);
+}
+
+/* The CPU with an event waiting whose watermark is the least, or ncpus. */
+static unsigned int rings_laggard(const struct rings *r)
+{
+	unsigned int lag = r->ncpus;
+	uint64_t low = UINT64_MAX;
+
+	for (unsigned int i = 0; i < r->ncpus; i++) {
+		if (r->cpu[i].more && r->cpu[i].bound < low) {
+			low = r->cpu[i].bound;
+			lag = i;
+		}
+	}
+	return lag;
+}
+
+/*
+ * Releases, then reads a slice of the CPU whose events hold the others back,
+ * until every ring is read up to a record being filled or its end, or a
+ * ring's worth of each has been read (the rest waits for the next poll, which
+ * then does not wait): the events leave warm from the read, and the merge
+ * holds little. A CPU found with nothing waiting is looked at again when
+ * nothing could be released, as it may be what holds the others back.
+ */
+static int rings_merge(struct rings *r)
+{
+	size_t budget = r->online * (r->size / RECORD_SIZE);
+	bool fresh = true;
 	int count = 0, ret;
 
+	rings_look(r, false);
 	for (;;) {
-		unsigned int lag = r->ncpus;
-		uint64_t low = UINT64_MAX;
+		unsigned int lag;
 
 		ret = sf_merge__release(r->merge, sf_merge__watermark(r->merge), give_event, r);
 		if (ret < 0)
 			return ret;
 		count += ret;
 		/* the producers go on meanwhile: they need the space */
-		if (ret)
+		if (ret) {
 			rings_give_back(r);
-		for (unsigned int i = 0; i < r->ncpus; i++) {
-			if (r->cpu[i].more && r->cpu[i].bound < low) {
-				low = r->cpu[i].bound;
-				lag = i;
-			}
+		} else if (!fresh) {
+			rings_look(r, true);
+			fresh = true;
+			continue;
 		}
-		if (lag == r->ncpus)
+		lag = rings_laggard(r);
+		r->behind = lag < r->ncpus && budget < SLICE;
+		if (lag == r->ncpus || r->behind)
 			return count;
-		ret = ring_slice(r, lag, before);
+		ret = ring_slice(r, lag);
 		if (ret)
 			return ret;
+		budget -= SLICE;
+		fresh = false;
 	}
+}
+
+/* Whether a run is still filling the record a ring is read up to. */
+static bool rings_busy(const struct rings *r)
+{
+	for (unsigned int i = 0; i < r->ncpus; i++) {
+		const struct cpu_ring *c = &r->cpu[i];
+
+		if (c->data && c->read != __atomic_load_n(c->prod, __ATOMIC_ACQUIRE) &&
+		    (record_len(c, c->read) & BPF_RINGBUF_BUSY_BIT))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Sealed, every event leaves: after the runs still filling a record have
+ * finished (they were running when the programs were detached), and even
+ * when the merge failed on the way.
+ */
+static int rings_finish(struct rings *r, int ret)
+{
+	int all;
+
+	for (int tries = 0; ret >= 0 && rings_busy(r) && tries < SEAL_TRIES; tries++) {
+		usleep(1000);
+		all = rings_merge(r);
+		ret = all < 0 ? all : ret + all;
+	}
+	all = sf_merge__release(r->merge, UINT64_MAX, give_event, r);
+	return ret < 0 ? ret : all < 0 ? all : ret + all;
 }
 
 int rings__poll(struct rings *r, int timeout_ms)
 {
-	int n = epoll_wait(r->epfd, r->ready, (int)r->ncpus, timeout_ms), ret, all;
-	uint64_t before;
+	int n = epoll_wait(r->epfd, r->ready, (int)r->ncpus, r->behind ? 0 : timeout_ms), ret;
 
 	if (n < 0 && errno != EINTR)
 		return -errno;
-	before = sf_clock_ns(CLOCK_MONOTONIC);
-	for (unsigned int i = 0; i < r->ncpus; i++)
-		if (r->cpu[i].data)
-			ring_look(r, i, before);
-	ret = rings_merge(r, before);
-	if (ret >= 0 && r->sealed) {
-		all = sf_merge__release(r->merge, UINT64_MAX, give_event, r);
-		ret = all < 0 ? all : ret + all;
-	}
+	ret = rings_merge(r);
+	if (r->sealed)
+		ret = rings_finish(r, ret);
 	rings_give_back(r);
-	if (before - r->trimmed_at >= TRIM_NS) {
+	if (r->before - r->trimmed_at >= TRIM_NS) {
 		sf_merge__trim(r->merge);
-		r->trimmed_at = before;
+		r->trimmed_at = r->before;
 	}
 	return ret;
 }

@@ -4,8 +4,10 @@
 # (by default 16 MiB over all CPUs, at least 1 MiB each; a power of two, at
 # least a page), and under loopback churn recorded on every CPU its recording
 # (what the engine was fed) must carry the events in time order, every CPU's
-# among them. A single shared ring does not: a run nested in another (a softirq
-# interrupting a task's run) queues its event behind one stamped later.
+# among them, also when synfin runs in a time namespace (whose CLOCK_MONOTONIC,
+# the reader's clock, is shifted; the programs' is not). A single shared ring
+# does not: a run nested in another (a softirq interrupting a task's run)
+# queues its event behind one stamped later.
 # Prints nothing when all holds. Needs root and two CPUs.
 set -u
 cd "$(dirname "$0")/../.."
@@ -18,7 +20,7 @@ NS=synfin-rings-$$
 BPF_MAP_TYPE_RINGBUF=27
 pid=
 mkdir -p "$OUT"
-rm -f "$OUT"/*.json "$OUT"/*.err "$OUT"/rec.sfr "$OUT"/loadgen
+rm -f "$OUT"/*.json "$OUT"/*.err "$OUT"/*.sfr "$OUT"/loadgen
 
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null
@@ -54,6 +56,32 @@ expect_rings() {
 	[ "$sizes" = "$want" ] || echo "$name: ring buffers held: '${sizes//$'\n'/ }', expected $want"
 }
 
+# in_order FILE LABEL: the recording's events in time order, from every CPU
+in_order() {
+	"$PYTHON" - "$1" "$2" "$NCPUS" <<'PY'
+import struct, sys
+
+# include/tracer.h struct sf_event: ts_ns first, kind at 116, cpu at 124;
+# src/core/record.h: a 64-byte header whose event_size is at 12
+data = open(sys.argv[1], "rb").read()
+label, ncpus = sys.argv[2], int(sys.argv[3])
+size = struct.unpack_from("<I", data, 12)[0]
+prev, back, events, cpus = 0, 0, 0, set()
+for off in range(64, len(data) - size + 1, size):
+    ts, = struct.unpack_from("<Q", data, off)
+    kind, cpu = data[off + 116], struct.unpack_from("<H", data, off + 124)[0]
+    if not 1 <= kind <= 4:
+        continue  # the session's markers (lost, missed, end) are stamped when written
+    events += 1
+    cpus.add(cpu)
+    if ts < prev:
+        back += 1
+    prev = max(prev, ts)
+if events < 10000 or len(cpus) < min(ncpus, 2) or back:
+    print(f"{label}: {events} events from CPUs {sorted(cpus)}, {back} stamped before one ahead of them")
+PY
+}
+
 stop() {
 	kill -INT "$pid"
 	wait "$pid"
@@ -85,25 +113,15 @@ ip netns exec "$NS" "$LOADGEN" --duration 2 >"$OUT/loadgen" 2>&1 || echo "loadge
 stop
 grep -q '"type":"summary"' "$OUT/default.json" || echo "no summary: $(tail -2 "$OUT/default.err")"
 
-"$PYTHON" - "$OUT/rec.sfr" "$NCPUS" <<'PY'
-import struct, sys
+in_order "$OUT/rec.sfr" recording
 
-# include/tracer.h struct sf_event: ts_ns first, kind at 116, cpu at 124;
-# src/core/record.h: a 64-byte header whose event_size is at 12
-data = open(sys.argv[1], "rb").read()
-ncpus = int(sys.argv[2])
-size = struct.unpack_from("<I", data, 12)[0]
-prev, back, events, cpus = 0, 0, 0, set()
-for off in range(64, len(data) - size + 1, size):
-    ts, = struct.unpack_from("<Q", data, off)
-    kind, cpu = data[off + 116], struct.unpack_from("<H", data, off + 124)[0]
-    if not 1 <= kind <= 4:
-        continue  # the session's markers (lost, missed, end) are stamped when written
-    events += 1
-    cpus.add(cpu)
-    if ts < prev:
-        back += 1
-    prev = max(prev, ts)
-if events < 10000 or len(cpus) < min(ncpus, 2) or back:
-    print(f"recording: {events} events from CPUs {sorted(cpus)}, {back} stamped before one ahead of them")
-PY
+# in a time namespace CLOCK_MONOTONIC, the reader's clock, is shifted; the
+# programs' bpf_ktime_get_ns() is not
+unshare --time --monotonic 100000 --fork "$SYNFIN" trace --json --netns "/run/netns/$NS" \
+	--duration 5s --record "$OUT/timens.sfr" >"$OUT/timens.json" 2>"$OUT/timens.err" &
+pid=$!
+await_line "$OUT/timens.err" "tracing TCP" 20 || echo "timens: synfin did not start: $(cat "$OUT/timens.err")"
+ip netns exec "$NS" "$LOADGEN" --duration 2 >"$OUT/loadgen" 2>&1 || echo "loadgen failed: $(cat "$OUT/loadgen")"
+wait "$pid"
+pid=
+in_order "$OUT/timens.sfr" "in a time namespace 100000 s ahead"
