@@ -143,7 +143,7 @@ static void queue_slide(struct mqueue *q)
 	}
 }
 
-static bool heap_less(const struct sf_merge *m, unsigned int a, unsigned int b)
+static inline bool heap_less(const struct sf_merge *m, unsigned int a, unsigned int b)
 {
 	uint64_t ta = m->q[a].ev[m->q[a].head].ts, tb = m->q[b].ev[m->q[b].head].ts;
 
@@ -187,6 +187,14 @@ static size_t heap_build(struct sf_merge *m, uint64_t below)
 	return n;
 }
 
+/* Of the heap's n queues, the one whose head comes next after the top's (n when alone). */
+static size_t runner_up(const struct sf_merge *m, size_t n)
+{
+	if (n < 3)
+		return n == 2 ? 1 : n;
+	return heap_less(m, m->heap[1], m->heap[2]) ? 1 : 2;
+}
+
 int sf_merge__release(struct sf_merge *m, uint64_t below, sf_merge_fn fn, void *ctx)
 {
 	size_t n = heap_build(m, below);
@@ -195,10 +203,15 @@ int sf_merge__release(struct sf_merge *m, uint64_t below, sf_merge_fn fn, void *
 	while (n && ret >= 0) {
 		unsigned int qi = m->heap[0];
 		struct mqueue *q = &m->q[qi];
+		size_t next = runner_up(m, n);
 
-		ret = fn(ctx, qi, q->ev[q->head++].ref);
-		m->queued--;
-		count++;
+		/* the top queue's run of events that come before every other queue's head */
+		do {
+			ret = fn(ctx, qi, q->ev[q->head++].ref);
+			m->queued--;
+			count++;
+		} while (ret >= 0 && queue_due(q, below) &&
+			 (next == n || heap_less(m, qi, m->heap[next])));
 		queue_slide(q);
 		if (!queue_due(q, below))
 			m->heap[0] = m->heap[--n];
