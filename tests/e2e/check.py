@@ -154,6 +154,28 @@ NO_CAPTURE_VERDICT = {("user-timeout", "client"), ("syn-timeout", "client"),
                       ("fin-wait2-timeout", "client")}
 
 
+# mismatches that are the capture's, not synfin's (tail_lost)
+TAIL_LOST = set()
+
+
+def tail_lost(c, w, mine):
+    """Whether w is the endpoint's last segment, the ACK of a FIN that is the last
+    segment tcpdump kept of the connection: a capture that lost its tail. Under
+    load tcpdump now and then misses the last segment of a run although the
+    kernel delivered it (the peer's LAST_ACK ended on it)."""
+    return (w is c["waves"][-1] and w["flags"] == "ACK" and w["ack"] is not None and bool(mine)
+            and "FIN" in mine[-1].flags and w["ack"] == (mine[-1].seq + 1) % 2**32)
+
+
+def missing_wave(c, w, mine, msg, errors):
+    """A wave no captured segment matches: one error, noted when it is a lost tail."""
+    if any(wave_matches(c, w, s) for s in mine):
+        return
+    errors.append(msg)
+    if tail_lost(c, w, mine):
+        TAIL_LOST.add(msg)
+
+
 def tuple_segs(segs, c):
     ends = {c["lport"], c["rport"]}
     return [s for s in segs if {s.sport, s.dport} == ends]
@@ -183,8 +205,8 @@ def check_ends(scen, port, conns, segs, errors):
         sent_syn = any(s.sport == c["lport"] and s.flags == {"SYN"} for s in mine)
         check(sent_syn == (c["role"] == "client"), f"{name}: role, yet sent a bare SYN: {sent_syn}")
         for w in c["handshake"] + c["waves"]:
-            check(any(wave_matches(c, w, s) for s in mine),
-                  f"{name}: wave {w} has no matching segment in the capture")
+            missing_wave(c, w, mine, f"{name}: wave {w} has no matching segment in the capture",
+                         errors)
         syns = [s for s in mine if s.sport == c["lport"] and "SYN" in s.flags]
         check(c["retrans_syn"] == max(len(syns) - 1, 0),
               f"{name}: retrans_syn {c['retrans_syn']}, the capture has {len(syns)} SYNs")
@@ -282,8 +304,8 @@ def main():
 
     for c in conns:
         for w in c["handshake"] + c["waves"]:
-            check(any(wave_matches(c, w, s) for s in segs),
-                  f"{c['role']} wave {w} has no matching segment in the capture")
+            missing_wave(c, w, tuple_segs(segs, c),
+                         f"{c['role']} wave {w} has no matching segment in the capture", errors)
         check(c["gaps"] == [] or (scen == "close-wait-leak" and c["gaps"] == ["alive"]),
               f"{c['role']} has gaps {c['gaps']}")
         loop = "::1" if c["family"] == "ipv6" else "127.0.0.1"
@@ -377,6 +399,9 @@ def report(errors, conns, segs):
     print("synfin:")
     for c in conns:
         print("   ", json.dumps({k: c[k] for k in ("role", "close", "closer", "time_wait", "half_close", "waves")}))
+    if all(e in TAIL_LOST for e in errors):
+        print("the capture ends before the last ACK, which the kernel delivered: retry")
+        return 3
     return 1
 
 
