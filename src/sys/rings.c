@@ -10,7 +10,6 @@
  * event, 8-byte aligned.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +58,6 @@ struct cpu_ring {
 struct rings {
 	struct cpu_ring *cpu;
 	struct sf_merge *merge;
-	struct epoll_event *ready;
 	unsigned int ncpus;
 	int epfd;
 	size_t page, size;
@@ -114,21 +112,15 @@ static int ring_add(struct rings *r, int outer_fd, unsigned int i)
 
 int sf_cpus_online(bool **online, unsigned int *span, unsigned int *count)
 {
-	int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC), possible, ret;
 	char buf[4096];
-	ssize_t n;
+	ssize_t n = sf_read_small("/sys/devices/system/cpu/online", buf, sizeof(buf));
+	int possible = libbpf_num_possible_cpus(), ret;
 
-	if (fd < 0)
-		return -errno;
-	n = sf_read_full(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	possible = libbpf_num_possible_cpus();
 	if (n < 0 || possible < 0)
 		return n < 0 ? (int)n : possible;
 	/* a list that filled the buffer may go on past it */
 	if ((size_t)n == sizeof(buf) - 1)
 		return -E2BIG;
-	buf[n] = 0;
 	*online = calloc((size_t)possible, sizeof(**online));
 	if (!*online)
 		return -ENOMEM;
@@ -148,19 +140,12 @@ int sf_cpus_online(bool **online, unsigned int *span, unsigned int *count)
  */
 static int64_t timens_offset(void)
 {
-	int fd = open("/proc/self/timens_offsets", O_RDONLY | O_CLOEXEC);
 	long long sec = 0, nsec = 0;
 	char buf[256];
 	const char *line;
-	ssize_t n;
 
-	if (fd < 0)
+	if (sf_read_small("/proc/self/timens_offsets", buf, sizeof(buf)) <= 0)
 		return 0;
-	n = sf_read_full(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
 	line = strstr(buf, "monotonic");
 	if (!line || sscanf(line, "monotonic %lld %lld", &sec, &nsec) != 2)
 		return 0;
@@ -182,8 +167,7 @@ int rings__new(struct rings **out, int outer_fd, const bool *online, unsigned in
 	r->timens_ns = (uint64_t)timens_offset();
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	r->cpu = calloc(span, sizeof(*r->cpu));
-	r->ready = calloc(span, sizeof(*r->ready));
-	if (r->epfd < 0 || !r->cpu || !r->ready || sf_merge__new(&r->merge, span)) {
+	if (r->epfd < 0 || !r->cpu || sf_merge__new(&r->merge, span)) {
 		ret = r->epfd < 0 ? -errno : -ENOMEM;
 		goto cleanup;
 	}
@@ -240,7 +224,7 @@ static bool record_full(uint32_t len)
  */
 static bool ring_peek(struct cpu_ring *c, uint64_t *least)
 {
-	uint64_t prod = __atomic_load_n(c->prod, __ATOMIC_ACQUIRE), at;
+	uint64_t prod = __atomic_load_n(c->prod, __ATOMIC_ACQUIRE), at, head;
 	uint32_t len;
 
 	for (;; c->read += footprint(len)) {
@@ -257,7 +241,8 @@ static bool ring_peek(struct cpu_ring *c, uint64_t *least)
 	 * filled: now that it is, the producer position read again covers them
 	 */
 	prod = __atomic_load_n(c->prod, __ATOMIC_ACQUIRE);
-	*least = record_event(c, c->read)->ts_ns;
+	head = record_event(c, c->read)->ts_ns;
+	*least = head;
 	for (at = c->read + footprint(len); at < prod; at += footprint(len)) {
 		uint64_t ts;
 
@@ -267,7 +252,7 @@ static bool ring_peek(struct cpu_ring *c, uint64_t *least)
 		if (!record_full(len))
 			continue;
 		ts = record_event(c, at)->ts_ns;
-		if (ts >= record_event(c, c->read)->ts_ns)
+		if (ts >= head)
 			break;
 		if (ts < *least)
 			*least = ts;
@@ -304,20 +289,21 @@ static int ring_slice(struct rings *r, unsigned int i)
 	uint64_t prod = __atomic_load_n(c->prod, __ATOMIC_ACQUIRE);
 	int ret;
 
-	for (int n = 0; n < SLICE && c->read < prod; c->read += footprint(record_len(c, c->read))) {
-		uint32_t len = record_len(c, c->read);
-		const struct sf_event *e = record_event(c, c->read);
+	for (int n = 0; n < SLICE && c->read < prod;) {
+		uint64_t at = c->read;
+		uint32_t len = record_len(c, at);
+		const struct sf_event *e = record_event(c, at);
 
 		if (len & BPF_RINGBUF_BUSY_BIT)
 			break;
+		c->read += footprint(len);
 		if (!record_full(len))
 			continue;
 		/* the lines of records further on, while this one is handled; not
 		 * those a producer is yet to write, which would move them here */
-		for (size_t l = 0; c->read + PREFETCH_AHEAD < prod && l < RECORD_LINES; l++)
-			__builtin_prefetch(c->data +
-					   ((c->read + PREFETCH_AHEAD + 64 * l) & c->mask));
-		ret = sf_merge__push(r->merge, i, e->ts_ns, c->read);
+		for (size_t l = 0; at + PREFETCH_AHEAD < prod && l < RECORD_LINES; l++)
+			__builtin_prefetch(c->data + ((at + PREFETCH_AHEAD + 64 * l) & c->mask));
+		ret = sf_merge__push(r->merge, i, e->ts_ns, at);
 		if (ret)
 			return ret;
 		if (e->ts_ns > c->last_ts)
@@ -331,9 +317,8 @@ static int ring_slice(struct rings *r, unsigned int i)
 static int give_event(void *ctx, unsigned int queue, uint64_t ref)
 {
 	struct rings *r = ctx;
-	const struct cpu_ring *c = &r->cpu[queue];
 
-	return r->fn(r->ctx, (const void *)(c->data + (ref & c->mask) + BPF_RINGBUF_HDR_SZ));
+	return r->fn(r->ctx, record_event(&r->cpu[queue], ref));
 }
 
 /* Each ring's space up to the first event still waiting in the merge goes back to the kernel. */
@@ -459,9 +444,11 @@ static int rings_finish(struct rings *r, int ret)
 
 int rings__poll(struct rings *r, int timeout_ms)
 {
-	int n = epoll_wait(r->epfd, r->ready, (int)r->ncpus, r->behind ? 0 : timeout_ms), ret;
+	/* which rings woke it does not matter: every ring is looked at */
+	struct epoll_event ready[8];
+	int n = (int)(sizeof(ready) / sizeof(ready[0])), ret;
 
-	if (n < 0 && errno != EINTR)
+	if (epoll_wait(r->epfd, ready, n, r->behind ? 0 : timeout_ms) < 0 && errno != EINTR)
 		return -errno;
 	ret = rings_merge(r);
 	if (r->sealed)
@@ -497,6 +484,5 @@ void rings__free(struct rings *r)
 		close(r->epfd);
 	sf_merge__free(r->merge);
 	free(r->cpu);
-	free(r->ready);
 	free(r);
 }

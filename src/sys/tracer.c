@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,17 +450,11 @@ static int prog_missed(int prog_fd, uint64_t *missed)
 	char path[64], buf[1024];
 	const char *p;
 	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", prog_fd);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = sf_read_full(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = sf_read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
-	buf[n] = 0;
 	p = strstr(buf, "\nrecursion_misses:");
 	*missed = p ? strtoull(p + strlen("\nrecursion_misses:"), NULL, 10) : 0;
 	return 0;
