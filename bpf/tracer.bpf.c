@@ -24,8 +24,9 @@ const volatile __u16 targ_rport = 0;
 
 /*
  * Wake the reader once per this much data queued in a CPU's ring, a power of
- * two dividing the ring's size (the loader makes it half the ring): a wakeup per event costs
- * more than the event. The reader also polls on a timer, so nothing waits long.
+ * two dividing the ring's size (the loader makes it half the ring): a wakeup
+ * per event costs more than the event. The reader also polls on a timer, so
+ * nothing waits long.
  */
 const volatile __u32 wakeup_bytes = 8 << 20;
 
@@ -52,12 +53,11 @@ __u64 lost_seq = 0;
  * guest's vCPUs apart each of those lines costs several times more (trace 680
  * against 380 ns per event, docs/performance.md). User space merges the
  * CPUs' streams back into time order.
- */
-/*
- * What the rings are: the kernel compares type, flags and key and value sizes
- * of the maps put in the array (since 5.10, not the size). The size here
- * only makes the template libbpf creates at load: 64 KiB is a whole number
- * of pages of 4 KiB and of 64 KiB.
+ *
+ * The kernel compares type, flags and key and value sizes of the maps put in
+ * the array (since 5.10, not their size), so the size below only makes the
+ * template libbpf creates at load: 64 KiB is a whole number of pages of 4 KiB
+ * and of 64 KiB.
  */
 struct ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
