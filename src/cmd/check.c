@@ -588,15 +588,14 @@ static int run_command(struct check *c)
 		cli_error(CMD, "interrupted before COMMAND started");
 		return SF_EXIT_COMMAND;
 	}
-	c->start_ns = sf_clock_ns(CLOCK_MONOTONIC);
+	c->start_ns = sf_mono_ns();
 	if (spawn__go(&c->cmd) || spawn__read(&c->cmd, NULL, &e, sizeof(e)) == (ssize_t)sizeof(e))
 		set_status(c, "could not be run: %s", strerror(e ? e : EIO));
 	else
 		await_command(c);
 	check_cgroup(c);
 	/* what is still open after --settle is reported as open */
-	if (session__settle(c->sess, 0, sf_clock_ns(CLOCK_MONOTONIC) + c->settle_ns, &cli_stop, err,
-			    sizeof(err)))
+	if (session__settle(c->sess, 0, sf_mono_ns() + c->settle_ns, &cli_stop, err, sizeof(err)))
 		return cli_error(CMD, "%s", err);
 	if (session__finish(c->sess, err, sizeof(err)))
 		cli_error(CMD, "%s", err);
@@ -623,7 +622,7 @@ static int report_check(struct check *c)
 	command_line(c->argv, cmdline, sizeof(cmdline));
 	o.command = cmdline;
 	o.command_status = c->cmd_status;
-	o.seconds = (sf_clock_ns(CLOCK_MONOTONIC) - c->start_ns) / 1e9;
+	o.seconds = (sf_mono_ns() - c->start_ns) / 1e9;
 	o.lost = st.lost;
 	o.missed = st.missed;
 	o.res = calloc(c->nx, sizeof(*o.res));

@@ -246,8 +246,8 @@ static int play(struct attempt *a)
 	if (rep->ret)
 		return cli_error(CMD, "%s: %s", a->sc->name, rep->err);
 	/* a leaked CLOSE_WAIT stays open on purpose */
-	if (session__settle(a->sess, rep->out.leftover_pid ? 1 : 0,
-			    sf_clock_ns(CLOCK_MONOTONIC) + SETTLE_NS, NULL, err, sizeof(err)))
+	if (session__settle(a->sess, rep->out.leftover_pid ? 1 : 0, sf_mono_ns() + SETTLE_NS, NULL,
+			    err, sizeof(err)))
 		return cli_error(CMD, "%s", err);
 	if (session__finish(a->sess, err, sizeof(err)))
 		cli_error(CMD, "%s", err);

@@ -108,14 +108,14 @@ static int trace_start(struct session **sess, struct run *r, const struct cmd_op
 /* Events into the view until a signal, --duration, or the reader of our output went away. */
 static int trace_loop(struct session *sess, struct view *view, uint64_t duration_ns)
 {
-	uint64_t start = sf_clock_ns(CLOCK_MONOTONIC), now, last_advance = 0;
+	uint64_t start = sf_mono_ns(), now, last_advance = 0;
 	int ret;
 
 	while (!cli_stop) {
 		ret = session__poll(sess, POLL_MS);
 		if (ret < 0)
 			return cli_error("trace", "reading the ring buffer: %s", strerror(-ret));
-		now = sf_clock_ns(CLOCK_MONOTONIC);
+		now = sf_mono_ns();
 		if (now - last_advance >= HOLD_CHECK_NS) {
 			last_advance = now;
 			view__advance(view, now);

@@ -388,7 +388,7 @@ static void on_alert(const struct watch_alert_event *ev, void *ctx)
 		nown = close_wait_owners(r, ev->group, own);
 	if (fired)
 		r->firing++;
-	watch_view_time(ts, sizeof(ts), sf_clock_ns(CLOCK_MONOTONIC), r->realtime_offset);
+	watch_view_time(ts, sizeof(ts), sf_mono_ns(), r->realtime_offset);
 	panel_update(r, ev, ts, cw && fired ? own : NULL, nown);
 	/* on a terminal the panel shows it; a line would be wiped by the next frame */
 	if (!r->tty) {
@@ -441,7 +441,7 @@ static int keep_recs(struct wrun *r, const struct sf_sock_rec *recs, size_t n)
 /* One namespace's sockets into the model; one gone since it was listed is no error. */
 static int read_ns(struct wrun *r, size_t i, char *err, size_t errlen)
 {
-	uint64_t start = sf_clock_ns(CLOCK_MONOTONIC);
+	uint64_t start = sf_mono_ns();
 	struct sf_sock_rec *recs = NULL;
 	size_t n = 0;
 	int ret = scope_read(&r->scope, r->snap, i, &recs, &n, err, errlen);
@@ -494,7 +494,7 @@ static void warn_unselected(struct wrun *r)
  */
 static int reconcile(struct wrun *r, bool first, char *err, size_t errlen)
 {
-	uint64_t start = sf_clock_ns(CLOCK_MONOTONIC);
+	uint64_t start = sf_mono_ns();
 	bool all = first || r->o.by == WATCH_BY_PROCESS || r->lost != r->lost_reconciled;
 	uint32_t *inums = NULL;
 	bool *pick = NULL;
@@ -522,7 +522,7 @@ static int reconcile(struct wrun *r, bool first, char *err, size_t errlen)
 	watch__name_groups(r->w, group_name, r);
 	if (!ret && first && sf_who_select_any(&r->o.sel))
 		warn_unselected(r);
-	r->rec.ms = (sf_clock_ns(CLOCK_MONOTONIC) - start) / 1e6;
+	r->rec.ms = (sf_mono_ns() - start) / 1e6;
 	r->lost_reconciled = r->lost;
 	free(inums);
 	free(pick);
@@ -694,7 +694,7 @@ static int watch_once(struct wrun *r)
 	if (sf_drop_privileges(kept_caps(r), err, sizeof(err)) ||
 	    reconcile(r, true, err, sizeof(err)))
 		return cli_error("watch", "%s", err);
-	refresh(r, sf_clock_ns(CLOCK_MONOTONIC));
+	refresh(r, sf_mono_ns());
 	return r->firing ? SF_EXIT_ALERT : SF_EXIT_OK;
 }
 
@@ -712,7 +712,7 @@ static void watch_loop(struct wrun *r, uint64_t now)
 		/* --exec's children */
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
-		now = sf_clock_ns(CLOCK_MONOTONIC);
+		now = sf_mono_ns();
 		if (now >= next_snap) {
 			if (reconcile(r, false, err, sizeof(err)))
 				cli_error("watch", "%s", err);
@@ -748,7 +748,7 @@ static int watch_live(struct wrun *r)
 	    (r->metrics && metrics__serve(r->metrics, err, sizeof(err))) ||
 	    reconcile(r, true, err, sizeof(err)))
 		return cli_error("watch", "%s", err);
-	now = sf_clock_ns(CLOCK_MONOTONIC);
+	now = sf_mono_ns();
 	refresh(r, now);
 	watch_loop(r, now);
 	session__finish(r->sess, err, sizeof(err));

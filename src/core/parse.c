@@ -142,3 +142,23 @@ int sf_parse_cpu_list(const char *s, bool *set, unsigned int span, unsigned int 
 	}
 	return *s == 0 || (*s == '\n' && s[1] == 0) ? 0 : -EINVAL;
 }
+
+int sf_parse_timens_offsets(const char *s, int64_t *ns)
+{
+	const long long max_sec = INT64_MAX / (int64_t)SF_NS_PER_S - 1;
+	long long sec, nsec;
+
+	while (s) {
+		if (sscanf(s, "monotonic %lld %lld", &sec, &nsec) == 2) {
+			if (nsec < 0 || nsec >= (long long)SF_NS_PER_S || sec > max_sec ||
+			    sec < -max_sec)
+				return -EINVAL;
+			*ns = sec * (int64_t)SF_NS_PER_S + nsec;
+			return 0;
+		}
+		s = strchr(s, '\n');
+		if (s)
+			s++;
+	}
+	return -EINVAL;
+}

@@ -35,5 +35,10 @@ int sf_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  * each below span, *count of them.
  */
 int sf_parse_cpu_list(const char *s, bool *set, unsigned int span, unsigned int *count);
+/*
+ * /proc/PID/timens_offsets ("monotonic <s> <ns>" and "boottime <s> <ns>"
+ * lines): how far the time namespace shifts CLOCK_MONOTONIC, in *ns.
+ */
+int sf_parse_timens_offsets(const char *s, int64_t *ns);
 
 #endif

@@ -19,8 +19,8 @@ struct sf_rec_header {
 	char magic[8];
 	uint32_t version;
 	uint32_t event_size;
-	uint64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC when recording began */
-	uint64_t start_ns; /* CLOCK_MONOTONIC when recording began */
+	uint64_t realtime_offset_ns; /* CLOCK_REALTIME - the events' clock at the start */
+	uint64_t start_ns; /* the events' clock (the kernel's CLOCK_MONOTONIC) at the start */
 	char attach[16]; /* how the tracer was attached: "tp_btf" or "tracepoint" */
 	uint8_t reserved[16];
 };

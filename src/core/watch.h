@@ -85,7 +85,7 @@ struct watch;
 int watch__new(struct watch **out, const struct alert_rule *rules, size_t nrules);
 /*
  * The counts of namespace netns become its snapshot's (recs, n of them, all
- * of that namespace); now_ns is CLOCK_MONOTONIC when the read began.
+ * of that namespace); now_ns is the events' clock when the read began.
  */
 int watch__snapshot_ns(struct watch *w, uint32_t netns, const struct sf_sock_rec *recs, size_t n,
 		       uint64_t now_ns);

@@ -17,7 +17,7 @@
 /* Writes out what b holds and empties it, for the next line. */
 void watch_view_put(struct sf_sb *b, FILE *f);
 
-/* "2024-05-01T12:00:00.123Z": the UTC time of a CLOCK_MONOTONIC instant. */
+/* "2024-05-01T12:00:00.123Z": the UTC time of an instant on the events' clock. */
 void watch_view_time(char *buf, size_t len, uint64_t mono_ns, int64_t realtime_offset_ns);
 
 /* What the last reconciliation did: the namespaces covered, those read, and its cost. */

@@ -14,10 +14,18 @@ static inline uint64_t sf_clock_ns(clockid_t clock_id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Wall clock = CLOCK_MONOTONIC (the events' clock) + this. */
+/*
+ * The events' clock: CLOCK_MONOTONIC as the kernel keeps it, the one
+ * bpf_ktime_get_ns() reads. A time namespace shifts the process's
+ * CLOCK_MONOTONIC but not the programs' clock, so every time compared with an
+ * event's, or written beside them, is read here.
+ */
+uint64_t sf_mono_ns(void);
+
+/* Wall clock = the events' clock + this. */
 static inline int64_t sf_realtime_offset_ns(void)
 {
-	return (int64_t)(sf_clock_ns(CLOCK_REALTIME) - sf_clock_ns(CLOCK_MONOTONIC));
+	return (int64_t)(sf_clock_ns(CLOCK_REALTIME) - sf_mono_ns());
 }
 
 #endif

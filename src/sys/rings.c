@@ -27,7 +27,7 @@
 
 /*
  * A CPU whose ring was found empty queues nothing stamped before the time read
- * before that look (rings_now()): a program stamps an event after reserving
+ * before that look (sf_mono_ns()): a program stamps an event after reserving
  * its record. This much is kept in hand for the reader's clock and the
  * programs' (bpf_ktime_get_ns()) to disagree by.
  */
@@ -63,7 +63,6 @@ struct rings {
 	size_t page, size;
 	uint64_t trimmed_at;
 	uint64_t before; /* the time read before the last look at the rings */
-	uint64_t timens_ns; /* CLOCK_MONOTONIC's offset in this time namespace */
 	unsigned int online; /* CPUs with a ring */
 	bool behind; /* the last poll left events to read */
 	bool sealed;
@@ -133,25 +132,6 @@ int sf_cpus_online(bool **online, unsigned int *span, unsigned int *count)
 	return ret;
 }
 
-/*
- * How far this time namespace shifts CLOCK_MONOTONIC (Linux 5.6 on; none
- * before): the monotonic line of /proc/self/timens_offsets, seconds and
- * nanoseconds.
- */
-static int64_t timens_offset(void)
-{
-	long long sec = 0, nsec = 0;
-	char buf[256];
-	const char *line;
-
-	if (sf_read_small("/proc/self/timens_offsets", buf, sizeof(buf)) <= 0)
-		return 0;
-	line = strstr(buf, "monotonic");
-	if (!line || sscanf(line, "monotonic %lld %lld", &sec, &nsec) != 2)
-		return 0;
-	return (int64_t)(sec * 1000000000ll + nsec);
-}
-
 int rings__new(struct rings **out, int outer_fd, const bool *online, unsigned int span, size_t size,
 	       tracer_event_fn fn, void *ctx)
 {
@@ -164,7 +144,6 @@ int rings__new(struct rings **out, int outer_fd, const bool *online, unsigned in
 	r->ctx = ctx;
 	r->page = (size_t)sysconf(_SC_PAGESIZE);
 	r->size = size;
-	r->timens_ns = (uint64_t)timens_offset();
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	r->cpu = calloc(span, sizeof(*r->cpu));
 	if (r->epfd < 0 || !r->cpu || sf_merge__new(&r->merge, span)) {
@@ -336,19 +315,10 @@ static void rings_give_back(struct rings *r)
 	}
 }
 
-/*
- * The clock the programs stamp with (bpf_ktime_get_ns()): CLOCK_MONOTONIC as
- * the kernel keeps it, which a time namespace would otherwise shift.
- */
-static uint64_t rings_now(const struct rings *r)
-{
-	return sf_clock_ns(CLOCK_MONOTONIC) - r->timens_ns;
-}
-
 /* Looks again at the rings (those with nothing waiting, with blocked_only) with the time now. */
 static void rings_look(struct rings *r, bool blocked_only)
 {
-	r->before = rings_now(r);
+	r->before = sf_mono_ns();
 	for (unsigned int i = 0; i < r->ncpus; i++)
 		if (r->cpu[i].data && !(blocked_only && r->cpu[i].more))
 			ring_look(r, i);

@@ -83,7 +83,7 @@ int session__open(struct session **out, const struct session_opts *o, char *err,
 	if (ret)
 		goto cleanup;
 	if (o->record) {
-		sf_rec_header_init(&hdr, o->realtime_offset_ns, sf_clock_ns(CLOCK_MONOTONIC),
+		sf_rec_header_init(&hdr, o->realtime_offset_ns, sf_mono_ns(),
 				   tracer__attach_name(s->tracer));
 		ret = recorder__open(&s->rec, o->record, &hdr, err, errlen);
 		if (ret)
@@ -103,7 +103,7 @@ int session__poll(struct session *s, int timeout_ms)
 
 	if (ret < 0)
 		return ret;
-	now = sf_clock_ns(CLOCK_MONOTONIC);
+	now = sf_mono_ns();
 	if (now - s->last_check >= LOST_CHECK_NS) {
 		s->last_check = now;
 		check_lost(s, now);
@@ -132,8 +132,7 @@ int session__settle(struct session *s, uint64_t max_live, uint64_t deadline_ns,
 		if (ret < 0)
 			return ring_error(ret, err, errlen);
 		tracker__stats(s->trk, &st);
-		if (st.live <= max_live || (stop && *stop) ||
-		    sf_clock_ns(CLOCK_MONOTONIC) >= deadline_ns)
+		if (st.live <= max_live || (stop && *stop) || sf_mono_ns() >= deadline_ns)
 			return 0;
 	}
 }
@@ -149,7 +148,7 @@ int session__finish(struct session *s, char *err, size_t errlen)
 	/* nothing arrives after this, so the lost and missed totals below are final */
 	tracer__detach(s->tracer);
 	drained = tracer__poll(s->tracer, 0);
-	now = sf_clock_ns(CLOCK_MONOTONIC);
+	now = sf_mono_ns();
 	check_lost(s, now);
 	feed_marker(s, SF_EV_END, now, s->lost, 0);
 	if (s->rec) {

@@ -29,7 +29,7 @@ int session__open(struct session **out, const struct session_opts *opts, char *e
 int session__poll(struct session *s, int timeout_ms);
 /*
  * Traces until at most max_live endpoints are open, deadline_ns on
- * CLOCK_MONOTONIC passes, or *stop (unless NULL) is set: what is closing gets
+ * sf_mono_ns() passes, or *stop (unless NULL) is set: what is closing gets
  * to finish. Returns 0, or -errno with one line in err.
  */
 int session__settle(struct session *s, uint64_t max_live, uint64_t deadline_ns,

@@ -155,7 +155,7 @@ int spawn__trace(struct spawn *sp, struct session *s, uint64_t deadline_ns,
 		}
 		if (stop && *stop)
 			return -EINTR;
-		if (deadline_ns && sf_clock_ns(CLOCK_MONOTONIC) >= deadline_ns)
+		if (deadline_ns && sf_mono_ns() >= deadline_ns)
 			return -ETIMEDOUT;
 	}
 }

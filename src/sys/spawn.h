@@ -63,7 +63,7 @@ int spawn__go(struct spawn *sp);
 ssize_t spawn__read(struct spawn *sp, struct session *s, void *buf, size_t len);
 /*
  * Traces s until the child ends (0, with sp->status), *stop is set (-EINTR),
- * deadline_ns on CLOCK_MONOTONIC passes (-ETIMEDOUT; 0 means none), or the
+ * deadline_ns on sf_mono_ns() passes (-ETIMEDOUT; 0 means none), or the
  * session fails (its -errno).
  */
 int spawn__trace(struct spawn *sp, struct session *s, uint64_t deadline_ns,

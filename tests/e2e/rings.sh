@@ -5,7 +5,9 @@
 # least a page), and under loopback churn recorded on every CPU its recording
 # (what the engine was fed) must carry the events in time order, every CPU's
 # among them, also when synfin runs in a time namespace (whose CLOCK_MONOTONIC,
-# the reader's clock, is shifted; the programs' is not). A single shared ring
+# the reader's clock, is shifted; the programs' is not): there the recording's
+# start, its wall-clock offset and its end marker must still be on the
+# events' clock. A single shared ring
 # does not: a run nested in another (a softirq interrupting a task's run)
 # queues its event behind one stamped later.
 # Prints nothing when all holds. Needs root and two CPUs.
@@ -82,6 +84,34 @@ if events < 10000 or len(cpus) < min(ncpus, 2) or back:
 PY
 }
 
+# on_events_clock FILE LABEL: the recording's start, end marker and wall-clock
+# offset agree with its events and with the time now
+on_events_clock() {
+	"$PYTHON" - "$1" "$2" <<'PY'
+import struct, sys, time
+
+# src/core/record.h: realtime_offset_ns at 16, start_ns at 24; SF_EV_END = 18
+data = open(sys.argv[1], "rb").read()
+label = sys.argv[2]
+size = struct.unpack_from("<I", data, 12)[0]
+offset, start = struct.unpack_from("<qQ", data, 16)
+first = last = end = None
+for off in range(64, len(data) - size + 1, size):
+    ts, kind = struct.unpack_from("<Q", data, off)[0], data[off + 116]
+    if 1 <= kind <= 4:
+        first = ts if first is None else first
+        last = ts
+    elif kind == 18:
+        end = ts
+if first is None or end is None:
+    print(f"{label}: no events or no end marker")
+elif (not 0 <= first - start < 60e9 or not 0 <= end - last < 60e9
+      or abs((first + offset) / 1e9 - time.time()) > 120):
+    print(f"{label}: start {start}, first event {first}, last {last}, end marker {end}, "
+          f"first event's wall clock {time.ctime((first + offset) / 1e9)}")
+PY
+}
+
 stop() {
 	kill -INT "$pid"
 	wait "$pid"
@@ -125,3 +155,5 @@ ip netns exec "$NS" "$LOADGEN" --duration 2 >"$OUT/loadgen" 2>&1 || echo "loadge
 wait "$pid"
 pid=
 in_order "$OUT/timens.sfr" "in a time namespace 100000 s ahead"
+on_events_clock "$OUT/rec.sfr" recording
+on_events_clock "$OUT/timens.sfr" "in a time namespace 100000 s ahead"

@@ -81,6 +81,29 @@ static void test_cpu_list(void **state)
 	}
 }
 
+/* A time namespace's offsets as the kernel writes them; negative ones too. */
+static void test_timens_offsets(void **state)
+{
+	static const char *const bad[] = { "",
+					   "boottime 5 0\n",
+					   "monotonic 5\n",
+					   "monotonic 1 1000000000\n",
+					   "monotonic 1 -1\n",
+					   "monotonic 99999999999999999999 0\n" };
+	int64_t ns = 0;
+
+	(void)state;
+	assert_int_equal(sf_parse_timens_offsets("monotonic     100000         0\n"
+						 "boottime           0         0\n",
+						 &ns),
+			 0);
+	assert_true(ns == 100000 * (int64_t)SF_NS_PER_S);
+	assert_int_equal(sf_parse_timens_offsets("boottime 7 0\nmonotonic -3 250\n", &ns), 0);
+	assert_true(ns == -3 * (int64_t)SF_NS_PER_S + 250);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(sf_parse_timens_offsets(bad[i], &ns), -EINVAL);
+}
+
 /* Every JSON string is escaped alike: controls and bytes from 0x7f as \u00XX. */
 static void test_json_escaping(void **state)
 {
@@ -129,9 +152,10 @@ static void test_sb_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_durations),     cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_json_escaping), cmocka_unit_test(test_sb_bounded),
-		cmocka_unit_test(test_text_safe),     cmocka_unit_test(test_cpu_list),
+		cmocka_unit_test(test_durations),      cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_json_escaping),  cmocka_unit_test(test_sb_bounded),
+		cmocka_unit_test(test_text_safe),      cmocka_unit_test(test_cpu_list),
+		cmocka_unit_test(test_timens_offsets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
