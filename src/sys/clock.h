@@ -18,7 +18,8 @@ static inline uint64_t sf_clock_ns(clockid_t clock_id)
  * The events' clock: CLOCK_MONOTONIC as the kernel keeps it, the one
  * bpf_ktime_get_ns() reads. A time namespace shifts the process's
  * CLOCK_MONOTONIC but not the programs' clock, so every time compared with an
- * event's, or written beside them, is read here.
+ * event's, or written beside them, is read here (intervals that never meet an
+ * event may use CLOCK_MONOTONIC itself).
  */
 uint64_t sf_mono_ns(void);
 

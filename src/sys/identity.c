@@ -125,7 +125,7 @@ static const struct sf_workload unknown;
 
 static uint64_t now_ns(void)
 {
-	return sf_mono_ns();
+	return sf_clock_ns(CLOCK_MONOTONIC);
 }
 
 /* Room for need elements of size bytes in *vp, whose capacity is *cap. */

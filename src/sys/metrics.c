@@ -91,7 +91,7 @@ struct metrics {
 
 static uint64_t now_ns(void)
 {
-	return sf_mono_ns();
+	return sf_clock_ns(CLOCK_MONOTONIC);
 }
 
 /* Under conns_lock: the connection ends; MHD sees it and closes it. */
