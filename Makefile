@@ -34,7 +34,7 @@ APP_OBJS := $(CORE_OBJS) $(patsubst src/%.c,$(OUTPUT)/%.o,$(SYS_SRCS) $(CMD_SRCS
 CORE_INC := -Iinclude -Isrc/core
 SYS_INC := $(CORE_INC) -Isrc/sys -I$(OUTPUT)
 CMD_INC := $(SYS_INC) -Isrc/cmd
-UNIT_TESTS := test_tracker test_merge test_record test_expect test_alert test_output test_parse test_fdio test_workload test_missed test_twin6 test_watch test_who
+UNIT_TESTS := test_tracker test_merge test_record test_expect test_alert test_output test_parse test_fdio test_workload test_missed test_twin6 test_watch test_who test_rings
 
 ifeq ($(V),1)
 Q =
@@ -105,6 +105,13 @@ $(OUTPUT)/test_%: tests/unit/test_%.c $(CORE_OBJS) | $(OUTPUT)
 unit: $(patsubst %,$(OUTPUT)/%,$(UNIT_TESTS))
 	$(Q)tests/unit/core_boundary.sh $(OUTPUT)/boundary
 	$(Q)for t in $^; do echo "== $$t"; $$t || exit 1; done
+
+# the ring reader (src/sys, compiled into its test) over rings of ordinary memory
+$(OUTPUT)/test_rings: tests/unit/test_rings.c src/sys/rings.c $(OUTPUT)/sys/clock.o $(CORE_OBJS) \
+		| $(OUTPUT)
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(SYS_INC) $(CPPFLAGS) $(CFLAGS) $< $(OUTPUT)/sys/clock.o $(CORE_OBJS) $(LDFLAGS) \
+		$(LIBBPF_LIBS) -lcmocka -lm -o $@
 
 $(OUTPUT)/scen: tests/e2e/scen.c $(OUTPUT)/sys/scenario.o $(CORE_OBJS) | $(OUTPUT)
 	$(call msg,TEST-CC,$@)

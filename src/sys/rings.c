@@ -261,14 +261,14 @@ static void ring_look(struct rings *r, unsigned int i)
 	sf_merge__advance(r->merge, i, bound);
 }
 
-/* Up to SLICE events of CPU i into the merge, in place. Returns 0 or -errno. */
+/* Up to SLICE events of CPU i into the merge, in place. Returns how many, or -errno. */
 static int ring_slice(struct rings *r, unsigned int i)
 {
 	struct cpu_ring *c = &r->cpu[i];
 	uint64_t prod = __atomic_load_n(c->prod, __ATOMIC_ACQUIRE);
-	int ret;
+	int n = 0, ret;
 
-	for (int n = 0; n < SLICE && c->read < prod;) {
+	while (n < SLICE && c->read < prod) {
 		uint64_t at = c->read;
 		uint32_t len = record_len(c, at);
 		const struct sf_event *e = record_event(c, at);
@@ -290,7 +290,7 @@ static int ring_slice(struct rings *r, unsigned int i)
 		n++;
 	}
 	ring_look(r, i);
-	return 0;
+	return n;
 }
 
 static int give_event(void *ctx, unsigned int queue, uint64_t ref)
@@ -370,13 +370,13 @@ static int rings_merge(struct rings *r)
 			continue;
 		}
 		lag = rings_laggard(r);
-		r->behind = lag < r->ncpus && budget < SLICE;
+		r->behind = lag < r->ncpus && !budget;
 		if (lag == r->ncpus || r->behind)
 			return count;
 		ret = ring_slice(r, lag);
-		if (ret)
+		if (ret < 0)
 			return ret;
-		budget -= SLICE;
+		budget -= (size_t)ret < budget ? (size_t)ret : budget;
 		fresh = false;
 	}
 }

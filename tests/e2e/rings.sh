@@ -135,6 +135,15 @@ expect_rings small "$(
 )" --ringbuf-size 64K
 stop
 
+# rings of a page, the least there is: still read (a reader that took a
+# slice only when a ring's worth of budget was left read nothing from them)
+expect_rings tiny 4096 --ringbuf-size 4K
+ip netns exec "$NS" "$LOADGEN" --conns 20 >"$OUT/loadgen" 2>&1 || echo "loadgen failed: $(cat "$OUT/loadgen")"
+sleep 0.5
+stop
+grep -q '"type":"summary","events":[1-9]' "$OUT/tiny.json" ||
+	echo "rings of a page: nothing read: $(tail -1 "$OUT/tiny.json")"
+
 default=$(((16 << 20) / NCPUS))
 s=$((1 << 20))
 while [ $((s * 2)) -le "$default" ]; do s=$((s * 2)); done
