@@ -89,9 +89,10 @@ struct {
 static __always_inline void submit(struct sf_event *e)
 {
 	__u64 start = (__u64)e - (__u64)&lost_seq;
-	bool cross = (start ^ (start + RB_REC_SIZE - 1)) & ~((__u64)wakeup_bytes - 1);
 
-	bpf_ringbuf_submit(e, cross ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, sf_ring_crosses(start, RB_REC_SIZE, wakeup_bytes) ?
+				      BPF_RB_FORCE_WAKEUP :
+				      BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline struct sf_event *reserve(void)

@@ -151,4 +151,15 @@ struct sf_event {
 /* The size of an event in recordings of format 1, before the health counters. */
 #define SF_EVENT_V1_SIZE __builtin_offsetof(struct sf_event, bytes_sent)
 
+/*
+ * Whether size bytes at offset start (from any fixed origin) in a ring span a
+ * multiple of wakeup, a power of two: the record that does wakes the reader,
+ * once per wakeup bytes queued. A multiple at start itself counts: a record
+ * beginning exactly on one is the only one that spans it.
+ */
+static inline int sf_ring_crosses(__u64 start, __u64 size, __u64 wakeup)
+{
+	return (((start - 1) ^ (start + size - 1)) & ~(wakeup - 1)) != 0;
+}
+
 #endif

@@ -299,16 +299,36 @@ static void test_seal(void **state)
 	fake_free(&f);
 }
 
+/*
+ * The BPF side wakes the reader at every multiple of its threshold that
+ * queued records pass, wherever the records begin: records of 200 bytes
+ * tiled the ring so that one multiple in 25 fell where a record began, and
+ * no record woke the reader for it.
+ */
+static void test_wakeups(void **state)
+{
+	const uint64_t wakeup = RING_SIZE / 2;
+
+	(void)state;
+	for (uint64_t origin = 0; origin < wakeup; origin += 8) {
+		unsigned int passed = 0, woken = 0;
+
+		for (uint64_t at = origin; at < origin + 100 * wakeup; at += RECORD_SIZE) {
+			passed += (at + RECORD_SIZE - 1) / wakeup != (at - 1) / wakeup;
+			woken += sf_ring_crosses(at, RECORD_SIZE, wakeup);
+		}
+		assert_int_equal(woken, passed);
+		assert_true(passed >= 99);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_interleaved),
-		cmocka_unit_test(test_full_rings),
-		cmocka_unit_test(test_nested),
-		cmocka_unit_test(test_busy),
-		cmocka_unit_test(test_discard_and_wrap),
-		cmocka_unit_test(test_empty_ring),
-		cmocka_unit_test(test_seal),
+		cmocka_unit_test(test_interleaved),	 cmocka_unit_test(test_full_rings),
+		cmocka_unit_test(test_nested),		 cmocka_unit_test(test_busy),
+		cmocka_unit_test(test_discard_and_wrap), cmocka_unit_test(test_empty_ring),
+		cmocka_unit_test(test_wakeups),		 cmocka_unit_test(test_seal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
