@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/membarrier.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -26,6 +27,8 @@
 #define DEFAULT_RINGBUF (16u << 20)
 /* the least a CPU's ring gets by default, on hosts with more than 16 CPUs */
 #define DEFAULT_CPU_RING (1u << 20)
+/* how long runs in flight at detach are given where no grace period can be waited for */
+#define QUIESCE_FALLBACK_US 20000
 #define TRACEFS "/sys/kernel/tracing"
 #define DEBUGFS_TRACING "/sys/kernel/debug/tracing"
 
@@ -502,6 +505,20 @@ int tracer__missed(struct tracer *t, uint64_t *total, uint64_t *silent)
  * The twins first: a twin left alone would take every event for a skipped
  * one and count it as recorded, hiding real misses from the final count.
  */
+/*
+ * Runs already inside a program when it is detached go on to reserve and
+ * commit their records: the kernel frees the tracepoint's old list of probes
+ * after an RCU grace period and does not wait for them. One grace period here
+ * (membarrier's global command is synchronize_rcu(), which waits out the
+ * preemption-disabled sections tracepoints run in) lets them finish before
+ * the last look at the rings. nohz_full kernels refuse the command.
+ */
+static void tracer_quiesce(void)
+{
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		usleep(QUIESCE_FALLBACK_US);
+}
+
 void tracer__detach(struct tracer *t)
 {
 	struct tracepoint_progs progs[SF_RUN_N];
@@ -512,6 +529,7 @@ void tracer__detach(struct tracer *t)
 		*progs[i].rescue_link = NULL;
 	}
 	tracer_bpf__detach(t->skel);
+	tracer_quiesce();
 	rings__seal(t->rings);
 }
 
