@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include "../../src/sys/rings.c"
 
-/* the smallest ring synfin makes (a page): 22 records */
+/* the smallest ring synfin makes (a page): 20 records of 200 bytes */
 #define RING_SIZE 4096ul
 #define NCPUS 2
 #define MAX_SEEN 256
