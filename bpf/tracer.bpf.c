@@ -195,6 +195,8 @@ static __always_inline void fill_facts(struct sf_event *e, struct sock *sk, stru
 		x |= SF_X_KEEPALIVE;
 	if (RD(direct, tp, linger2) < 0)
 		x |= SF_X_LINGER2_NEG;
+	if (!RD(direct, tp, inet_conn.icsk_pending))
+		x |= SF_X_NO_XMIT_TIMER;
 	e->xflags = x;
 	e->sk_err = RD(direct, sk, sk_err);
 	e->total_retrans = RD(direct, tp, total_retrans);

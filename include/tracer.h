@@ -93,6 +93,15 @@ enum sf_xflag {
 	SF_X_USER_TIMEOUT = 1 << 1, /* TCP_USER_TIMEOUT is set */
 	SF_X_KEEPALIVE = 1 << 2, /* SO_KEEPALIVE is on */
 	SF_X_LINGER2_NEG = 1 << 3, /* TCP_LINGER2 < 0: no FIN_WAIT2, a RST instead */
+	/*
+	 * No retransmission timer pending (icsk_pending 0). A SYN_SENT socket
+	 * has one from its SYN on, except inside the timer's own handler, which
+	 * clears it before it gives up: so at a CLOSE from SYN_SENT this says
+	 * the SYN timed out even when the application has already read and
+	 * cleared sk_err (SO_ERROR), which kernels before 6.10 let it do by
+	 * waking it before tcp_done().
+	 */
+	SF_X_NO_XMIT_TIMER = 1 << 4,
 };
 
 /* TCP header flag bits, as in tcp_flags */

@@ -1102,6 +1102,21 @@ static void classify_reset(const struct conn *c, const struct sf_event *e, struc
 }
 
 /*
+ * The SYN timed out: tcp_write_err() set ETIMEDOUT; or, outside a call of
+ * ours, the retransmission timer's handler, which alone ends a SYN_SENT
+ * socket with no timer pending, ended it with no error left, because the
+ * application woken by the error had read it first (SO_ERROR clears it;
+ * kernels before 6.10 wake it before tcp_done()).
+ */
+static bool syn_timed_out(const struct sf_event *e)
+{
+	if (!has_facts(e))
+		return false;
+	return e->sk_err == ETIMEDOUT ||
+	       (!e->sk_err && !(e->flags & SF_F_PROC) && e->xflags & SF_X_NO_XMIT_TIMER);
+}
+
+/*
  * A SYN answered by a RST, or an ICMP port unreachable (sk_err ECONNREFUSED
  * without a RST), was refused. A timeout sets ETIMEDOUT; another ICMP error
  * ends the connect too, or stays as the soft error a later timeout reports:
@@ -1119,7 +1134,7 @@ static void classify_syn_sent(const struct conn *c, const struct sf_event *e, st
 	}
 	v->close = SF_CLOSE_ABORTED;
 	v->closer = SF_CLOSER_LOCAL;
-	if (has_facts(e) && e->sk_err == ETIMEDOUT)
+	if (syn_timed_out(e))
 		v->reason = SF_REASON_SYN_TIMEOUT;
 }
 

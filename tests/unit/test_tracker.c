@@ -867,6 +867,46 @@ static void test_timer_ends(void **state)
 	free(c);
 }
 
+/*
+ * A SYN timeout whose error the application read (SO_ERROR clears it) before
+ * the kernel closed the socket: the retransmission timer's handler ended it,
+ * with no timer pending. A close() in SYN_SENT, or a socket whose timer is
+ * still pending (an ICMP error), keeps no reason.
+ */
+static void test_syn_timeout_error_read(void **state)
+{
+	const struct {
+		uint8_t flags, xflags, sk_err, reason;
+	} cases[] = {
+		{ 0, SF_X_FACTS | SF_X_NO_XMIT_TIMER, 0, SF_REASON_SYN_TIMEOUT },
+		{ 0, SF_X_FACTS, ETIMEDOUT, SF_REASON_SYN_TIMEOUT },
+		{ 0, SF_X_FACTS, 0, SF_REASON_NONE },
+		{ SF_F_PROC, SF_X_FACTS | SF_X_NO_XMIT_TIMER, 0, SF_REASON_NONE },
+		{ 0, SF_X_FACTS | SF_X_NO_XMIT_TIMER, EHOSTUNREACH, SF_REASON_NONE },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct collected *c = calloc(1, sizeof(*c));
+		struct tracker *t = new_tracker(c, 0);
+		struct sf_event e = ev(1, 0x5000, SF_TCP_CLOSE, SF_TCP_SYN_SENT);
+
+		e.flags = SF_F_PROC;
+		e.xflags = SF_X_FACTS;
+		tracker__feed(t, &e);
+		e = ev(3000000001ull, 0x5000, SF_TCP_SYN_SENT, SF_TCP_CLOSE);
+		e.flags = cases[i].flags;
+		e.xflags = cases[i].xflags;
+		e.sk_err = cases[i].sk_err;
+		tracker__feed(t, &e);
+		assert_int_equal(c->n, 1);
+		assert_int_equal(c->lc[0].close, SF_CLOSE_ABORTED);
+		assert_int_equal(c->lc[0].reason, cases[i].reason);
+		tracker__free(t);
+		free(c);
+	}
+}
+
 /* The lifecycles of a recording, settled as check and repro settle them. */
 static void replay_settled(const char *name, struct lc_vec *v)
 {
@@ -1032,6 +1072,7 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_open),
 		cmocka_unit_test(test_last_ack_twice),
 		cmocka_unit_test(test_timer_ends),
+		cmocka_unit_test(test_syn_timeout_error_read),
 		cmocka_unit_test(test_reasons),
 		cmocka_unit_test(test_fw2_expired),
 	};
