@@ -98,8 +98,9 @@ enum sf_xflag {
 	 * has one from its SYN on, except inside the timer's own handler, which
 	 * clears it before it gives up: so at a CLOSE from SYN_SENT this says
 	 * the SYN timed out even when the application has already read and
-	 * cleared sk_err (SO_ERROR), which kernels before 6.10 let it do by
-	 * waking it before tcp_done().
+	 * cleared sk_err (SO_ERROR), which kernels without 853c3bd7b791 ("tcp:
+	 * fix race in tcp_write_err()", 6.10, backported to stable trees in
+	 * 2024) let it do by waking it before tcp_done().
 	 */
 	SF_X_NO_XMIT_TIMER = 1 << 4,
 };

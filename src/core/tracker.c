@@ -1106,7 +1106,7 @@ static void classify_reset(const struct conn *c, const struct sf_event *e, struc
  * ours, the retransmission timer's handler, which alone ends a SYN_SENT
  * socket with no timer pending, ended it with no error left, because the
  * application woken by the error had read it first (SO_ERROR clears it;
- * kernels before 6.10 wake it before tcp_done()).
+ * kernels without 853c3bd7b791 wake it before tcp_done()).
  */
 static bool syn_timed_out(const struct sf_event *e)
 {
