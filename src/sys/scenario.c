@@ -984,45 +984,42 @@ static int run_listener_closed(struct scen_ctx *c, struct scenario_out *out)
 	return ret;
 }
 
-/* Which of n sockets (-1: none) has data first, or -1 after 20 s. */
-static int first_readable(const int *fd, int n)
-{
-	struct pollfd p[2];
-
-	for (int i = 0; i < n; i++)
-		p[i] = (struct pollfd){ .fd = fd[i], .events = POLLIN };
-	if (poll(p, (nfds_t)n, 20000) <= 0)
-		return -1;
-	for (int i = 0; i < n; i++)
-		if (p[i].revents)
-			return i;
-	return -1;
-}
-
 /*
  * The queue (backlog 0) holds one: the second SYN is dropped until we accept.
- * The kernel may still queue the two in either order (on a slow machine the
- * first client's ACK can come after the second handshake), so each is
- * answered as the client talks on it, not in the order accepted.
+ * The kernel may still queue the two in either order, and a connection made
+ * with a SYN cookie whose ACK found the queue full reaches the listener only
+ * with the client's first data: so no accept() or read waits for one
+ * connection while the client talks on the other. Each is accepted when the
+ * listener has one and answered when the client talks on it.
  */
 static int accept_late_server(struct scen_ctx *c, int lfd)
 {
-	int fd[2];
+	struct pollfd p[3] = { { .fd = lfd, .events = POLLIN },
+			       { .fd = -1, .events = POLLIN },
+			       { .fd = -1, .events = POLLIN } };
+	int accepted = 0, served = 0;
 
 	wait_peer(c->c2s[0]);
 	sleep_ms(300);
-	for (int i = 0; i < 2; i++) {
-		fd[i] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd[i] < 0)
+	while (served < 2) {
+		if (poll(p, 3, 20000) <= 0)
 			return 1;
-	}
-	for (int left = 2; left; left--) {
-		int i = first_readable(fd, 2);
-
-		if (i < 0 || exchange_server(fd[i]) || drain(fd[i]))
-			return 1;
-		close(fd[i]);
-		fd[i] = -1;
+		if (p[0].revents) {
+			p[1 + accepted].fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (p[1 + accepted].fd < 0)
+				return 1;
+			if (++accepted == 2)
+				p[0].fd = -1;
+		}
+		for (int i = 1; i < 3; i++) {
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			if (exchange_server(p[i].fd) || drain(p[i].fd))
+				return 1;
+			close(p[i].fd);
+			p[i].fd = -1;
+			served++;
+		}
 	}
 	close(lfd);
 	return 0;

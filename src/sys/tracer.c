@@ -502,10 +502,6 @@ int tracer__missed(struct tracer *t, uint64_t *total, uint64_t *silent)
 }
 
 /*
- * The twins first: a twin left alone would take every event for a skipped
- * one and count it as recorded, hiding real misses from the final count.
- */
-/*
  * Runs already inside a program when it is detached go on to reserve and
  * commit their records: the kernel frees the tracepoint's old list of probes
  * after an RCU grace period and does not wait for them. One grace period here
@@ -519,6 +515,10 @@ static void tracer_quiesce(void)
 		usleep(QUIESCE_FALLBACK_US);
 }
 
+/*
+ * The twins first: a twin left alone would take every event for a skipped
+ * one and count it as recorded, hiding real misses from the final count.
+ */
 void tracer__detach(struct tracer *t)
 {
 	struct tracepoint_progs progs[SF_RUN_N];
