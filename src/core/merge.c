@@ -50,6 +50,16 @@ int sf_merge__new(struct sf_merge **out, unsigned int nqueues)
 	return 0;
 }
 
+/* What waits moves to the front of the queue's array. */
+static void queue_compact(struct mqueue *q)
+{
+	size_t n = q->tail - q->head;
+
+	memmove(q->ev, q->ev + q->head, n * sizeof(*q->ev));
+	q->head = 0;
+	q->tail = n;
+}
+
 /*
  * Room for one more at the tail: slide the queue to the front when at least
  * half of it is free there, else double it, so each event moves O(1) times.
@@ -62,9 +72,7 @@ static int queue_room(struct mqueue *q)
 	if (q->tail < q->cap)
 		return 0;
 	if (q->head && q->head >= n) {
-		memmove(q->ev, q->ev + q->head, n * sizeof(*q->ev));
-		q->head = 0;
-		q->tail = n;
+		queue_compact(q);
 		return 0;
 	}
 	cap = q->cap ? q->cap * 2 : QUEUE_MIN;
@@ -134,13 +142,8 @@ static void queue_slide(struct mqueue *q)
 {
 	size_t n = q->tail - q->head;
 
-	if (!n) {
-		q->head = q->tail = 0;
-	} else if (q->head >= QUEUE_SLIDE && n <= q->head / 4) {
-		memmove(q->ev, q->ev + q->head, n * sizeof(*q->ev));
-		q->head = 0;
-		q->tail = n;
-	}
+	if (!n || (q->head >= QUEUE_SLIDE && n <= q->head / 4))
+		queue_compact(q);
 }
 
 static inline bool heap_less(const struct sf_merge *m, unsigned int a, unsigned int b)
@@ -231,9 +234,7 @@ static void queue_trim(struct mqueue *q)
 	q->peak = n;
 	if (cap == q->cap)
 		return;
-	memmove(q->ev, q->ev + q->head, n * sizeof(*q->ev));
-	q->head = 0;
-	q->tail = n;
+	queue_compact(q);
 	ev = realloc(q->ev, cap * sizeof(*ev));
 	if (ev) {
 		q->ev = ev;

@@ -42,6 +42,14 @@ static void push(struct sf_merge *m, uint16_t cpu, uint64_t ts)
 	assert_int_equal(sf_merge__push(m, cpu, ts, ts << 20 | pushed++), 0);
 }
 
+/* The times handed over were want's n, in that order. */
+static void assert_times(const struct seen *s, const uint64_t *want, size_t n)
+{
+	assert_int_equal(s->n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(s->ts[i], want[i]);
+}
+
 static struct sf_merge *merge_new(unsigned int ncpus)
 {
 	struct sf_merge *m = NULL;
@@ -65,9 +73,7 @@ static void test_order_across_cpus(void **state)
 	push(m, 2, 15);
 	push(m, 2, 40);
 	assert_int_equal(sf_merge__release(m, UINT64_MAX, collect, &s), 7);
-	assert_int_equal(s.n, 7);
-	for (size_t i = 0; i < 7; i++)
-		assert_int_equal(s.ts[i], want[i]);
+	assert_times(&s, want, 7);
 	assert_int_equal(sf_merge__queued(m), 0);
 	sf_merge__free(m);
 }
@@ -104,6 +110,7 @@ static void test_insert_from_back(void **state)
 {
 	struct sf_merge *m = merge_new(1);
 	struct seen s = { 0 };
+	const uint64_t want[] = { 10, 20, 20, 50, 60 };
 
 	(void)state;
 	push(m, 0, 50);
@@ -112,11 +119,7 @@ static void test_insert_from_back(void **state)
 	push(m, 0, 20);
 	push(m, 0, 60);
 	assert_int_equal(sf_merge__release(m, UINT64_MAX, collect, &s), 5);
-	assert_int_equal(s.ts[0], 10);
-	assert_int_equal(s.ts[1], 20);
-	assert_int_equal(s.ts[2], 20);
-	assert_int_equal(s.ts[3], 50);
-	assert_int_equal(s.ts[4], 60);
+	assert_times(&s, want, 5);
 	sf_merge__free(m);
 }
 
