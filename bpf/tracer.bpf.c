@@ -71,9 +71,6 @@ struct {
 	__array(values, struct ring);
 } events SEC(".maps");
 
-/* An event's footprint in the ring: the record plus its header, rounded up to 8 bytes. */
-#define RB_REC_SIZE ((sizeof(struct sf_event) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL)
-
 /*
  * Wake the reader once per wakeup_bytes queued, not on every event: each forced
  * wakeup is an irq_work interrupt. The record whose footprint crosses a
@@ -90,7 +87,7 @@ static __always_inline void submit(struct sf_event *e)
 {
 	__u64 start = (__u64)e - (__u64)&lost_seq;
 
-	bpf_ringbuf_submit(e, sf_ring_crosses(start, RB_REC_SIZE, wakeup_bytes) ?
+	bpf_ringbuf_submit(e, sf_ring_crosses(start, SF_RING_RECORD_SIZE, wakeup_bytes) ?
 				      BPF_RB_FORCE_WAKEUP :
 				      BPF_RB_NO_WAKEUP);
 }

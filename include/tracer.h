@@ -162,6 +162,13 @@ struct sf_event {
 #define SF_EVENT_V1_SIZE __builtin_offsetof(struct sf_event, bytes_sent)
 
 /*
+ * A record's footprint in a BPF ring buffer: its 8-byte header and len bytes,
+ * rounded up to 8 (kernel/bpf/ringbuf.c); an event's, the ring's step.
+ */
+#define SF_RING_FOOTPRINT(len) ((BPF_RINGBUF_HDR_SZ + (len) + 7) & ~7ull)
+#define SF_RING_RECORD_SIZE SF_RING_FOOTPRINT(sizeof(struct sf_event))
+
+/*
  * Whether size bytes at offset start (from any fixed origin) in a ring span a
  * multiple of wakeup, a power of two: the record that does wakes the reader,
  * once per wakeup bytes queued. A multiple at start itself counts: a record

@@ -35,13 +35,11 @@
 #define TRIM_NS 1000000000ull
 /* events read from a ring at a time, before what they let through leaves */
 #define SLICE 64
-/* a record's footprint in a ring */
-#define RECORD_SIZE ((BPF_RINGBUF_HDR_SZ + sizeof(struct sf_event) + 7) & ~7ul)
 /* milliseconds the last poll waits for runs caught filling a record at detach */
 #define SEAL_TRIES 100
 /* an event's record spans this many cache lines, read this far ahead */
-#define RECORD_LINES ((RECORD_SIZE + 63) / 64)
-#define PREFETCH_AHEAD (8 * RECORD_SIZE)
+#define RECORD_LINES ((SF_RING_RECORD_SIZE + 63) / 64)
+#define PREFETCH_AHEAD (8 * SF_RING_RECORD_SIZE)
 
 struct cpu_ring {
 	uint64_t *cons; /* the consumer position, which the kernel reads */
@@ -171,11 +169,10 @@ cleanup:
 	return ret;
 }
 
-/* A record's footprint in its ring: header and event, 8-byte aligned. */
+/* The footprint of the record whose length word is len, busy and discard bits aside. */
 static uint64_t footprint(uint32_t len)
 {
-	len &= ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
-	return (BPF_RINGBUF_HDR_SZ + len + 7) & ~7ull;
+	return SF_RING_FOOTPRINT(len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT));
 }
 
 /* The length word of the record at position at, as its producer left it. */
@@ -349,7 +346,7 @@ static unsigned int rings_laggard(const struct rings *r)
  */
 static int rings_merge(struct rings *r)
 {
-	size_t budget = r->online * (r->size / RECORD_SIZE);
+	size_t budget = r->online * (r->size / SF_RING_RECORD_SIZE);
 	bool fresh = true;
 	int count = 0, ret;
 

@@ -154,7 +154,7 @@ static void test_interleaved(void **state)
 /* A poll takes a ring's worth of each CPU's events, however small the rings. */
 static void test_full_rings(void **state)
 {
-	const unsigned int per_cpu = RING_SIZE / RECORD_SIZE;
+	const unsigned int per_cpu = RING_SIZE / SF_RING_RECORD_SIZE;
 	struct fake f;
 	uint64_t t;
 
@@ -313,9 +313,9 @@ static void test_wakeups(void **state)
 	for (uint64_t origin = 0; origin < wakeup; origin += 8) {
 		unsigned int passed = 0, woken = 0;
 
-		for (uint64_t at = origin; at < origin + 100 * wakeup; at += RECORD_SIZE) {
-			passed += (at + RECORD_SIZE - 1) / wakeup != (at - 1) / wakeup;
-			woken += sf_ring_crosses(at, RECORD_SIZE, wakeup);
+		for (uint64_t at = origin; at < origin + 100 * wakeup; at += SF_RING_RECORD_SIZE) {
+			passed += (at + SF_RING_RECORD_SIZE - 1) / wakeup != (at - 1) / wakeup;
+			woken += sf_ring_crosses(at, SF_RING_RECORD_SIZE, wakeup);
 		}
 		assert_int_equal(woken, passed);
 		assert_true(passed >= 99);
